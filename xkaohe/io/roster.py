@@ -1,0 +1,36 @@
+"""Load the roster directory (cities and the assessor pool) for the lottery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from xkaohe import schemas
+from xkaohe.errors import InputError, Problem
+from xkaohe.io.tables import TableFile, read_tables
+
+
+@dataclass(frozen=True)
+class Roster:
+    """``cities`` and ``assessors`` as DESIGN.md's roster contract defines them."""
+
+    cities: pl.DataFrame
+    assessors: pl.DataFrame
+    files: tuple[TableFile, ...] = ()
+
+
+def load_roster(directory: str | Path) -> Roster:
+    """Read and validate ``cities`` and ``assessors``; all problems at once."""
+    tables, files = read_tables(directory, schemas.ROSTER_TABLES, "roster")
+    roster = Roster(**tables, files=files)
+    cities = roster.cities["city_name"]
+    bad = roster.assessors.filter(
+        pl.col("home_city").is_not_null() & ~pl.col("home_city").is_in(cities.implode()))
+    if bad.height:
+        path = next(str(f.path) for f in files if f.name == "assessors")
+        raise InputError([Problem(path, int(r), "home_city", "a city listed in cities (or empty "
+                                  "for provincial units)", repr(v))
+                          for r, v in bad.select("_row", "home_city").head(20).iter_rows()])
+    return roster

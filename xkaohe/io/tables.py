@@ -1,0 +1,229 @@
+"""Read one input table (CSV or XLSX) into canonical, typed columns.
+
+The rules are DESIGN.md's "Frame directory" reading rules, shared by the
+frame, the roster and the field returns:
+
+* one file per table, ``<name>.csv`` or ``<name>.xlsx``;
+* CSV in UTF-8, UTF-8 with BOM or GB18030 (UTF-8 tried first);
+* headers canonical or Chinese; extra columns kept;
+* codes and ids stay text, so leading zeros survive;
+* every problem is collected, never just the first.
+
+Each returned frame carries ``_row``: the line number a spreadsheet shows
+(header = 1), so later checks can point at the user's row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from xkaohe.errors import InputError, Problem
+from xkaohe.io.files import sha256_file
+from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS, Column, TableSpec
+
+ROW = "_row"
+EXTENSIONS = (".csv", ".xlsx")
+_DASHES = {"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-"}
+_MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """Which file a table came from, and its hash (for certificates)."""
+
+    name: str
+    path: Path
+    sha256: str
+
+
+def find_table(directory: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``directory``, or None."""
+    found = [directory / f"{name}{ext}" for ext in EXTENSIONS if (directory / f"{name}{ext}").is_file()]
+    if len(found) > 1:
+        raise InputError(
+            Problem(str(directory), None, None, f"one file for table '{name}'",
+                    f"both {found[0].name} and {found[1].name}; keep one")
+        )
+    return found[0] if found else None
+
+
+def decode_csv(raw: bytes, path: Path) -> str:
+    """Decode CSV bytes: BOM, then UTF-8, then GB18030."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            Problem(str(path), None, None, "text in UTF-8, UTF-8 with BOM or GB18030",
+                    f"undecodable bytes at byte {exc.start}")
+        ) from None
+
+
+def read_raw(path: Path) -> pl.DataFrame:
+    """All cells as text (null for empty), headers stripped, plus ``_row``."""
+    try:
+        if path.suffix == ".xlsx":
+            df = pl.read_excel(path, engine="calamine", infer_schema_length=0)
+        else:
+            text = decode_csv(path.read_bytes(), path)
+            if not text.strip():
+                raise InputError(Problem(str(path), None, None, "a header row", "an empty file"))
+            df = pl.read_csv(
+                text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=False
+            )
+    except InputError:
+        raise
+    except Exception as exc:  # a malformed file: report it, don't crash
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
+    df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
+    stripped = [pl.col(c).str.strip_chars().replace("", None) for c in df.columns]
+    return df.with_columns(stripped).with_row_index(ROW, offset=2).with_columns(
+        pl.col(ROW).cast(pl.Int64)
+    )
+
+
+def _resolve_headers(
+    df: pl.DataFrame, spec: TableSpec, path: Path
+) -> tuple[pl.DataFrame, dict[str, str], list[Problem]]:
+    """Rename Chinese headers to canonical; return how to name each column to the user."""
+    problems: list[Problem] = []
+    renames: dict[str, str] = {}
+    for col in spec.columns:
+        present = [h for h in (col.name, col.alias) if h in df.columns]
+        if len(present) == 2:
+            problems.append(Problem(str(path), 1, col.alias, f"one header for {col.label}",
+                                    f"both '{col.name}' and '{col.alias}'"))
+        elif present and present[0] != col.name:
+            renames[present[0]] = col.name
+        elif not present and col.required:
+            shown = ", ".join(c for c in df.columns if c != ROW)
+            problems.append(Problem(str(path), 1, col.label, f"a column '{col.name}' or '{col.alias}'",
+                                    f"columns: {shown}"))
+    df = df.rename(renames)
+    written = {v: f"{k} ({v})" for k, v in renames.items()}
+    for col in spec.columns:  # an optional column that is absent reads as empty
+        if col.name not in df.columns and not col.required:
+            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(col.name))
+    return df, written, problems
+
+
+def _parse(col: Column) -> tuple[pl.Expr, str]:
+    """Expression turning the text column into its type, and what we expected."""
+    text = pl.col(col.name)
+    if col.kind == "bool":
+        low = text.str.to_lowercase()
+        expr = pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
+        return expr.otherwise(None), "true/false, 1/0 or 是/否"
+    if col.kind == "int":
+        as_float = text.cast(pl.Float64, strict=False)
+        whole = pl.when(as_float == as_float.round(0)).then(as_float)
+        return whole.cast(pl.Int64, strict=False), "a whole number"
+    if col.kind == "float":
+        return text.cast(pl.Float64, strict=False), "a number"
+    if col.kind == "date":
+        normal = text.str.replace_all(r"[/.]", "-").str.replace(r"\s.*$", "")
+        return normal.str.to_date("%Y-%m-%d", strict=False), "a date like 2019-11-24"
+    if col.kind == "enum":
+        normal = text
+        for dash, plain in _DASHES.items():
+            normal = normal.str.replace_all(dash, plain, literal=True)
+        canonical = sorted(set(col.values.values()))
+        mapping = {k: v for k, v in col.values.items()}
+        lowered = {k.lower(): v for k, v in mapping.items()}
+        expr = normal.str.to_lowercase().replace_strict(lowered, default=None, return_dtype=pl.String)
+        return expr, "one of " + ", ".join(canonical) + " (or the Chinese: " + ", ".join(
+            k for k in mapping if k not in canonical) + ")"
+    return text, "text"
+
+
+def _problem_rows(df: pl.DataFrame, mask: pl.Expr, column: str, path: Path, label: str,
+                  expected: str) -> list[Problem]:
+    bad = df.filter(mask).select(ROW, pl.col(column).alias("_found"))
+    out = [Problem(str(path), int(r), label, expected, "empty" if v is None else repr(v))
+           for r, v in bad.head(_MAX_PER_COLUMN).iter_rows()]
+    if bad.height > _MAX_PER_COLUMN:
+        out.append(Problem(str(path), None, label, expected,
+                           f"{bad.height - _MAX_PER_COLUMN} more rows like these"))
+    return out
+
+
+def parse_table(df: pl.DataFrame, spec: TableSpec, path: Path) -> tuple[pl.DataFrame, list[Problem]]:
+    """Type the spec's columns of a raw table; report bad cells and duplicate keys."""
+    df, written, problems = _resolve_headers(df, spec, path)
+    if problems:
+        return df, problems
+    parsed = df.with_columns(
+        [_parse(c)[0].alias(f"_typed_{c.name}") for c in spec.columns]
+    )
+    for col in spec.columns:
+        typed, raw = pl.col(f"_typed_{col.name}"), pl.col(col.name)
+        _, expected = _parse(col)
+        label = written.get(col.name, col.name)
+        if not col.nullable:
+            problems += _problem_rows(parsed, raw.is_null(), col.name, path, label,
+                                      f"a value ({expected})")
+        problems += _problem_rows(parsed, raw.is_not_null() & typed.is_null(), col.name, path,
+                                  label, expected)
+        if col.low is not None:
+            problems += _problem_rows(parsed, typed < col.low, col.name, path, label,
+                                      f"a value >= {col.low:g}")
+        if col.high is not None:
+            problems += _problem_rows(parsed, typed > col.high, col.name, path, label,
+                                      f"a value <= {col.high:g}")
+    typed_cols = [pl.col(f"_typed_{c.name}").alias(c.name) for c in spec.columns]
+    out = parsed.with_columns(typed_cols).drop([f"_typed_{c.name}" for c in spec.columns])
+    if spec.key and not problems:
+        dup = pl.struct(list(spec.key)).is_duplicated()
+        key_label = " + ".join(written.get(k, k) for k in spec.key)
+        dups = out.filter(dup).sort([*spec.key, ROW])
+        for row in dups.head(_MAX_PER_COLUMN).iter_rows(named=True):
+            value = "/".join(str(row[k]) for k in spec.key)
+            problems.append(Problem(str(path), row[ROW], key_label, "a unique key",
+                                    f"{value!r}, which appears more than once"))
+    return out, problems
+
+
+def read_table(directory: Path, spec: TableSpec, *, required: bool = True
+               ) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
+    """Find, read and type one table; problems are returned, not raised."""
+    path = find_table(directory, spec.name)
+    if path is None:
+        if not required:
+            return None, None, []
+        return None, None, [Problem(str(directory), None, None,
+                                    f"a file {spec.name}.csv or {spec.name}.xlsx", "no such file")]
+    try:
+        raw = read_raw(path)
+    except InputError as exc:
+        return None, None, exc.problems or [Problem(str(path), None, None, "a readable table", str(exc))]
+    df, problems = parse_table(raw, spec, path)
+    return df, TableFile(spec.name, path, sha256_file(path)), problems
+
+
+def read_tables(directory: str | Path, specs: tuple[TableSpec, ...], what: str
+                ) -> tuple[dict[str, pl.DataFrame], tuple[TableFile, ...]]:
+    """Read every table of ``specs`` from ``directory``; raise all problems together."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(Problem(str(d), None, None, f"a {what} directory", "no such directory"))
+    tables: dict[str, pl.DataFrame] = {}
+    files: list[TableFile] = []
+    problems: list[Problem] = []
+    for spec in specs:
+        df, info, found = read_table(d, spec)
+        problems += found
+        if df is not None and info is not None:
+            tables[spec.name] = df
+            files.append(info)
+    if problems:
+        raise InputError(problems)
+    return tables, tuple(files)

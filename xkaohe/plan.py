@@ -1,0 +1,268 @@
+"""The rules of one year's plan, loaded from ``params/plan-*.yaml``.
+
+Every number the software uses from the plan (quotas, substitution orders,
+thresholds, team rules, dates, content-item codes) lives in the YAML and is
+validated here into a frozen model; code holds the algorithms only. A wrong
+key or value raises :class:`~xkaohe.errors.PlanError` naming it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from xkaohe.errors import PlanError
+from xkaohe.io.yaml import load_yaml_text
+
+HouseholdStatus = Literal[
+    "exited_2019", "exited_2016_2018", "new_2018_2019", "not_exited", "relapsed"
+]
+VillageType = Literal["poor", "nonpoor_many_poor"]
+ProjectKind = Literal["county", "village", "household_policy", "paired_cooperation"]
+Level = Literal["province", "city", "county", "township", "village"]
+PositiveInt = Annotated[int, Field(ge=1)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Scope(_Model):
+    cities: PositiveInt
+    counties: PositiveInt
+    paired_helper_counties: int = Field(ge=0)
+    paired_helped_counties: int = Field(ge=0)
+
+
+class CountyCategory(_Model):
+    code: Literal["deep_poverty", "exit_2019", "exited", "non_key"]
+    label: str
+    focus: str
+
+
+class ContentItem(_Model):
+    code: str = Field(pattern=r"^[A-Z][0-9]+$")
+    label: str
+    sub_items: tuple[str, ...] = ()
+
+
+class Content(_Model):
+    county: tuple[ContentItem, ...]
+    city: tuple[ContentItem, ...]
+    pairing: tuple[ContentItem, ...]
+
+    def item(self, code: str) -> ContentItem:
+        """The content item with this code, at any level."""
+        for it in (*self.county, *self.city, *self.pairing):
+            if it.code == code:
+                return it
+        raise KeyError(code)
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(it.code for it in (*self.county, *self.city, *self.pairing))
+
+
+class VillageQuota(_Model):
+    type: VillageType
+    count: int = Field(ge=0)
+
+
+class VillageRules(_Model):
+    quotas: tuple[VillageQuota, ...]
+    distinct_townships: bool
+    many_poor_share: Share
+    remoteness_tilt: float = Field(ge=0)
+
+    @property
+    def quota(self) -> dict[str, int]:
+        return {q.type: q.count for q in self.quotas}
+
+
+class HouseholdQuota(_Model):
+    status: HouseholdStatus
+    count: int = Field(ge=0)
+
+
+class HouseholdRules(_Model):
+    quotas: tuple[HouseholdQuota, ...]
+    substitutes: dict[HouseholdStatus, tuple[HouseholdStatus, ...]]
+    full_coverage: tuple[HouseholdStatus, ...]
+    general_per_village: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HouseholdRules:
+        quota_statuses = [q.status for q in self.quotas]
+        if len(set(quota_statuses)) != len(quota_statuses):
+            raise ValueError("a status appears twice in households.quotas")
+        for status, subs in self.substitutes.items():
+            if status not in quota_statuses:
+                raise ValueError(f"substitutes for '{status}', which has no quota")
+            if status in subs:
+                raise ValueError(f"'{status}' cannot substitute for itself")
+        overlap = set(quota_statuses) & set(self.full_coverage)
+        if overlap:
+            raise ValueError(f"{sorted(overlap)} both have a quota and full coverage")
+        return self
+
+
+class GroupRules(_Model):
+    per_village_kind: dict[Literal["poor", "nonpoor"], int]
+
+
+class ProjectRules(_Model):
+    county_level: int = Field(ge=0)
+    per_village: dict[Literal["village", "household_policy"], int]
+    paired_cooperation: int = Field(ge=0)
+    beneficiaries_per_project: PositiveInt
+    beneficiaries_min: int = Field(ge=0)
+
+
+class InterviewQuota(_Model):
+    role: str
+    label: str
+    count: PositiveInt
+
+
+class InterviewRules(_Model):
+    city: tuple[InterviewQuota, ...]
+    county: tuple[InterviewQuota, ...]
+    county_paired: tuple[InterviewQuota, ...]
+    village: tuple[InterviewQuota, ...]
+    helpers_per_village: int = Field(ge=0)
+
+
+class Sampling(_Model):
+    protocol: Literal["prn-order-v1"]
+    villages: VillageRules
+    households: HouseholdRules
+    villager_groups: GroupRules
+    projects: ProjectRules
+    interviews: InterviewRules
+
+
+class Bound(_Model):
+    max: Share | None = None
+    min: Share | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Bound:
+        if (self.max is None) == (self.min is None):
+            raise ValueError("a threshold has exactly one of 'max' or 'min'")
+        return self
+
+
+class Indicators(_Model):
+    income_line_yuan: float = Field(gt=0)
+    confidence: float = Field(gt=0, lt=1)
+    thresholds: dict[Literal["wrong_exit_rate", "omission_rate", "approval_rate"], Bound]
+
+
+class TeamSize(_Model):
+    base: int = Field(ge=0)
+    per_county: int = Field(ge=0)
+
+    def for_counties(self, n_counties: int) -> int:
+        """Team size for a target with ``n_counties`` counties (四(二))."""
+        return self.base + self.per_county * n_counties
+
+
+class Teams(_Model):
+    count: PositiveInt
+    assessors_per_city: PositiveInt
+    grassroots_levels: tuple[Level, ...]
+    grassroots_share_min: Share
+    leader_kind: str
+    deputy_kind: str
+    observer_kind: str
+    observers_per_team: int = Field(ge=0)
+    contacts_per_team: int = Field(ge=0)
+    size: TeamSize
+    no_mutual_assessment: bool
+    exclude_home_city: bool
+
+
+class Timeline(_Model):
+    teams_formed_by: dt.date
+    observers_named_by: dt.date
+    training_by: dt.date
+    field_start: dt.date
+    field_end: dt.date
+    team_reports_by: dt.date
+    self_assessment_by: dt.date
+    provincial_report_by: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Timeline:
+        if not self.training_by <= self.field_start <= self.field_end <= self.team_reports_by:
+            raise ValueError("dates must run training_by <= field_start <= field_end <= team_reports_by")
+        return self
+
+
+class CountRange(_Model):
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class Reports(_Model):
+    experiences: CountRange
+    problems_min: int = Field(ge=0)
+    suggestion_required: bool
+
+
+class Plan(_Model):
+    """A year's plan. Build it with :func:`load_plan`."""
+
+    year: int
+    title: str
+    scope: Scope
+    county_categories: tuple[CountyCategory, ...]
+    content: Content
+    sampling: Sampling
+    indicators: Indicators
+    teams: Teams
+    timeline: Timeline
+    reports: Reports
+
+    def category(self, code: str) -> CountyCategory:
+        for c in self.county_categories:
+            if c.code == code:
+                return c
+        raise KeyError(code)
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    """Validate the YAML text of a plan; raise PlanError naming every bad key."""
+    data = load_yaml_text(text, source)
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            found = "nothing" if err["type"] == "missing" else repr(err.get("input"))
+            if len(found) > 80:
+                found = found[:77] + "..."
+            lines.append(f"{source}: key '{key}': {err['msg']}; found {found}")
+        raise PlanError("\n".join(lines)) from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file."""
+    from xkaohe.io.files import read_text
+
+    return parse_plan(read_text(path), str(path))
+
+
+def plan_hash(path: str | Path) -> str:
+    """SHA-256 of the plan file's bytes, as recorded in certificates."""
+    from xkaohe.io.files import sha256_file
+
+    return sha256_file(Path(path))
+
+
+__all__ = ["Plan", "load_plan", "parse_plan", "plan_hash"]

@@ -1,0 +1,183 @@
+"""What each input table is: canonical columns, Chinese header aliases, types.
+
+Readers (:mod:`xkaohe.io.tables`) accept either header and either value
+spelling; everything downstream sees only canonical names and values. The
+specs follow DESIGN.md's data contracts; the Chinese aliases for the frame are
+the ones DESIGN.md gives in brackets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["text", "bool", "int", "float", "enum", "date"]
+
+TRUE_WORDS = ("true", "1", "是", "yes", "y", "t", "对")
+FALSE_WORDS = ("false", "0", "否", "no", "n", "f", "错")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table.
+
+    ``values`` maps every accepted spelling of an enum (canonical and Chinese)
+    to its canonical value. ``nullable`` allows empty cells in a required column.
+    """
+
+    name: str
+    alias: str
+    kind: Kind = "text"
+    required: bool = True
+    nullable: bool = False
+    values: dict[str, str] = field(default_factory=dict)
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def label(self) -> str:
+        """How a message names the column: canonical, with the Chinese header."""
+        return f"{self.name} [{self.alias}]"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One input table: its file stem, columns and unique key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def enum(pairs: dict[str, str]) -> dict[str, str]:
+    """Accepted spellings from {canonical: Chinese}; dashes in year ranges normalised."""
+    out: dict[str, str] = {}
+    for canonical, chinese in pairs.items():
+        out[canonical] = canonical
+        out[chinese] = canonical
+    return out
+
+
+COUNTY_CATEGORY = {
+    "deep_poverty": "深度贫困县",
+    "exit_2019": "拟摘帽县",
+    "exited": "已脱贫摘帽县",
+    "non_key": "非重点县",
+}
+HOUSEHOLD_STATUS = {
+    "exited_2019": "2019年脱贫户",
+    "exited_2016_2018": "2016-2018年脱贫户",
+    "new_2018_2019": "2018-2019年新识别贫困户",
+    "not_exited": "未脱贫户",
+    "relapsed": "返贫户",
+}
+PROJECT_KIND = {
+    "county": "县级项目",
+    "village": "到村项目",
+    "household_policy": "到户政策项目",
+    "paired_cooperation": "结对合作项目",
+}
+VILLAGE_TYPE = {"poor": "贫困村", "nonpoor_many_poor": "贫困人口较多的非贫困村"}
+
+C = Column
+
+COUNTIES = TableSpec(
+    "counties",
+    (
+        C("county_code", "县代码"),
+        C("county_name", "县名称"),
+        C("city_name", "市名称"),
+        C("category", "考核类别", "enum", values=enum(COUNTY_CATEGORY)),
+        C("national_poverty_county", "是否国家级贫困县", "bool"),
+        C("paired_helper_county", "结对帮扶县", required=False, nullable=True),
+    ),
+    key=("county_code",),
+)
+VILLAGES = TableSpec(
+    "villages",
+    (
+        C("village_code", "村代码"),
+        C("village_name", "村名称"),
+        C("township_code", "乡镇代码"),
+        C("township_name", "乡镇名称"),
+        C("county_code", "县代码"),
+        C("is_poor_village", "是否贫困村", "bool"),
+        C("registered_poor_people", "建档立卡贫困人口数", "int", low=0),
+        C("households_total", "总户数", "int", low=0),
+        C("distance_to_township_km", "距乡镇距离公里", "float", low=0),
+        C("infrastructure_gap", "基础设施短板指数", "float", low=0, high=1),
+        C("public_service_gap", "公共服务短板指数", "float", low=0, high=1),
+    ),
+    key=("village_code",),
+)
+HOUSEHOLDS = TableSpec(
+    "households",
+    (
+        C("household_id", "户编号"),
+        C("village_code", "村代码"),
+        C("villager_group", "村民小组"),
+        C("status", "户类型", "enum", values=enum(HOUSEHOLD_STATUS)),
+        C("household_size", "家庭人口数", "int", low=1),
+        C("head_name", "户主姓名", nullable=True),
+        C("head_id_number", "户主身份证号", nullable=True),
+        C("phone", "联系电话", nullable=True),
+        C("helper_id", "帮扶责任人编号", nullable=True),
+    ),
+    key=("household_id",),
+)
+PROJECTS = TableSpec(
+    "projects",
+    (
+        C("project_id", "项目编号"),
+        C("county_code", "县代码"),
+        C("village_code", "村代码", nullable=True),
+        C("kind", "项目类型", "enum", values=enum(PROJECT_KIND)),
+        C("name", "项目名称", nullable=True),
+        C("funds_yuan", "资金规模元", "float", low=0, nullable=True),
+    ),
+    key=("project_id",),
+)
+PROJECT_BENEFICIARIES = TableSpec(
+    "project_beneficiaries",
+    (C("project_id", "项目编号"), C("household_id", "户编号")),
+    key=("project_id", "household_id"),
+)
+FRAME_TABLES = (COUNTIES, VILLAGES, HOUSEHOLDS, PROJECTS, PROJECT_BENEFICIARIES)
+
+# Roster (DESIGN.md, "Roster and the lottery").
+ASSESSOR_KIND = {
+    "director": "市扶贫办主任",
+    "division_cadre": "省直处级干部",
+    "party_observer": "民主党派",
+    "staff": "工作人员",
+}
+LEVEL = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇级", "village": "村级"}
+
+CITIES = TableSpec(
+    "cities",
+    (
+        C("city_name", "市名称"),
+        C("target_group", "考核分组"),
+        C("counties_assessed", "被考核县数", "int", low=0),
+    ),
+    key=("city_name",),
+)
+ASSESSORS = TableSpec(
+    "assessors",
+    (
+        C("person_id", "人员编号"),
+        C("name", "姓名"),
+        C("home_city", "所在市", nullable=True),
+        C("unit", "工作单位"),
+        C("level", "层级", "enum", values=enum(LEVEL)),
+        C("kind", "人员类别", "enum", values=enum(ASSESSOR_KIND)),
+    ),
+    key=("person_id",),
+)
+ROSTER_TABLES = (CITIES, ASSESSORS)
