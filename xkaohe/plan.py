@@ -111,7 +111,8 @@ class HouseholdRules(_Model):
 
 
 class GroupRules(_Model):
-    per_village_kind: dict[Literal["poor", "nonpoor"], int]
+    villages: dict[Literal["poor", "nonpoor"], int]
+    groups_per_village: int = Field(ge=0)
 
 
 class ProjectRules(_Model):

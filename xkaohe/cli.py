@@ -1,0 +1,122 @@
+"""The ``xkaohe`` command (DESIGN.md, "Command line contract").
+
+Exit status: 0 success; 2 bad input or usage (one clear message, no
+traceback); 1 an internal error (a bug: the traceback is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from xkaohe import __version__
+from xkaohe.errors import XkaoheError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from xkaohe.pipeline import run_synth
+
+    written = run_synth(Path(args.out), args.scale, args.seed)
+    print(f"synthetic {args.scale} province (seed {args.seed!r}) written to {args.out}:")
+    for name, rows in written.items():
+        print(f"  {name}: {rows:,} rows")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from xkaohe.pipeline import run_sample
+
+    package = run_sample(Path(args.frame), Path(args.plan), args.seed, Path(args.out),
+                         args.county or None, field_lists=not args.no_field_lists)
+    n_counties = package.villages["county_code"].n_unique()
+    print(f"sample drawn for {n_counties} counties: {package.villages.height} villages, "
+          f"{package.households.height} households, {package.projects.height} projects "
+          f"-> {args.out}")
+    return 0
+
+
+def _cmd_verify_sample(args: argparse.Namespace) -> int:
+    from xkaohe.pipeline import verify_sample
+
+    for line in verify_sample(Path(args.directory)):
+        print(line)
+    return 0
+
+
+def _cmd_lottery(args: argparse.Namespace) -> int:
+    from xkaohe.lottery import run_lottery
+
+    lottery = run_lottery(Path(args.roster), Path(args.plan), args.seed, Path(args.out))
+    print(f"{lottery.teams.height} teams drawn -> {args.out}")
+    return 0
+
+
+def _cmd_verify_lottery(args: argparse.Namespace) -> int:
+    from xkaohe.lottery import verify_lottery
+
+    verify_lottery(Path(args.directory))
+    print(f"lottery in {args.directory} re-derived and identical")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xkaohe",
+        description="交叉考核 workbench: draw teams and samples, ingest returns, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"xkaohe {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="write a synthetic province (frame, roster)")
+    p.add_argument("--out", required=True, help="directory to write into")
+    p.add_argument("--scale", default="small", choices=["small", "province", "national"])
+    p.add_argument("--seed", default="demo", help="seed text (default: demo)")
+    p.set_defaults(handler=_cmd_synth)
+
+    p = sub.add_parser("sample", help="draw the sample package (protocol prn-order-v1)")
+    p.add_argument("--frame", required=True, help="frame directory (registry extract)")
+    p.add_argument("--plan", required=True, help="plan file, e.g. params/plan-2019.yaml")
+    p.add_argument("--seed", required=True, help="the published seed text")
+    p.add_argument("--out", required=True, help="directory for the sample package")
+    p.add_argument("--county", nargs="+", action="extend", metavar="CODE",
+                   help="only these county codes (default: all)")
+    p.add_argument("--no-field-lists", action="store_true",
+                   help="skip the per-county xlsx field lists")
+    p.set_defaults(handler=_cmd_sample)
+
+    p = sub.add_parser("verify-sample", help="re-derive a sample; exit 0 iff identical")
+    p.add_argument("directory", help="sample package directory")
+    p.set_defaults(handler=_cmd_verify_sample)
+
+    p = sub.add_parser("lottery", help="form the teams and draw team -> city")
+    p.add_argument("--roster", required=True, help="roster directory (cities, assessors)")
+    p.add_argument("--plan", required=True, help="plan file")
+    p.add_argument("--seed", required=True, help="the published seed text")
+    p.add_argument("--out", required=True, help="directory for the lottery results")
+    p.set_defaults(handler=_cmd_lottery)
+
+    p = sub.add_parser("verify-lottery", help="re-derive a lottery; exit 0 iff identical")
+    p.add_argument("directory", help="lottery directory")
+    p.set_defaults(handler=_cmd_verify_lottery)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except XkaoheError as exc:
+        print(f"xkaohe {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

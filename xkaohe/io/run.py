@@ -1,0 +1,43 @@
+"""The layout of a run folder, and light readers for what reports need.
+
+::
+
+    runs/<run>/
+      SYNTHETIC          present when the inputs are synthetic demo data
+      frame/ roster/     inputs (a registry extract and the assessor pool)
+      sample/            the sample package (xkaohe sample)
+      lottery/           teams and pairs (xkaohe lottery)
+      notebooks/         executed notebooks
+      reports/           rendered HTML, index.html, assets/
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from xkaohe import schemas
+from xkaohe.io.tables import read_tables
+
+SYNTHETIC_MARKER = "SYNTHETIC"
+
+
+def mark_synthetic(run: Path, text: str) -> None:
+    run.mkdir(parents=True, exist_ok=True)
+    (run / SYNTHETIC_MARKER).write_text(text + "\n", encoding="utf-8")
+
+
+def is_synthetic(run: Path) -> bool:
+    return (run / SYNTHETIC_MARKER).exists()
+
+
+def read_counties(frame_dir: Path) -> pl.DataFrame:
+    """Only the counties table of a frame (fast, for reports)."""
+    tables, _ = read_tables(frame_dir, (schemas.COUNTIES,), "frame")
+    return tables["counties"]
+
+
+def read_villages(frame_dir: Path) -> pl.DataFrame:
+    tables, _ = read_tables(frame_dir, (schemas.VILLAGES,), "frame")
+    return tables["villages"]

@@ -1,0 +1,188 @@
+"""The commands' work: load inputs, compute, write outputs with a certificate.
+
+Each function here is one step of the cycle in DESIGN.md and is what the CLI
+(and ``xkaohe demo``) calls. Logic lives in the modules they call; this file
+only wires loading, computing and writing together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from xkaohe import __version__
+from xkaohe.draw import PROTOCOL
+from xkaohe.errors import InputError, Problem, VerificationError
+from xkaohe.io.files import sha256_file
+from xkaohe.io.frame import Frame, load_frame
+from xkaohe.io.sample_package import (
+    FIELD_LISTS,
+    csv_bytes,
+    field_list_sheets,
+    read_certificate,
+    write_field_list,
+    write_package,
+    write_tables,
+)
+from xkaohe.plan import Plan, load_plan
+from xkaohe.sampling import SamplePackage, draw_sample
+
+
+def sample_certificate(frame: Frame, plan_path: Path, seed: str, counties: list[str] | None,
+                       package: SamplePackage, frame_dir: Path, out: Path) -> dict[str, Any]:
+    """What a reviewer needs to re-derive the draw, and hashes that show tampering."""
+    tables = package.tables()
+    return {
+        "protocol": PROTOCOL,
+        "package_version": __version__,
+        "seed": seed,
+        "counties": counties or "all",
+        "plan": {"path": str(plan_path.resolve()), "sha256": sha256_file(plan_path)},
+        "frame": {
+            "directory": str(frame_dir.resolve()),
+            "directory_relative": _relative(frame_dir, out),
+            "files": {f.name: {"file": f.path.name, "sha256": f.sha256} for f in frame.files},
+        },
+        "row_counts": {name: df.height for name, df in tables.items()},
+        "outputs": {f"{name}.csv": _sha(csv_bytes(df)) for name, df in tables.items()},
+    }
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _relative(target: Path, start: Path) -> str:
+    return os.path.relpath(target.resolve(), start.resolve())
+
+
+def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[Path]:
+    """One printable xlsx per county (DESIGN.md: the field team's list)."""
+    paths = []
+    names = frame.villages.select("village_code", "village_name")
+    for code, name in package.villages.select("county_code").unique().join(
+        frame.counties.select("county_code", "county_name"), on="county_code"
+    ).sort("county_code").iter_rows():
+        part = package.for_county(code).tables()
+        path = out / FIELD_LISTS / f"{code}_{name}.xlsx"
+        write_field_list(path, f"{name}交叉考核抽样清单", field_list_sheets(part, names))
+        paths.append(path)
+    return paths
+
+
+def run_sample(frame_dir: Path, plan_path: Path, seed: str, out: Path,
+               counties: list[str] | None = None, field_lists: bool = True) -> SamplePackage:
+    """``xkaohe sample``: draw, write the package, the certificate and the field lists."""
+    plan = load_plan(plan_path)
+    frame = load_frame(frame_dir)
+    package = draw_sample(frame, plan, seed, counties)
+    cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out)
+    write_package(out, package.tables(), cert)
+    if field_lists:
+        write_field_lists(out, frame, package)
+    return package
+
+
+def _locate(recorded: dict[str, Any], key: str, rel_key: str, base: Path) -> Path:
+    path = Path(recorded[key])
+    if not path.exists() and rel_key in recorded:
+        path = (base / recorded[rel_key]).resolve()
+    return path
+
+
+def verify_sample(directory: Path) -> list[str]:
+    """``xkaohe verify-sample``: re-derive the sample; raise if anything differs.
+
+    Returns the lines of a short report when everything is identical.
+    """
+    cert = read_certificate(directory)
+    where = str(directory / "certificate.json")
+    try:
+        seed = str(cert["seed"])
+        plan_rec, frame_rec = cert["plan"], cert["frame"]
+        counties = None if cert["counties"] == "all" else list(cert["counties"])
+    except (KeyError, TypeError) as exc:
+        raise InputError(Problem(where, None, str(exc), "a certificate written by xkaohe sample",
+                                 "a missing or malformed field")) from None
+    if cert.get("protocol") != PROTOCOL:
+        raise VerificationError(Problem(where, None, "protocol", PROTOCOL,
+                                        repr(cert.get("protocol"))))
+    differences: list[str] = []
+    plan_path = Path(plan_rec["path"])
+    if not plan_path.exists():
+        raise InputError(Problem(where, None, "plan.path", "the plan file used for the draw",
+                                 f"{plan_path}, which does not exist"))
+    if sha256_file(plan_path) != plan_rec["sha256"]:
+        differences.append(f"plan file {plan_path} changed since the draw (SHA-256 differs)")
+    frame_dir = _locate(frame_rec, "directory", "directory_relative", directory)
+    for rec in frame_rec["files"].values():
+        path = frame_dir / rec["file"]
+        if not path.exists():
+            differences.append(f"frame file {path} is missing")
+        elif sha256_file(path) != rec["sha256"]:
+            differences.append(f"frame file {path} changed since the draw (SHA-256 differs)")
+    if differences:
+        raise VerificationError("; ".join(differences))
+    plan: Plan = load_plan(plan_path)
+    package = draw_sample(load_frame(frame_dir), plan, seed, counties)
+    for name, df in package.tables().items():
+        path = directory / f"{name}.csv"
+        expected = csv_bytes(df)
+        if not path.exists():
+            differences.append(f"{path} is missing")
+            continue
+        found = path.read_bytes()
+        if found != expected:
+            differences.append(f"{path} differs from the re-derived draw: " + _first_diff(
+                expected.decode("utf-8"), found.decode("utf-8", errors="replace")))
+    recorded = cert.get("outputs", {})
+    for name, df in package.tables().items():
+        if recorded.get(f"{name}.csv") not in (None, _sha(csv_bytes(df))):
+            differences.append(f"certificate's hash of {name}.csv does not match the draw")
+    if differences:
+        raise VerificationError("\n".join(differences))
+    return [
+        f"sample in {directory} re-derived and identical",
+        f"protocol {PROTOCOL}, seed {seed!r}, {len(package.tables())} tables, "
+        f"{package.villages.height} villages, {package.households.height} households",
+    ]
+
+
+def _first_diff(expected: str, found: str) -> str:
+    """The first differing line, numbered as a spreadsheet would show it."""
+    exp, got = expected.splitlines(), found.splitlines()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=exp, b=got, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        want = exp[i1] if i1 < len(exp) else "(no line)"
+        have = got[j1] if j1 < len(got) else "(no line)"
+        return f"row {j1 + 1}: expected {want!r}; found {have!r}"
+    return "line endings or encoding differ"
+
+
+def frame_summary(frame: Frame) -> pl.DataFrame:
+    """Row counts of the frame tables (for reports and the CLI)."""
+    return pl.DataFrame({
+        "table": ["counties", "villages", "households", "projects", "project_beneficiaries"],
+        "rows": [frame.counties.height, frame.villages.height, frame.households.height,
+                 frame.projects.height, frame.project_beneficiaries.height],
+    })
+
+
+def run_synth(out: Path, scale: str, seed: str) -> dict[str, int]:
+    """``xkaohe synth``: a synthetic frame under ``out/frame`` and roster under ``out/roster``."""
+    from xkaohe.synth import SCALES, synthesize_frame, synthesize_roster
+
+    if scale not in SCALES:
+        raise InputError(Problem("--scale", None, None, " or ".join(SCALES), repr(scale)))
+    frame = synthesize_frame(scale, seed)
+    roster = synthesize_roster(frame["counties"], seed)
+    write_tables(out / "frame", frame)
+    write_tables(out / "roster", roster)
+    return {f"frame/{k}": v.height for k, v in frame.items()} | {
+        f"roster/{k}": v.height for k, v in roster.items()}
