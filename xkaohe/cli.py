@@ -63,6 +63,19 @@ def _cmd_verify_lottery(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from xkaohe.pipeline import run_demo
+
+    out = Path(args.out)
+    results = run_demo(out, args.scale, args.workers, args.seed)
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} reports rendered; "
+          f"open {out / 'reports' / 'index.html'}")
+    for r in failed:
+        print(f"  FAILED {r.job.notebook} {r.job.parameters}: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xkaohe",
@@ -102,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify-lottery", help="re-derive a lottery; exit 0 iff identical")
     p.add_argument("directory", help="lottery directory")
     p.set_defaults(handler=_cmd_verify_lottery)
+
+    p = sub.add_parser("demo", help="the whole cycle on a synthetic province")
+    p.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    p.add_argument("--scale", default="small", choices=["small", "province", "national"])
+    p.add_argument("--seed", default="demo", help="seed text (default: demo)")
+    p.add_argument("--workers", type=int, default=2, help="parallel notebooks (default: 2)")
+    p.set_defaults(handler=_cmd_demo)
     return parser
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from xkaohe import __version__
+from xkaohe.batch import Job, JobResult, run_jobs
 from xkaohe.draw import PROTOCOL
 from xkaohe.errors import InputError, Problem, VerificationError
 from xkaohe.io.files import sha256_file
@@ -186,3 +187,61 @@ def run_synth(out: Path, scale: str, seed: str) -> dict[str, int]:
     write_tables(out / "roster", roster)
     return {f"frame/{k}": v.height for k, v in frame.items()} | {
         f"roster/{k}": v.height for k, v in roster.items()}
+
+
+DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "params" / "plan-2019.yaml"
+
+
+def county_jobs(run: Path) -> list[Job]:
+    """One county sampling report per county of the run's sample, grouped by city."""
+    from xkaohe.io.run import read_counties
+
+    drawn = read_package_villages(run / "sample")
+    counties = read_counties(run / "frame").join(drawn, on="county_code", how="semi").sort(
+        "city_name", "county_code")
+    return [
+        Job("county_sample.ipynb", f"sample_{code}", f"{name} 抽样情况",
+            {"county_code": code}, group=city)
+        for code, name, city in counties.select("county_code", "county_name", "city_name")
+        .iter_rows()
+    ]
+
+
+def read_package_villages(sample_dir: Path) -> pl.DataFrame:
+    from xkaohe.io.sample_package import read_package
+
+    return read_package(sample_dir)["villages"].select("county_code").unique()
+
+
+def prepare_demo_run(out: Path, scale: str = "small", seed: str = "demo",
+                     plan_path: Path = DEFAULT_PLAN, field_lists: bool = True) -> None:
+    """Everything of the demo cycle before the notebooks: synthesis, sample, lottery."""
+    from xkaohe.io.run import mark_synthetic
+
+    run_synth(out, scale, seed)
+    mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
+    run_sample(out / "frame", plan_path, seed, out / "sample", field_lists=field_lists)
+    if _has_lottery():
+        from xkaohe.lottery import run_lottery
+
+        run_lottery(out / "roster", plan_path, seed, out / "lottery")
+
+
+def run_demo(out: Path, scale: str = "small", workers: int = 2, seed: str = "demo",
+             plan_path: Path = DEFAULT_PLAN) -> list[JobResult]:
+    """``xkaohe demo``: synthesise, draw, form teams, render every report, write index.html."""
+    from xkaohe.io.render import write_index
+
+    prepare_demo_run(out, scale, seed, plan_path)
+    jobs = county_jobs(out)
+    if (out / "lottery").is_dir():
+        jobs.insert(0, Job("lottery.ipynb", "lottery", "考核组组建与抽签结果", {}, group="全省"))
+    results = run_jobs(jobs, out, workers=workers)
+    write_index(out, results, "2019年脱贫攻坚市际交叉考核 报告目录")
+    return results
+
+
+def _has_lottery() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("xkaohe.lottery") is not None
