@@ -32,6 +32,7 @@ from xkaohe.io.sample_package import (
 )
 from xkaohe.plan import Plan, load_plan
 from xkaohe.sampling import SamplePackage, draw_sample
+from xkaohe.schemas import check_sample_package
 
 
 def sample_certificate(frame: Frame, plan_path: Path, seed: str, counties: list[str] | None,
@@ -82,6 +83,7 @@ def run_sample(frame_dir: Path, plan_path: Path, seed: str, out: Path,
     plan = load_plan(plan_path)
     frame = load_frame(frame_dir)
     package = draw_sample(frame, plan, seed, counties)
+    check_sample_package(package.tables())
     cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out)
     write_package(out, package.tables(), cert)
     if field_lists:

@@ -9,7 +9,7 @@ the ones DESIGN.md gives in brackets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["text", "bool", "int", "float", "enum", "date"]
 
@@ -181,3 +181,69 @@ ASSESSORS = TableSpec(
     key=("person_id",),
 )
 ROSTER_TABLES = (CITIES, ASSESSORS)
+
+
+# ------------------------------------------------------------------ outputs
+# The sample package is a contract with the field teams' and reviewers' own
+# scripts (DESIGN.md, "Sample package"): checked before anything is written.
+
+
+def _sample_contracts() -> dict[str, Any]:
+    import pandera.polars as pa
+    import polars as pl
+
+    text, real, flag = pl.String, pl.Float64, pl.Boolean
+    unit = pa.Check.in_range(0, 1, include_min=False)
+    statuses = list(HOUSEHOLD_STATUS)
+
+    def col(dtype: Any, *checks: Any, nullable: bool = False, unique: bool = False) -> Any:
+        return pa.Column(dtype, list(checks), nullable=nullable, unique=unique)
+
+    return {
+        "villages": pa.DataFrameSchema({
+            "county_code": col(text), "village_code": col(text, unique=True),
+            "township_code": col(text), "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
+            "prn": col(real, unit), "tilt_weight": col(real, pa.Check.ge(1)),
+            "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
+            "relaxed_township": col(flag),
+            "substituted_for": col(text, pa.Check.isin(list(VILLAGE_TYPE)), nullable=True),
+        }),
+        "households": pa.DataFrameSchema({
+            "county_code": col(text), "village_code": col(text),
+            "household_id": col(text, unique=True),
+            "status": col(text, pa.Check.isin(statuses)),
+            "selected_as": col(text, pa.Check.isin([*statuses, "group_census"])),
+            "prn": col(real, unit),
+        }),
+        "villager_groups": pa.DataFrameSchema({
+            "county_code": col(text), "village_code": col(text), "villager_group": col(text),
+            "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
+        }),
+        "projects": pa.DataFrameSchema({
+            "county_code": col(text), "project_id": col(text),
+            "kind": col(text, pa.Check.isin(list(PROJECT_KIND))), "prn": col(real, unit),
+        }),
+        "project_households": pa.DataFrameSchema({
+            "project_id": col(text), "household_id": col(text), "prn": col(real, unit),
+        }),
+        "interviewees": pa.DataFrameSchema({
+            "county_code": col(text, nullable=True), "village_code": col(text, nullable=True),
+            "level": col(text, pa.Check.isin(["city", "county", "village", "helper"])),
+            "role": col(text), "count": col(pl.Int64, pa.Check.ge(1)),
+            "helper_id": col(text, nullable=True),
+        }),
+        "general_quota": pa.DataFrameSchema({
+            "village_code": col(text), "count": col(pl.Int64, pa.Check.ge(0)),
+        }),
+    }
+
+
+def check_sample_package(tables: dict[str, Any]) -> None:
+    """Validate the package against its contract; a failure is a bug, not a user error."""
+    import pandera.errors
+
+    for name, schema in _sample_contracts().items():
+        try:
+            schema.validate(tables[name], lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            raise RuntimeError(f"sample package table '{name}' breaks its contract:\n{exc}") from None

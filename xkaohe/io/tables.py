@@ -50,21 +50,25 @@ def find_table(directory: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def decode_csv(raw: bytes, path: Path) -> str:
-    """Decode CSV bytes: BOM, then UTF-8, then GB18030."""
+def read_csv_text(raw: bytes, path: Path) -> pl.DataFrame:
+    """All cells as text: UTF-8 (BOM stripped) tried first, then GB18030."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict")
+        raw = raw[3:]
+    if not raw.strip():
+        raise InputError(Problem(str(path), None, None, "a header row", "an empty file"))
     try:
-        return raw.decode("utf-8")
+        raw.decode("utf-8")  # polars does not validate every byte (headers pass unchecked)
+        return pl.read_csv(raw, infer_schema=False)
     except UnicodeDecodeError:
         pass
     try:
-        return raw.decode("gb18030")
+        text = raw.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise InputError(
             Problem(str(path), None, None, "text in UTF-8, UTF-8 with BOM or GB18030",
                     f"undecodable bytes at byte {exc.start}")
         ) from None
+    return pl.read_csv(text.encode("utf-8"), infer_schema=False)
 
 
 def read_raw(path: Path) -> pl.DataFrame:
@@ -73,22 +77,21 @@ def read_raw(path: Path) -> pl.DataFrame:
         if path.suffix == ".xlsx":
             df = pl.read_excel(path, engine="calamine", infer_schema_length=0)
         else:
-            text = decode_csv(path.read_bytes(), path)
-            if not text.strip():
-                raise InputError(Problem(str(path), None, None, "a header row", "an empty file"))
-            df = pl.read_csv(
-                text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=False
-            )
+            df = read_csv_text(path.read_bytes(), path)
     except InputError:
         raise
     except Exception as exc:  # a malformed file: report it, don't crash
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-    stripped = [pl.col(c).str.strip_chars().replace("", None) for c in df.columns]
+    stripped = [_blank_to_null(pl.col(c).str.strip_chars()).alias(c) for c in df.columns]
     return df.with_columns(stripped).with_row_index(ROW, offset=2).with_columns(
         pl.col(ROW).cast(pl.Int64)
     )
+
+
+def _blank_to_null(text: pl.Expr) -> pl.Expr:
+    return pl.when(text.str.len_bytes() == 0).then(None).otherwise(text)
 
 
 def _resolve_headers(
