@@ -17,8 +17,9 @@ import pytest
 _BUILT: list[Path] = []
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     wants_run = any(str(item.fspath).endswith(".ipynb") for item in items)
     if wants_run and not os.environ.get("XKAOHE_RUN"):
         from xkaohe.pipeline import prepare_demo_run

@@ -41,9 +41,19 @@ def measure(what: str, frame: str) -> None:
         draw_s = time.perf_counter() - t
         households = package.households.height
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"read_s": read_s, "draw_s": draw_s, "peak_mb": peak_mb,
-                      "villages": loaded.villages.height, "households": loaded.households.height,
-                      "counties": loaded.counties.height, "sampled_households": households}))
+    print(
+        json.dumps(
+            {
+                "read_s": read_s,
+                "draw_s": draw_s,
+                "peak_mb": peak_mb,
+                "villages": loaded.villages.height,
+                "households": loaded.households.height,
+                "counties": loaded.counties.height,
+                "sampled_households": households,
+            }
+        )
+    )
 
 
 def ensure_frame(scale: str) -> Path:
@@ -67,19 +77,50 @@ def main() -> None:
         size_mb = sum(p.stat().st_size for p in frame.glob("*.csv")) / 2**20
         results = {}
         for what in ("read", "read+sample"):
-            done = subprocess.run([sys.executable, __file__, "--child", what, str(frame)],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", what, str(frame)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results[what] = json.loads(done.stdout.strip().splitlines()[-1])
         r, s = results["read"], results["read+sample"]
-        rows.append((scale, s["counties"], s["villages"], s["households"], size_mb, r["read_s"],
-                     s["read_s"] + s["draw_s"], s["draw_s"], s["draw_s"] / s["read_s"],
-                     s["peak_mb"], s["sampled_households"]))
-    header = ("scale", "counties", "villages", "households", "csv MB", "read s", "read+sample s",
-              "sample s", "sample/read", "peak MB", "sampled hh")
+        rows.append(
+            (
+                scale,
+                s["counties"],
+                s["villages"],
+                s["households"],
+                size_mb,
+                r["read_s"],
+                s["read_s"] + s["draw_s"],
+                s["draw_s"],
+                s["draw_s"] / s["read_s"],
+                s["peak_mb"],
+                s["sampled_households"],
+            )
+        )
+    header = (
+        "scale",
+        "counties",
+        "villages",
+        "households",
+        "csv MB",
+        "read s",
+        "read+sample s",
+        "sample s",
+        "sample/read",
+        "peak MB",
+        "sampled hh",
+    )
     print(" | ".join(header))
     for row in rows:
-        print(" | ".join(f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int)
-                         else str(v) for v in row))
+        print(
+            " | ".join(
+                f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+                for v in row
+            )
+        )
 
 
 if __name__ == "__main__":

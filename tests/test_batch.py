@@ -22,7 +22,7 @@ def rendered(small_run: Path) -> tuple[Path, list]:  # type: ignore[type-arg]
 
 
 def test_each_county_report_is_rendered(rendered: tuple[Path, list]) -> None:  # type: ignore[type-arg]
-    run, results = rendered
+    _run, results = rendered
     ok = [r for r in results if r.ok]
     assert len(ok) == 2
     for r in ok:
@@ -45,8 +45,7 @@ def test_reports_open_offline(rendered: tuple[Path, list]) -> None:  # type: ign
         assert "Plotly.newPlot" in page
 
 
-def test_a_failing_notebook_is_reported_and_the_rest_complete(
-        rendered: tuple[Path, list]) -> None:  # type: ignore[type-arg]
+def test_a_failing_notebook_is_reported_and_the_rest_complete(rendered: tuple[Path, list]) -> None:  # type: ignore[type-arg]
     run, results = rendered
     (failed,) = [r for r in results if not r.ok]
     assert failed.job.stem == "sample_broken"

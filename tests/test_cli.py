@@ -23,8 +23,20 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _sample(frame: Path, out: Path, *extra: str) -> int:
-    return main(["sample", "--frame", str(frame), "--plan", str(PLAN), "--seed", "published-seed",
-                 "--out", str(out), *extra])
+    return main(
+        [
+            "sample",
+            "--frame",
+            str(frame),
+            "--plan",
+            str(PLAN),
+            "--seed",
+            "published-seed",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_sample_is_byte_identical_when_repeated(province: Path, tmp_path: Path) -> None:
@@ -41,8 +53,9 @@ def test_sample_is_byte_identical_when_repeated(province: Path, tmp_path: Path) 
     assert lists[0].read_bytes() == (tmp_path / "b" / "field_lists" / lists[0].name).read_bytes()
 
 
-def test_field_list_is_a_readable_workbook_with_chinese_sheets(province: Path, tmp_path: Path
-                                                               ) -> None:
+def test_field_list_is_a_readable_workbook_with_chinese_sheets(
+    province: Path, tmp_path: Path
+) -> None:
     assert _sample(province / "frame", tmp_path / "s", "--county", "341221") == 0
     (path,) = (tmp_path / "s" / "field_lists").glob("*.xlsx")
     assert path.name == "341221_临泉县.xlsx"
@@ -53,8 +66,9 @@ def test_field_list_is_a_readable_workbook_with_chinese_sheets(province: Path, t
     assert households.height == pl.read_csv(tmp_path / "s" / "households.csv").height
 
 
-def test_verify_sample_passes_then_fails_on_tampering(province: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_sample_passes_then_fails_on_tampering(
+    province: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     frame = tmp_path / "frame"
     shutil.copytree(province / "frame", frame)
     out = tmp_path / "sample"
@@ -87,23 +101,74 @@ def test_verify_sample_survives_moving_the_run(province: Path, tmp_path: Path) -
     assert main(["verify-sample", str(moved / "sample")]) == 0
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    pytest.param(["sample", "--frame", "/nonexistent", "--plan", str(PLAN), "--seed", "s",
-                  "--out", "/tmp/x"], "expected a frame directory; found no such directory",
-                 id="no-frame"),
-    pytest.param(["sample", "--frame", "FRAME", "--plan", "/nonexistent.yaml", "--seed", "s",
-                  "--out", "OUT"], "nonexistent.yaml: file not found", id="no-plan"),
-    pytest.param(["sample", "--frame", "FRAME", "--plan", str(PLAN), "--seed", "s",
-                  "--out", "OUT", "--county", "000000"],
-                 "expected county codes listed in counties; found 000000", id="unknown-county"),
-    pytest.param(["verify-sample", "/nonexistent"], "expected a sample package directory",
-                 id="verify-nothing"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(
+            [
+                "sample",
+                "--frame",
+                "/nonexistent",
+                "--plan",
+                str(PLAN),
+                "--seed",
+                "s",
+                "--out",
+                "/tmp/x",
+            ],
+            "expected a frame directory; found no such directory",
+            id="no-frame",
+        ),
+        pytest.param(
+            [
+                "sample",
+                "--frame",
+                "FRAME",
+                "--plan",
+                "/nonexistent.yaml",
+                "--seed",
+                "s",
+                "--out",
+                "OUT",
+            ],
+            "nonexistent.yaml: file not found",
+            id="no-plan",
+        ),
+        pytest.param(
+            [
+                "sample",
+                "--frame",
+                "FRAME",
+                "--plan",
+                str(PLAN),
+                "--seed",
+                "s",
+                "--out",
+                "OUT",
+                "--county",
+                "000000",
+            ],
+            "expected county codes listed in counties; found 000000",
+            id="unknown-county",
+        ),
+        pytest.param(
+            ["verify-sample", "/nonexistent"],
+            "expected a sample package directory",
+            id="verify-nothing",
+        ),
+    ],
+)
 def test_bad_input_exits_2_with_one_clear_message(
-        province: Path, tmp_path: Path, argv: list[str], message: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    argv = [a.replace("FRAME", str(province / "frame")).replace("OUT", str(tmp_path / "o"))
-            for a in argv]
+    province: Path,
+    tmp_path: Path,
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [
+        a.replace("FRAME", str(province / "frame")).replace("OUT", str(tmp_path / "o"))
+        for a in argv
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err
@@ -112,7 +177,11 @@ def test_bad_input_exits_2_with_one_clear_message(
 
 def test_console_script_exit_status_and_usage(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "xkaohe"
-    done = subprocess.run([str(exe), "synth", "--out", str(tmp_path), "--scale", "huge"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(exe), "synth", "--out", str(tmp_path), "--scale", "huge"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2
     assert "invalid choice: 'huge'" in done.stderr

@@ -57,10 +57,14 @@ def _execute(job: Job, run: str, timeout: int, footer: str) -> JobResult:
     os.environ[PLOTLYJS_ENV] = PLOTLYJS_SRC
     try:
         pm.execute_notebook(
-            str(NOTEBOOKS / job.notebook), str(executed),
+            str(NOTEBOOKS / job.notebook),
+            str(executed),
             parameters={**job.parameters, "run_dir": str(run_dir)},
-            cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False,
-            execution_timeout=timeout, log_output=False,
+            cwd=str(NOTEBOOKS),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+            log_output=False,
         )
         html = run_dir / "reports" / f"{job.stem}.html"
         write_report_html(executed, html, job.title, footer)
@@ -70,12 +74,14 @@ def _execute(job: Job, run: str, timeout: int, footer: str) -> JobResult:
         message = f"{where}: {exc.ename}: {exc.evalue}"
         return JobResult(job, False, time.perf_counter() - start, error=message)
     except Exception as exc:  # a worker must report, never take the batch down
-        return JobResult(job, False, time.perf_counter() - start,
-                         error=f"{type(exc).__name__}: {exc}")
+        return JobResult(
+            job, False, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}"
+        )
 
 
-def run_jobs(jobs: Iterable[Job], run: Path, workers: int = 2, timeout: int = 600,
-             progress: bool = True) -> list[JobResult]:
+def run_jobs(
+    jobs: Iterable[Job], run: Path, workers: int = 2, timeout: int = 600, progress: bool = True
+) -> list[JobResult]:
     """Execute every job on ``workers`` processes; results in job order."""
     from tqdm import tqdm
 
@@ -85,11 +91,14 @@ def run_jobs(jobs: Iterable[Job], run: Path, workers: int = 2, timeout: int = 60
     install_plotlyjs(run / "reports" / PLOTLYJS_SRC)
     footer = footer_html(run)
     results: dict[int, JobResult] = {}
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
-        total=len(job_list), desc="notebooks", unit="nb", disable=not progress
-    ) as bar:
-        futures = {pool.submit(_execute, job, str(run), timeout, footer): i
-                   for i, job in enumerate(job_list)}
+    with (
+        ProcessPoolExecutor(max_workers=max(1, workers)) as pool,
+        tqdm(total=len(job_list), desc="notebooks", unit="nb", disable=not progress) as bar,
+    ):
+        futures = {
+            pool.submit(_execute, job, str(run), timeout, footer): i
+            for i, job in enumerate(job_list)
+        }
         for fut in as_completed(futures):
             res = fut.result()
             results[futures[fut]] = res

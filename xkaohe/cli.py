@@ -30,12 +30,20 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from xkaohe.pipeline import run_sample
 
-    package = run_sample(Path(args.frame), Path(args.plan), args.seed, Path(args.out),
-                         args.county or None, field_lists=not args.no_field_lists)
+    package = run_sample(
+        Path(args.frame),
+        Path(args.plan),
+        args.seed,
+        Path(args.out),
+        args.county or None,
+        field_lists=not args.no_field_lists,
+    )
     n_counties = package.villages["county_code"].n_unique()
-    print(f"sample drawn for {n_counties} counties: {package.villages.height} villages, "
-          f"{package.households.height} households, {package.projects.height} projects "
-          f"-> {args.out}")
+    print(
+        f"sample drawn for {n_counties} counties: {package.villages.height} villages, "
+        f"{package.households.height} households, {package.projects.height} projects "
+        f"-> {args.out}"
+    )
     return 0
 
 
@@ -69,8 +77,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     results = run_demo(out, args.scale, args.workers, args.seed)
     failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} reports rendered; "
-          f"open {out / 'reports' / 'index.html'}")
+    print(
+        f"{len(results) - len(failed)} of {len(results)} reports rendered; "
+        f"open {out / 'reports' / 'index.html'}"
+    )
     for r in failed:
         print(f"  FAILED {r.job.notebook} {r.job.parameters}: {r.error}", file=sys.stderr)
     return 1 if failed else 0
@@ -95,10 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", required=True, help="plan file, e.g. params/plan-2019.yaml")
     p.add_argument("--seed", required=True, help="the published seed text")
     p.add_argument("--out", required=True, help="directory for the sample package")
-    p.add_argument("--county", nargs="+", action="extend", metavar="CODE",
-                   help="only these county codes (default: all)")
-    p.add_argument("--no-field-lists", action="store_true",
-                   help="skip the per-county xlsx field lists")
+    p.add_argument(
+        "--county",
+        nargs="+",
+        action="extend",
+        metavar="CODE",
+        help="only these county codes (default: all)",
+    )
+    p.add_argument(
+        "--no-field-lists", action="store_true", help="skip the per-county xlsx field lists"
+    )
     p.set_defaults(handler=_cmd_sample)
 
     p = sub.add_parser("verify-sample", help="re-derive a sample; exit 0 iff identical")

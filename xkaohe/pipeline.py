@@ -35,8 +35,15 @@ from xkaohe.sampling import SamplePackage, draw_sample
 from xkaohe.schemas import check_sample_package
 
 
-def sample_certificate(frame: Frame, plan_path: Path, seed: str, counties: list[str] | None,
-                       package: SamplePackage, frame_dir: Path, out: Path) -> dict[str, Any]:
+def sample_certificate(
+    frame: Frame,
+    plan_path: Path,
+    seed: str,
+    counties: list[str] | None,
+    package: SamplePackage,
+    frame_dir: Path,
+    out: Path,
+) -> dict[str, Any]:
     """What a reviewer needs to re-derive the draw, and hashes that show tampering."""
     tables = package.tables()
     return {
@@ -67,9 +74,13 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
     """One printable xlsx per county (DESIGN.md: the field team's list)."""
     paths = []
     names = frame.villages.select("village_code", "village_name")
-    for code, name in package.villages.select("county_code").unique().join(
-        frame.counties.select("county_code", "county_name"), on="county_code"
-    ).sort("county_code").iter_rows():
+    for code, name in (
+        package.villages.select("county_code")
+        .unique()
+        .join(frame.counties.select("county_code", "county_name"), on="county_code")
+        .sort("county_code")
+        .iter_rows()
+    ):
         part = package.for_county(code).tables()
         path = out / FIELD_LISTS / f"{code}_{name}.xlsx"
         write_field_list(path, f"{name}交叉考核抽样清单", field_list_sheets(part, names))
@@ -77,8 +88,14 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
     return paths
 
 
-def run_sample(frame_dir: Path, plan_path: Path, seed: str, out: Path,
-               counties: list[str] | None = None, field_lists: bool = True) -> SamplePackage:
+def run_sample(
+    frame_dir: Path,
+    plan_path: Path,
+    seed: str,
+    out: Path,
+    counties: list[str] | None = None,
+    field_lists: bool = True,
+) -> SamplePackage:
     """``xkaohe sample``: draw, write the package, the certificate and the field lists."""
     plan = load_plan(plan_path)
     frame = load_frame(frame_dir)
@@ -110,16 +127,31 @@ def verify_sample(directory: Path) -> list[str]:
         plan_rec, frame_rec = cert["plan"], cert["frame"]
         counties = None if cert["counties"] == "all" else list(cert["counties"])
     except (KeyError, TypeError) as exc:
-        raise InputError(Problem(where, None, str(exc), "a certificate written by xkaohe sample",
-                                 "a missing or malformed field")) from None
+        raise InputError(
+            Problem(
+                where,
+                None,
+                str(exc),
+                "a certificate written by xkaohe sample",
+                "a missing or malformed field",
+            )
+        ) from None
     if cert.get("protocol") != PROTOCOL:
-        raise VerificationError(Problem(where, None, "protocol", PROTOCOL,
-                                        repr(cert.get("protocol"))))
+        raise VerificationError(
+            Problem(where, None, "protocol", PROTOCOL, repr(cert.get("protocol")))
+        )
     differences: list[str] = []
     plan_path = Path(plan_rec["path"])
     if not plan_path.exists():
-        raise InputError(Problem(where, None, "plan.path", "the plan file used for the draw",
-                                 f"{plan_path}, which does not exist"))
+        raise InputError(
+            Problem(
+                where,
+                None,
+                "plan.path",
+                "the plan file used for the draw",
+                f"{plan_path}, which does not exist",
+            )
+        )
     if sha256_file(plan_path) != plan_rec["sha256"]:
         differences.append(f"plan file {plan_path} changed since the draw (SHA-256 differs)")
     frame_dir = _locate(frame_rec, "directory", "directory_relative", directory)
@@ -141,8 +173,10 @@ def verify_sample(directory: Path) -> list[str]:
             continue
         found = path.read_bytes()
         if found != expected:
-            differences.append(f"{path} differs from the re-derived draw: " + _first_diff(
-                expected.decode("utf-8"), found.decode("utf-8", errors="replace")))
+            differences.append(
+                f"{path} differs from the re-derived draw: "
+                + _first_diff(expected.decode("utf-8"), found.decode("utf-8", errors="replace"))
+            )
     recorded = cert.get("outputs", {})
     for name, df in package.tables().items():
         if recorded.get(f"{name}.csv") not in (None, _sha(csv_bytes(df))):
@@ -159,7 +193,7 @@ def verify_sample(directory: Path) -> list[str]:
 def _first_diff(expected: str, found: str) -> str:
     """The first differing line, numbered as a spreadsheet would show it."""
     exp, got = expected.splitlines(), found.splitlines()
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=exp, b=got, autojunk=False).get_opcodes():
+    for op, i1, _i2, j1, _j2 in difflib.SequenceMatcher(a=exp, b=got, autojunk=False).get_opcodes():
         if op == "equal":
             continue
         want = exp[i1] if i1 < len(exp) else "(no line)"
@@ -170,11 +204,18 @@ def _first_diff(expected: str, found: str) -> str:
 
 def frame_summary(frame: Frame) -> pl.DataFrame:
     """Row counts of the frame tables (for reports and the CLI)."""
-    return pl.DataFrame({
-        "table": ["counties", "villages", "households", "projects", "project_beneficiaries"],
-        "rows": [frame.counties.height, frame.villages.height, frame.households.height,
-                 frame.projects.height, frame.project_beneficiaries.height],
-    })
+    return pl.DataFrame(
+        {
+            "table": ["counties", "villages", "households", "projects", "project_beneficiaries"],
+            "rows": [
+                frame.counties.height,
+                frame.villages.height,
+                frame.households.height,
+                frame.projects.height,
+                frame.project_beneficiaries.height,
+            ],
+        }
+    )
 
 
 def run_synth(out: Path, scale: str, seed: str) -> dict[str, int]:
@@ -188,7 +229,8 @@ def run_synth(out: Path, scale: str, seed: str) -> dict[str, int]:
     write_tables(out / "frame", frame)
     write_tables(out / "roster", roster)
     return {f"frame/{k}": v.height for k, v in frame.items()} | {
-        f"roster/{k}": v.height for k, v in roster.items()}
+        f"roster/{k}": v.height for k, v in roster.items()
+    }
 
 
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "params" / "plan-2019.yaml"
@@ -199,13 +241,22 @@ def county_jobs(run: Path) -> list[Job]:
     from xkaohe.io.run import read_counties
 
     drawn = read_package_villages(run / "sample")
-    counties = read_counties(run / "frame").join(drawn, on="county_code", how="semi").sort(
-        "city_name", "county_code")
+    counties = (
+        read_counties(run / "frame")
+        .join(drawn, on="county_code", how="semi")
+        .sort("city_name", "county_code")
+    )
     return [
-        Job("county_sample.ipynb", f"sample_{code}", f"{name} 抽样情况",
-            {"county_code": code}, group=city)
-        for code, name, city in counties.select("county_code", "county_name", "city_name")
-        .iter_rows()
+        Job(
+            "county_sample.ipynb",
+            f"sample_{code}",
+            f"{name} 抽样情况",
+            {"county_code": code},
+            group=city,
+        )
+        for code, name, city in counties.select(
+            "county_code", "county_name", "city_name"
+        ).iter_rows()
     ]
 
 
@@ -215,8 +266,13 @@ def read_package_villages(sample_dir: Path) -> pl.DataFrame:
     return read_package(sample_dir)["villages"].select("county_code").unique()
 
 
-def prepare_demo_run(out: Path, scale: str = "small", seed: str = "demo",
-                     plan_path: Path = DEFAULT_PLAN, field_lists: bool = True) -> None:
+def prepare_demo_run(
+    out: Path,
+    scale: str = "small",
+    seed: str = "demo",
+    plan_path: Path = DEFAULT_PLAN,
+    field_lists: bool = True,
+) -> None:
     """Everything of the demo cycle before the notebooks: synthesis, sample, lottery."""
     from xkaohe.io.run import mark_synthetic
 
@@ -229,8 +285,13 @@ def prepare_demo_run(out: Path, scale: str = "small", seed: str = "demo",
         run_lottery(out / "roster", plan_path, seed, out / "lottery")
 
 
-def run_demo(out: Path, scale: str = "small", workers: int = 2, seed: str = "demo",
-             plan_path: Path = DEFAULT_PLAN) -> list[JobResult]:
+def run_demo(
+    out: Path,
+    scale: str = "small",
+    workers: int = 2,
+    seed: str = "demo",
+    plan_path: Path = DEFAULT_PLAN,
+) -> list[JobResult]:
     """``xkaohe demo``: synthesise, draw, form teams, render every report, write index.html."""
     from xkaohe.io.render import write_index
 

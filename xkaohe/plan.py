@@ -200,7 +200,9 @@ class Timeline(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> Timeline:
         if not self.training_by <= self.field_start <= self.field_end <= self.team_reports_by:
-            raise ValueError("dates must run training_by <= field_start <= field_end <= team_reports_by")
+            raise ValueError(
+                "dates must run training_by <= field_start <= field_end <= team_reports_by"
+            )
         return self
 
 

@@ -37,21 +37,31 @@ def resolve_run_dir(run_dir: str | Path = "") -> Path:
 
 def mask_name(name: pl.Expr) -> pl.Expr:
     """张三丰 -> 张**: keep the surname only."""
-    return pl.when(name.is_null()).then(None).otherwise(
-        name.str.slice(0, 1) + pl.lit("*").repeat_by(name.str.len_chars() - 1).list.join(""))
+    return (
+        pl.when(name.is_null())
+        .then(None)
+        .otherwise(
+            name.str.slice(0, 1) + pl.lit("*").repeat_by(name.str.len_chars() - 1).list.join("")
+        )
+    )
 
 
 def mask_phone(phone: pl.Expr) -> pl.Expr:
     """13812345678 -> 138****5678."""
-    return pl.when(phone.str.len_chars() >= 7).then(
-        phone.str.slice(0, 3) + pl.lit("****") + phone.str.slice(-4)).otherwise(pl.lit("****"))
+    return (
+        pl.when(phone.str.len_chars() >= 7)
+        .then(phone.str.slice(0, 3) + pl.lit("****") + phone.str.slice(-4))
+        .otherwise(pl.lit("****"))
+    )
 
 
 def mask_id_number(id_number: pl.Expr) -> pl.Expr:
     """An 18-character ID number -> its first 6 and last 2 characters, the rest masked."""
-    return pl.when(id_number.str.len_chars() >= 8).then(
-        id_number.str.slice(0, 6) + pl.lit("**********") + id_number.str.slice(-2)
-    ).otherwise(pl.lit("********"))
+    return (
+        pl.when(id_number.str.len_chars() >= 8)
+        .then(id_number.str.slice(0, 6) + pl.lit("**********") + id_number.str.slice(-2))
+        .otherwise(pl.lit("********"))
+    )
 
 
 # ------------------------------------------------------ county sample
@@ -94,8 +104,10 @@ def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
     project_ids = package["projects"].filter(pl.col("county_code") == code)["project_id"]
     for name, df in package.items():
         if name == "interviewees":
-            mine[name] = df.filter((pl.col("county_code") == code) | (
-                pl.col("county_code").is_null() & (pl.col("city_name") == info["city_name"])))
+            mine[name] = df.filter(
+                (pl.col("county_code") == code)
+                | (pl.col("county_code").is_null() & (pl.col("city_name") == info["city_name"]))
+            )
         elif name == "project_households":
             mine[name] = df.filter(pl.col("project_id").is_in(project_ids.implode()))
         else:
@@ -104,24 +116,35 @@ def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
     for name in ("villages", "households", "villager_groups", "village_candidates"):
         mine[name] = mine[name].join(names, on="village_code", how="left", maintain_order="left")
     return CountySample(
-        code=code, name=info["county_name"], city=info["city_name"], category=info["category"],
-        paired_helper=info.get("paired_helper_county"), tables=mine, certificate=certificate,
-        plan=load_plan(certificate["plan"]["path"]), synthetic=is_synthetic(run),
+        code=code,
+        name=info["county_name"],
+        city=info["city_name"],
+        category=info["category"],
+        paired_helper=info.get("paired_helper_county"),
+        tables=mine,
+        certificate=certificate,
+        plan=load_plan(certificate["plan"]["path"]),
+        synthetic=is_synthetic(run),
     )
 
 
 def read_village_names(frame_dir: Path, county_code: str) -> pl.DataFrame:
-    return read_villages(frame_dir).filter(pl.col("county_code") == county_code).select(
-        "village_code", "village_name", "township_name")
+    return (
+        read_villages(frame_dir)
+        .filter(pl.col("county_code") == county_code)
+        .select("village_code", "village_name", "township_name")
+    )
 
 
 def synthetic_banner(synthetic: bool) -> str:
     """The loud banner every report built from demo data carries."""
     if not synthetic:
         return ""
-    return ('<div style="background:#b00020;color:white;padding:10px 14px;font-size:16px;'
-            'font-weight:bold;border-radius:4px">演示数据：本报告由合成的模拟数据生成，'
-            '不反映任何真实地区的情况。</div>')
+    return (
+        '<div style="background:#b00020;color:white;padding:10px 14px;font-size:16px;'
+        'font-weight:bold;border-radius:4px">演示数据：本报告由合成的模拟数据生成，'
+        "不反映任何真实地区的情况。</div>"
+    )
 
 
 def village_table(cs: CountySample) -> pl.DataFrame:
@@ -133,7 +156,9 @@ def village_table(cs: CountySample) -> pl.DataFrame:
         pl.col("village_name").alias("村"),
         zh(pl.col("village_type")).alias("村类型"),
         zh(pl.col("substituted_for")).fill_null("").alias("替代类型"),
-        pl.when(pl.col("relaxed_township")).then(pl.lit("是")).otherwise(pl.lit(""))
+        pl.when(pl.col("relaxed_township"))
+        .then(pl.lit("是"))
+        .otherwise(pl.lit(""))
         .alias("同乡镇放宽"),
         pl.col("remoteness").round(3).alias("偏远指数"),
         pl.col("tilt_weight").round(3).alias("倾斜权重"),
@@ -142,8 +167,14 @@ def village_table(cs: CountySample) -> pl.DataFrame:
     )
 
 
-_SELECTED_ORDER = ["exited_2019", "exited_2016_2018", "new_2018_2019", "not_exited",
-                   "relapsed", "group_census"]
+_SELECTED_ORDER = [
+    "exited_2019",
+    "exited_2016_2018",
+    "new_2018_2019",
+    "not_exited",
+    "relapsed",
+    "group_census",
+]
 
 
 def household_summary(cs: CountySample) -> pl.DataFrame:
@@ -151,11 +182,13 @@ def household_summary(cs: CountySample) -> pl.DataFrame:
     hh = cs.tables["households"]
     quota = {q.status: q.count for q in cs.plan.sampling.households.quotas}
     counts = hh.group_by("village_name", "selected_as").agg(
-        drawn=pl.len(), substituted=(pl.col("status") != pl.col("selected_as")).sum())
+        drawn=pl.len(), substituted=(pl.col("status") != pl.col("selected_as")).sum()
+    )
     counts = counts.with_columns(
         planned=pl.col("selected_as").replace_strict(quota, default=None, return_dtype=pl.Int64),
         _o=pl.col("selected_as").replace_strict(
-            {s: i for i, s in enumerate(_SELECTED_ORDER)}, default=99, return_dtype=pl.Int64),
+            {s: i for i, s in enumerate(_SELECTED_ORDER)}, default=99, return_dtype=pl.Int64
+        ),
     ).sort("village_name", "_o")
     return counts.select(
         pl.col("village_name").alias("村"),
@@ -177,9 +210,13 @@ def household_table(cs: CountySample) -> pl.DataFrame:
         pl.col("household_size").alias("人口"),
         zh(pl.col("status")).alias("户类型"),
         zh(pl.col("selected_as")).alias("抽样类别"),
-        pl.when(pl.col("selected_as").is_in(_SELECTED_ORDER[:4])
-                & (pl.col("status") != pl.col("selected_as")))
-        .then(pl.lit("替代")).otherwise(pl.lit("")).alias("替代"),
+        pl.when(
+            pl.col("selected_as").is_in(_SELECTED_ORDER[:4])
+            & (pl.col("status") != pl.col("selected_as"))
+        )
+        .then(pl.lit("替代"))
+        .otherwise(pl.lit(""))
+        .alias("替代"),
     )
 
 
@@ -192,7 +229,9 @@ def group_table(cs: CountySample) -> pl.DataFrame:
     g = cs.tables["villager_groups"]
     return g.select(
         pl.col("village_name").alias("村"),
-        pl.when(pl.col("is_poor_village")).then(pl.lit("贫困村")).otherwise(pl.lit("非贫困村"))
+        pl.when(pl.col("is_poor_village"))
+        .then(pl.lit("贫困村"))
+        .otherwise(pl.lit("非贫困村"))
         .alias("村别"),
         pl.col("villager_group").alias("全覆盖村民小组"),
         pl.col("households_registered").alias("建档立卡户数"),
@@ -209,17 +248,25 @@ def project_table(cs: CountySample) -> pl.DataFrame:
         zh(pl.col("kind")).alias("项目类型"),
         pl.col("funds_yuan").alias("资金(元)"),
         pl.col("beneficiaries_drawn").alias("抽查受益户"),
-        pl.when(pl.col("few_beneficiaries")).then(pl.lit("不足2户")).otherwise(pl.lit(""))
+        pl.when(pl.col("few_beneficiaries"))
+        .then(pl.lit("不足2户"))
+        .otherwise(pl.lit(""))
         .alias("提示"),
     )
 
 
 def interview_table(cs: CountySample) -> pl.DataFrame:
     i = cs.tables["interviewees"]
-    quotas = i.filter(pl.col("level") != "helper").group_by("level", "label", maintain_order=True
-                                                            ).agg(pl.col("count").sum())
-    return quotas.select(zh(pl.col("level")).alias("层级"), pl.col("label").alias("访谈对象"),
-                         pl.col("count").alias("人数（合计）"))
+    quotas = (
+        i.filter(pl.col("level") != "helper")
+        .group_by("level", "label", maintain_order=True)
+        .agg(pl.col("count").sum())
+    )
+    return quotas.select(
+        zh(pl.col("level")).alias("层级"),
+        pl.col("label").alias("访谈对象"),
+        pl.col("count").alias("人数（合计）"),
+    )
 
 
 def helper_table(cs: CountySample) -> pl.DataFrame:
@@ -228,17 +275,25 @@ def helper_table(cs: CountySample) -> pl.DataFrame:
     return i.join(names, on="village_code", how="left", maintain_order="left").select(
         pl.col("village_name").alias("村"),
         pl.col("helper_id").alias("帮扶责任人编号"),
-        pl.when(pl.col("from_sample")).then(pl.lit("抽样户的帮扶责任人"))
-        .otherwise(pl.lit("本村其他帮扶责任人")).alias("来源"),
+        pl.when(pl.col("from_sample"))
+        .then(pl.lit("抽样户的帮扶责任人"))
+        .otherwise(pl.lit("本村其他帮扶责任人"))
+        .alias("来源"),
     )
 
 
 def certificate_table(cs: CountySample) -> pl.DataFrame:
     """The certificate as two columns a reviewer can read and check."""
     c = cs.certificate
-    rows = [("抽样规程", c["protocol"]), ("随机种子", c["seed"]),
-            ("方案文件 SHA-256", c["plan"]["sha256"]), ("软件版本", c["package_version"])]
-    rows += [(f"底册 {v['file']} SHA-256", v["sha256"]) for _, v in sorted(c["frame"]["files"].items())]
+    rows = [
+        ("抽样规程", c["protocol"]),
+        ("随机种子", c["seed"]),
+        ("方案文件 SHA-256", c["plan"]["sha256"]),
+        ("软件版本", c["package_version"]),
+    ]
+    rows += [
+        (f"底册 {v['file']} SHA-256", v["sha256"]) for _, v in sorted(c["frame"]["files"].items())
+    ]
     return pl.DataFrame(rows, schema=["项目", "值"], orient="row")
 
 
@@ -263,12 +318,13 @@ def table_html(df: pl.DataFrame, highlight: list[int] | None = None, max_rows: i
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
     for i, row in enumerate(df.head(max_rows).iter_rows()):
-        cells = "".join(
-            f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in row)
+        cells = "".join(f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in row)
         body.append(f"<tr class='xk-hl'>{cells}</tr>" if i in marked else f"<tr>{cells}</tr>")
-    more = (f"<p>（仅显示前 {max_rows} 行，共 {df.height} 行）</p>" if df.height > max_rows else "")
-    return (f"{_TABLE_STYLE}<table class='xk-table'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>{more}")
+    more = f"<p>（仅显示前 {max_rows} 行，共 {df.height} 行）</p>" if df.height > max_rows else ""
+    return (
+        f"{_TABLE_STYLE}<table class='xk-table'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{more}"
+    )
 
 
 def show(df: pl.DataFrame, highlight: list[int] | None = None) -> None:
@@ -302,10 +358,12 @@ def county_heading(cs: CountySample) -> str:
     """The county's name, city, category and the plan's focus for that category."""
     import html
 
-    paired = (f"；结对帮扶县：{html.escape(cs.paired_helper)}" if cs.paired_helper else "")
-    return (f"<h2>{html.escape(cs.city)} {html.escape(cs.name)}（{cs.code}）</h2>"
-            f"<p>考核类别：<b>{html.escape(cs.category_label)}</b>{paired}</p>"
-            f"<p>分类考核重点：{html.escape(cs.category_focus)}</p>")
+    paired = f"；结对帮扶县：{html.escape(cs.paired_helper)}" if cs.paired_helper else ""
+    return (
+        f"<h2>{html.escape(cs.city)} {html.escape(cs.name)}（{cs.code}）</h2>"
+        f"<p>考核类别：<b>{html.escape(cs.category_label)}</b>{paired}</p>"
+        f"<p>分类考核重点：{html.escape(cs.category_focus)}</p>"
+    )
 
 
 def sample_counts(cs: CountySample) -> str:
@@ -315,7 +373,9 @@ def sample_counts(cs: CountySample) -> str:
     planned_h = sum(q.count for q in rules.households.quotas)
     hh = cs.tables["households"]
     quota_rows = hh.filter(pl.col("selected_as").is_in([q.status for q in rules.households.quotas]))
-    return (f"抽取村 {cs.tables['villages'].height} 个（计划 {planned_v} 个）；"
-            f"按类别抽取建档立卡户 {quota_rows.height} 户（计划每村 {planned_h} 户），"
-            f"返贫户与村民小组全覆盖另计，全部抽样户 {hh.height} 户；"
-            f"每村另随机走访一般农户 {rules.households.general_per_village} 户。")
+    return (
+        f"抽取村 {cs.tables['villages'].height} 个（计划 {planned_v} 个）；"
+        f"按类别抽取建档立卡户 {quota_rows.height} 户（计划每村 {planned_h} 户），"
+        f"返贫户与村民小组全覆盖另计，全部抽样户 {hh.height} 户；"
+        f"每村另随机走访一般农户 {rules.households.general_per_village} 户。"
+    )

@@ -50,8 +50,10 @@ class SamplePackage:
                 out[name] = df.filter(pl.col("project_id").is_in(ids.implode()))
             elif name == "interviewees":
                 city = self.interviewees.filter(pl.col("county_code") == county_code)["city_name"]
-                out[name] = df.filter((pl.col("county_code") == county_code) | (
-                    pl.col("county_code").is_null() & pl.col("city_name").is_in(city.implode())))
+                out[name] = df.filter(
+                    (pl.col("county_code") == county_code)
+                    | (pl.col("county_code").is_null() & pl.col("city_name").is_in(city.implode()))
+                )
             else:
                 out[name] = df.filter(pl.col("county_code") == county_code)
         return SamplePackage(**out)
@@ -69,7 +71,9 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
     rules = plan.sampling.villages
     v = frame.villages
     n = pl.len().over("county_code")
-    smaller = (pl.col("distance_to_township_km").rank("min").over("county_code") - 1).cast(pl.Float64)
+    smaller = (pl.col("distance_to_township_km").rank("min").over("county_code") - 1).cast(
+        pl.Float64
+    )
     pct = pl.when(n > 1).then(smaller / (n - 1)).otherwise(0.0)
     remoteness = (pct + pl.col("infrastructure_gap") + pl.col("public_service_gap")) / 3.0
     v = v.with_columns(distance_percentile=pct, remoteness=remoteness).with_columns(
@@ -78,8 +82,10 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
     # Step 1: the top ceil(m * share) non-poor villages by registered poor people.
     nonpoor = (
         v.filter(~pl.col("is_poor_village"))
-        .sort(["county_code", "registered_poor_people", "village_code"],
-              descending=[False, True, False])
+        .sort(
+            ["county_code", "registered_poor_people", "village_code"],
+            descending=[False, True, False],
+        )
         .with_columns(
             _rank=pl.int_range(pl.len()).over("county_code"),
             _cut=(pl.len().over("county_code") * rules.many_poor_share).ceil(),
@@ -88,7 +94,8 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
         .select("village_code")
     )
     vtype = (
-        pl.when(pl.col("is_poor_village")).then(pl.lit("poor"))
+        pl.when(pl.col("is_poor_village"))
+        .then(pl.lit("poor"))
         .when(pl.col("village_code").is_in(nonpoor["village_code"].implode()))
         .then(pl.lit("nonpoor_many_poor"))
     )
@@ -153,7 +160,7 @@ def draw_villages(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     start = 0
     counts = cands.group_by("county_code", maintain_order=True).len()["len"].to_list()
     for size in counts:
-        block = rows[start:start + size]
+        block = rows[start : start + size]
         for rank, (i, relaxed, sub) in enumerate(
             _walk_county(block, quota, order, rules.distinct_townships)
         ):
@@ -171,14 +178,31 @@ def draw_villages(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     w_sum = cands.group_by("county_code", "village_type").agg(_w_sum=pl.col("tilt_weight").sum())
     quota_of = pl.col("village_type").replace_strict(quota, return_dtype=pl.Float64)
     picked = picked.join(w_sum, on=["county_code", "village_type"], how="left").with_columns(
-        inclusion_prob=pl.min_horizontal(pl.lit(1.0), quota_of * pl.col("tilt_weight") / pl.col("_w_sum"))
+        inclusion_prob=pl.min_horizontal(
+            pl.lit(1.0), quota_of * pl.col("tilt_weight") / pl.col("_w_sum")
+        )
     )
     return picked.select(
-        "county_code", "village_code", "township_code", "village_type", "prn", "tilt_weight",
-        "inclusion_prob", "relaxed_township", "substituted_for",
-        "village_name", "township_name", "is_poor_village", "registered_poor_people",
-        "distance_to_township_km", "infrastructure_gap", "public_service_gap",
-        "distance_percentile", "remoteness", "xi", "walk_order",
+        "county_code",
+        "village_code",
+        "township_code",
+        "village_type",
+        "prn",
+        "tilt_weight",
+        "inclusion_prob",
+        "relaxed_township",
+        "substituted_for",
+        "village_name",
+        "township_name",
+        "is_poor_village",
+        "registered_poor_people",
+        "distance_to_township_km",
+        "infrastructure_gap",
+        "public_service_gap",
+        "distance_percentile",
+        "remoteness",
+        "xi",
+        "walk_order",
     ).sort("county_code", "walk_order")
 
 
@@ -187,9 +211,7 @@ def draw_villages(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 def _smallest(df: pl.DataFrame, by: list[str], k: pl.Expr | int) -> pl.DataFrame:
     """The k smallest rows by (prn, key) within each group ``by``."""
-    ranked = df.sort([*by, "prn", "household_id"]).with_columns(
-        _k=pl.int_range(pl.len()).over(by)
-    )
+    ranked = df.sort([*by, "prn", "household_id"]).with_columns(_k=pl.int_range(pl.len()).over(by))
     return ranked.filter(pl.col("_k") < k).drop("_k")
 
 
@@ -205,31 +227,45 @@ def draw_households(frame: Frame, villages: pl.DataFrame, plan: Plan, seed: str)
     # Step 1: each status's quota, k smallest prn.
     for step, q in enumerate(rules.quotas):
         got = _smallest(hh.filter(pl.col("status") == q.status), ["village_code"], q.count)
-        pieces.append(got.select(keep).with_columns(selected_as=pl.lit(q.status), _order=pl.lit(step)))
+        pieces.append(
+            got.select(keep).with_columns(selected_as=pl.lit(q.status), _order=pl.lit(step))
+        )
     chosen = pl.concat(pieces)
     # Step 2: shortfalls, in plan order, from the substitutes in order.
     villages_codes = villages.select("village_code")
     for step, q in enumerate(rules.quotas):
         for sub in rules.substitutes.get(q.status, ()):
             have = chosen.filter(pl.col("selected_as") == q.status).group_by("village_code").len()
-            short = villages_codes.join(have, on="village_code", how="left").with_columns(
-                _short=q.count - pl.col("len").fill_null(0)
-            ).filter(pl.col("_short") > 0)
+            short = (
+                villages_codes.join(have, on="village_code", how="left")
+                .with_columns(_short=q.count - pl.col("len").fill_null(0))
+                .filter(pl.col("_short") > 0)
+            )
             if short.height == 0:
                 break
-            pool = hh.filter(pl.col("status") == sub).join(
-                chosen.select("household_id"), on="household_id", how="anti"
-            ).join(short.select("village_code", "_short"), on="village_code", how="inner")
+            pool = (
+                hh.filter(pl.col("status") == sub)
+                .join(chosen.select("household_id"), on="household_id", how="anti")
+                .join(short.select("village_code", "_short"), on="village_code", how="inner")
+            )
             got = _smallest(pool, ["village_code"], pl.col("_short"))
-            chosen = pl.concat([chosen, got.select(keep).with_columns(
-                selected_as=pl.lit(q.status), _order=pl.lit(len(rules.quotas) + step)
-            )])
+            chosen = pl.concat(
+                [
+                    chosen,
+                    got.select(keep).with_columns(
+                        selected_as=pl.lit(q.status), _order=pl.lit(len(rules.quotas) + step)
+                    ),
+                ]
+            )
     # Step 3: full coverage (relapsed households).
     for status in rules.full_coverage:
         got = hh.filter(pl.col("status") == status).select(keep)
-        chosen = pl.concat([chosen, got.with_columns(
-            selected_as=pl.lit(status), _order=pl.lit(2 * len(rules.quotas))
-        )])
+        chosen = pl.concat(
+            [
+                chosen,
+                got.with_columns(selected_as=pl.lit(status), _order=pl.lit(2 * len(rules.quotas))),
+            ]
+        )
     return chosen
 
 
@@ -241,9 +277,11 @@ def draw_groups(frame: Frame, villages: pl.DataFrame, plan: Plan, seed: str) -> 
         group_village_prn=prn_series(seed, "group-village", villages["village_code"]),
     )
     wanted = pl.col("kind").replace_strict(rules.villages, default=0, return_dtype=pl.Int64)
-    gv = v.sort("county_code", "kind", "group_village_prn", "village_code").with_columns(
-        _k=pl.int_range(pl.len()).over("county_code", "kind")
-    ).filter(pl.col("_k") < wanted)
+    gv = (
+        v.sort("county_code", "kind", "group_village_prn", "village_code")
+        .with_columns(_k=pl.int_range(pl.len()).over("county_code", "kind"))
+        .filter(pl.col("_k") < wanted)
+    )
     groups = (
         frame.households.join(gv.select("village_code"), on="village_code", how="inner")
         .group_by("village_code", "villager_group")
@@ -251,22 +289,39 @@ def draw_groups(frame: Frame, villages: pl.DataFrame, plan: Plan, seed: str) -> 
     )
     groups = groups.with_columns(
         prn=prn_series(
-            seed, "group",
-            groups.select(pl.concat_str("village_code", pl.lit("/"), "villager_group"))
-            .to_series(),
+            seed,
+            "group",
+            groups.select(pl.concat_str("village_code", pl.lit("/"), "villager_group")).to_series(),
         )
     )
-    picked = groups.sort("village_code", "prn", "villager_group").with_columns(
-        _k=pl.int_range(pl.len()).over("village_code")
-    ).filter(pl.col("_k") < rules.groups_per_village)
-    return picked.join(
-        gv.select("county_code", "village_code", "village_type", "is_poor_village",
-                  "group_village_prn"),
-        on="village_code",
-    ).select(
-        "county_code", "village_code", "villager_group", "village_type", "is_poor_village",
-        "group_village_prn", "prn", "households_registered",
-    ).sort("county_code", "village_code")
+    picked = (
+        groups.sort("village_code", "prn", "villager_group")
+        .with_columns(_k=pl.int_range(pl.len()).over("village_code"))
+        .filter(pl.col("_k") < rules.groups_per_village)
+    )
+    return (
+        picked.join(
+            gv.select(
+                "county_code",
+                "village_code",
+                "village_type",
+                "is_poor_village",
+                "group_village_prn",
+            ),
+            on="village_code",
+        )
+        .select(
+            "county_code",
+            "village_code",
+            "villager_group",
+            "village_type",
+            "is_poor_village",
+            "group_village_prn",
+            "prn",
+            "households_registered",
+        )
+        .sort("county_code", "village_code")
+    )
 
 
 def add_group_census(
@@ -275,7 +330,8 @@ def add_group_census(
     """All registered households of the census groups; already selected ones stay as they are."""
     census = frame.households.join(
         groups.select("county_code", "village_code", "villager_group"),
-        on=["village_code", "villager_group"], how="inner",
+        on=["village_code", "villager_group"],
+        how="inner",
     ).join(households.select("household_id"), on="household_id", how="anti")
     census = census.with_columns(
         prn=prn_series(seed, "household", census["household_id"]),
@@ -301,24 +357,35 @@ def draw_projects(
     p = frame.projects.join(counties.select("county_code"), on="county_code", how="semi")
     p = p.with_columns(prn=prn_series(seed, "project", p["project_id"]))
     cols = ["county_code", "project_id", "kind", "prn", "village_code", "name", "funds_yuan"]
-    county = _k_smallest(p.filter(pl.col("kind") == "county"), ["county_code"], "project_id",
-                         rules.county_level).with_columns(level=pl.lit("county"))
+    county = _k_smallest(
+        p.filter(pl.col("kind") == "county"), ["county_code"], "project_id", rules.county_level
+    ).with_columns(level=pl.lit("county"))
     # Per sampled village: each kind's quota, then the other kinds make up a shortfall.
     total = sum(rules.per_village.values())
     in_v = p.filter(pl.col("kind").is_in(list(rules.per_village))).join(
         villages.select("village_code"), on="village_code", how="semi"
     )
     quota_of = pl.col("kind").replace_strict(rules.per_village, return_dtype=pl.Int64)
-    first = in_v.sort("village_code", "kind", "prn", "project_id").with_columns(
-        _k=pl.int_range(pl.len()).over("village_code", "kind")
-    ).filter(pl.col("_k") < quota_of).drop("_k")
-    short = first.group_by("village_code").len().join(
-        villages.select("village_code"), on="village_code", how="right"
-    ).with_columns(_short=total - pl.col("len").fill_null(0)).filter(pl.col("_short") > 0)
+    first = (
+        in_v.sort("village_code", "kind", "prn", "project_id")
+        .with_columns(_k=pl.int_range(pl.len()).over("village_code", "kind"))
+        .filter(pl.col("_k") < quota_of)
+        .drop("_k")
+    )
+    short = (
+        first.group_by("village_code")
+        .len()
+        .join(villages.select("village_code"), on="village_code", how="right")
+        .with_columns(_short=total - pl.col("len").fill_null(0))
+        .filter(pl.col("_short") > 0)
+    )
     extra = _k_smallest(
         in_v.join(first.select("project_id"), on="project_id", how="anti").join(
-            short.select("village_code", "_short"), on="village_code"),
-        ["village_code"], "project_id", pl.col("_short"),
+            short.select("village_code", "_short"), on="village_code"
+        ),
+        ["village_code"],
+        "project_id",
+        pl.col("_short"),
     )
     village = pl.concat([first.select(cols), extra.select(cols)]).with_columns(
         level=pl.lit("village")
@@ -328,45 +395,74 @@ def draw_projects(
     ).select("county_code")
     coop = _k_smallest(
         p.filter(pl.col("kind") == "paired_cooperation").join(
-            paired_counties, on="county_code", how="semi"),
-        ["county_code"], "project_id", rules.paired_cooperation,
+            paired_counties, on="county_code", how="semi"
+        ),
+        ["county_code"],
+        "project_id",
+        rules.paired_cooperation,
     ).with_columns(level=pl.lit("paired"))
     ben = frame.project_beneficiaries.join(coop.select("project_id"), on="project_id", how="semi")
     ben = ben.with_columns(
-        prn=prn_series(seed, "beneficiary",
-                       ben.select(pl.concat_str("project_id", pl.lit("/"), "household_id"))
-                       .to_series())
+        prn=prn_series(
+            seed,
+            "beneficiary",
+            ben.select(pl.concat_str("project_id", pl.lit("/"), "household_id")).to_series(),
+        )
     )
     visit = _k_smallest(ben, ["project_id"], "household_id", rules.beneficiaries_per_project)
     visit = visit.join(
         frame.households.select("household_id", "village_code", "head_name", "villager_group"),
-        on="household_id", how="left",
+        on="household_id",
+        how="left",
     ).select("project_id", "household_id", "prn", "village_code", "head_name", "villager_group")
     n_visit = visit.group_by("project_id").agg(beneficiaries_drawn=pl.len())
-    projects = pl.concat([county.select([*cols, "level"]), village.select([*cols, "level"]),
-                          coop.select([*cols, "level"])])
-    projects = projects.join(n_visit, on="project_id", how="left").with_columns(
-        beneficiaries_drawn=pl.col("beneficiaries_drawn").fill_null(0).cast(pl.Int64),
-    ).with_columns(
-        few_beneficiaries=(pl.col("level") == "paired")
-        & (pl.col("beneficiaries_drawn") < rules.beneficiaries_min),
-        _lvl=pl.col("level").replace_strict({"county": 0, "village": 1, "paired": 2},
-                                           return_dtype=pl.Int64),
+    projects = pl.concat(
+        [
+            county.select([*cols, "level"]),
+            village.select([*cols, "level"]),
+            coop.select([*cols, "level"]),
+        ]
     )
-    projects = projects.sort("county_code", "_lvl", "village_code", "prn", "project_id",
-                             nulls_last=False).drop("_lvl")
+    projects = (
+        projects.join(n_visit, on="project_id", how="left")
+        .with_columns(
+            beneficiaries_drawn=pl.col("beneficiaries_drawn").fill_null(0).cast(pl.Int64),
+        )
+        .with_columns(
+            few_beneficiaries=(pl.col("level") == "paired")
+            & (pl.col("beneficiaries_drawn") < rules.beneficiaries_min),
+            _lvl=pl.col("level").replace_strict(
+                {"county": 0, "village": 1, "paired": 2}, return_dtype=pl.Int64
+            ),
+        )
+    )
+    projects = projects.sort(
+        "county_code", "_lvl", "village_code", "prn", "project_id", nulls_last=False
+    ).drop("_lvl")
     visit = visit.join(projects.select("project_id", "county_code"), on="project_id").sort(
-        "county_code", "project_id", "prn", "household_id")
-    return projects, visit.select("project_id", "household_id", "prn", "county_code",
-                                  "village_code", "head_name", "villager_group")
+        "county_code", "project_id", "prn", "household_id"
+    )
+    return projects, visit.select(
+        "project_id",
+        "household_id",
+        "prn",
+        "county_code",
+        "village_code",
+        "head_name",
+        "villager_group",
+    )
 
 
 # ------------------------------------------------------------- interviews
 
 
 def draw_interviewees(
-    frame: Frame, counties: pl.DataFrame, villages: pl.DataFrame, households: pl.DataFrame,
-    plan: Plan, seed: str,
+    frame: Frame,
+    counties: pl.DataFrame,
+    villages: pl.DataFrame,
+    households: pl.DataFrame,
+    plan: Plan,
+    seed: str,
 ) -> pl.DataFrame:
     """Interview quotas of 五(三) and the drawn assistance cadres (帮扶责任人)."""
     rules = plan.sampling.interviews
@@ -374,53 +470,84 @@ def draw_interviewees(
 
     def quotas(level: str, items: tuple[object, ...], units: pl.DataFrame) -> pl.DataFrame:
         spec = pl.DataFrame(
-            {"level": level, "role": [q.role for q in items],  # type: ignore[attr-defined]
-             "label": [q.label for q in items],  # type: ignore[attr-defined]
-             "count": [q.count for q in items]},  # type: ignore[attr-defined]
+            {
+                "level": level,
+                "role": [q.role for q in items],  # type: ignore[attr-defined]
+                "label": [q.label for q in items],  # type: ignore[attr-defined]
+                "count": [q.count for q in items],
+            },  # type: ignore[attr-defined]
             schema={"level": pl.String, "role": pl.String, "label": pl.String, "count": pl.Int64},
         )
         return units.join(spec, how="cross")
 
     city_of = counties.select("county_code", "city_name")
-    cities = city_of.select("city_name").unique().with_columns(
-        county_code=pl.lit(None, pl.String), village_code=pl.lit(None, pl.String))
+    cities = (
+        city_of.select("city_name")
+        .unique()
+        .with_columns(county_code=pl.lit(None, pl.String), village_code=pl.lit(None, pl.String))
+    )
     ctys = city_of.with_columns(village_code=pl.lit(None, pl.String))
-    paired = counties.filter(
-        pl.col("national_poverty_county") & pl.col("paired_helper_county").is_not_null()
-    ).select("county_code", "city_name").with_columns(village_code=pl.lit(None, pl.String))
+    paired = (
+        counties.filter(
+            pl.col("national_poverty_county") & pl.col("paired_helper_county").is_not_null()
+        )
+        .select("county_code", "city_name")
+        .with_columns(village_code=pl.lit(None, pl.String))
+    )
     vils = villages.select("county_code", "village_code").join(city_of, on="county_code")
-    rows = pl.concat([
-        quotas("city", rules.city, cities).select(quota_cols),
-        quotas("county", rules.county, ctys).select(quota_cols),
-        quotas("county", rules.county_paired, paired).select(quota_cols),
-        quotas("village", rules.village, vils).select(quota_cols),
-    ])
+    rows = pl.concat(
+        [
+            quotas("city", rules.city, cities).select(quota_cols),
+            quotas("county", rules.county, ctys).select(quota_cols),
+            quotas("county", rules.county_paired, paired).select(quota_cols),
+            quotas("village", rules.village, vils).select(quota_cols),
+        ]
+    )
     # Assistance cadres: helpers of the sampled households first, then the village's others.
     k = rules.helpers_per_village
-    all_helpers = frame.households.filter(pl.col("helper_id").is_not_null()).join(
-        villages.select("village_code", "county_code"), on="village_code"
-    ).select("county_code", "village_code", "helper_id").unique()
-    in_sample = households.join(frame.households.select("household_id", "helper_id"),
-                                on="household_id").filter(pl.col("helper_id").is_not_null())
+    all_helpers = (
+        frame.households.filter(pl.col("helper_id").is_not_null())
+        .join(villages.select("village_code", "county_code"), on="village_code")
+        .select("county_code", "village_code", "helper_id")
+        .unique()
+    )
+    in_sample = households.join(
+        frame.households.select("household_id", "helper_id"), on="household_id"
+    ).filter(pl.col("helper_id").is_not_null())
     all_helpers = all_helpers.join(
         in_sample.select("village_code", "helper_id").unique().with_columns(_tier=pl.lit(0)),
-        on=["village_code", "helper_id"], how="left",
+        on=["village_code", "helper_id"],
+        how="left",
     ).with_columns(_tier=pl.col("_tier").fill_null(1))
     all_helpers = all_helpers.with_columns(prn=prn_series(seed, "helper", all_helpers["helper_id"]))
-    helpers = all_helpers.sort("village_code", "_tier", "prn", "helper_id").with_columns(
-        _k=pl.int_range(pl.len()).over("village_code")
-    ).filter(pl.col("_k") < k).join(city_of, on="county_code").with_columns(
-        level=pl.lit("helper"), role=pl.lit("assistance_cadre"), label=pl.lit("帮扶责任人"),
-        count=pl.lit(1, pl.Int64), from_sample=pl.col("_tier") == 0,
+    helpers = (
+        all_helpers.sort("village_code", "_tier", "prn", "helper_id")
+        .with_columns(_k=pl.int_range(pl.len()).over("village_code"))
+        .filter(pl.col("_k") < k)
+        .join(city_of, on="county_code")
+        .with_columns(
+            level=pl.lit("helper"),
+            role=pl.lit("assistance_cadre"),
+            label=pl.lit("帮扶责任人"),
+            count=pl.lit(1, pl.Int64),
+            from_sample=pl.col("_tier") == 0,
+        )
     )
     helpers = helpers.select([*quota_cols, "helper_id", "prn", "from_sample"])
-    rows = rows.with_columns(helper_id=pl.lit(None, pl.String), prn=pl.lit(None, pl.Float64),
-                             from_sample=pl.lit(None, pl.Boolean))
+    rows = rows.with_columns(
+        helper_id=pl.lit(None, pl.String),
+        prn=pl.lit(None, pl.Float64),
+        from_sample=pl.lit(None, pl.Boolean),
+    )
     order = {"city": 0, "county": 1, "village": 2, "helper": 3}
     out = pl.concat([rows, helpers]).with_columns(
-        _lvl=pl.col("level").replace_strict(order, return_dtype=pl.Int64))
-    return out.sort(["city_name", "county_code", "village_code", "_lvl", "prn", "helper_id"],
-                    nulls_last=False, maintain_order=True).drop("_lvl")
+        _lvl=pl.col("level").replace_strict(order, return_dtype=pl.Int64)
+    )
+    return out.sort(
+        ["city_name", "county_code", "village_code", "_lvl", "prn", "helper_id"],
+        nulls_last=False,
+        maintain_order=True,
+    ).drop("_lvl")
 
 
 # ------------------------------------------------------------------- all
@@ -433,33 +560,45 @@ def select_counties(frame: Frame, county_codes: list[str] | None) -> pl.DataFram
     known = set(frame.counties["county_code"].to_list())
     missing = [c for c in county_codes if c not in known]
     if missing:
-        raise InputError(Problem("--county", None, None, "county codes listed in counties",
-                                 ", ".join(missing)))
+        raise InputError(
+            Problem("--county", None, None, "county codes listed in counties", ", ".join(missing))
+        )
     return frame.counties.filter(pl.col("county_code").is_in(county_codes))
 
 
-def draw_sample(frame: Frame, plan: Plan, seed: str,
-                county_codes: list[str] | None = None) -> SamplePackage:
+def draw_sample(
+    frame: Frame, plan: Plan, seed: str, county_codes: list[str] | None = None
+) -> SamplePackage:
     """Draw the whole sample package for the chosen counties (all by default)."""
     counties = select_counties(frame, county_codes)
     codes = counties.select("county_code")
     villages_in = frame.villages.join(codes, on="county_code", how="semi")
-    scoped = Frame(counties, villages_in, frame.households, frame.projects,
-                   frame.project_beneficiaries, frame.files)
+    scoped = Frame(
+        counties,
+        villages_in,
+        frame.households,
+        frame.projects,
+        frame.project_beneficiaries,
+        frame.files,
+    )
     candidates = village_candidates(scoped, plan, seed)
     villages = draw_villages(candidates, plan)
     chosen = draw_households(scoped, villages, plan, seed)
     groups = draw_groups(scoped, villages, plan, seed)
     chosen = add_group_census(scoped, chosen, groups, seed, order=99)
     details = frame.households.select(
-        "household_id", "villager_group", "household_size", "head_name", "phone", "helper_id")
-    households = chosen.join(details, on="household_id", how="left").sort(
-        "county_code", "village_code", "_order", "prn", "household_id"
-    ).drop("_order")
+        "household_id", "villager_group", "household_size", "head_name", "phone", "helper_id"
+    )
+    households = (
+        chosen.join(details, on="household_id", how="left")
+        .sort("county_code", "village_code", "_order", "prn", "household_id")
+        .drop("_order")
+    )
     projects, project_households = draw_projects(scoped, counties, villages, plan, seed)
     interviewees = draw_interviewees(scoped, counties, villages, households, plan, seed)
     general = villages.select("county_code", "village_code").with_columns(
-        count=pl.lit(plan.sampling.households.general_per_village, pl.Int64))
+        count=pl.lit(plan.sampling.households.general_per_village, pl.Int64)
+    )
     return SamplePackage(
         villages=villages,
         households=households,
@@ -475,10 +614,26 @@ def draw_sample(frame: Frame, plan: Plan, seed: str,
 def candidate_table(candidates: pl.DataFrame, villages: pl.DataFrame) -> pl.DataFrame:
     """Every candidate village with its key, for reviewers and the county notebook."""
     drawn = villages.select("village_code", "walk_order")
-    return candidates.filter(pl.col("village_type").is_not_null()).join(
-        drawn, on="village_code", how="left").with_columns(
-        drawn=pl.col("walk_order").is_not_null()).select(
-        "county_code", "village_code", "township_code", "village_type", "is_poor_village",
-        "registered_poor_people", "distance_percentile", "infrastructure_gap",
-        "public_service_gap", "remoteness", "tilt_weight", "prn", "xi", "drawn", "walk_order",
-    ).sort("county_code", "xi", "village_code")
+    return (
+        candidates.filter(pl.col("village_type").is_not_null())
+        .join(drawn, on="village_code", how="left")
+        .with_columns(drawn=pl.col("walk_order").is_not_null())
+        .select(
+            "county_code",
+            "village_code",
+            "township_code",
+            "village_type",
+            "is_poor_village",
+            "registered_poor_people",
+            "distance_percentile",
+            "infrastructure_gap",
+            "public_service_gap",
+            "remoteness",
+            "tilt_weight",
+            "prn",
+            "xi",
+            "drawn",
+            "walk_order",
+        )
+        .sort("county_code", "xi", "village_code")
+    )

@@ -157,7 +157,13 @@ ASSESSOR_KIND = {
     "party_observer": "民主党派",
     "staff": "工作人员",
 }
-LEVEL = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇级", "village": "村级"}
+LEVEL = {
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡镇级",
+    "village": "村级",
+}
 
 CITIES = TableSpec(
     "cities",
@@ -200,41 +206,68 @@ def _sample_contracts() -> dict[str, Any]:
         return pa.Column(dtype, list(checks), nullable=nullable, unique=unique)
 
     return {
-        "villages": pa.DataFrameSchema({
-            "county_code": col(text), "village_code": col(text, unique=True),
-            "township_code": col(text), "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
-            "prn": col(real, unit), "tilt_weight": col(real, pa.Check.ge(1)),
-            "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
-            "relaxed_township": col(flag),
-            "substituted_for": col(text, pa.Check.isin(list(VILLAGE_TYPE)), nullable=True),
-        }),
-        "households": pa.DataFrameSchema({
-            "county_code": col(text), "village_code": col(text),
-            "household_id": col(text, unique=True),
-            "status": col(text, pa.Check.isin(statuses)),
-            "selected_as": col(text, pa.Check.isin([*statuses, "group_census"])),
-            "prn": col(real, unit),
-        }),
-        "villager_groups": pa.DataFrameSchema({
-            "county_code": col(text), "village_code": col(text), "villager_group": col(text),
-            "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
-        }),
-        "projects": pa.DataFrameSchema({
-            "county_code": col(text), "project_id": col(text),
-            "kind": col(text, pa.Check.isin(list(PROJECT_KIND))), "prn": col(real, unit),
-        }),
-        "project_households": pa.DataFrameSchema({
-            "project_id": col(text), "household_id": col(text), "prn": col(real, unit),
-        }),
-        "interviewees": pa.DataFrameSchema({
-            "county_code": col(text, nullable=True), "village_code": col(text, nullable=True),
-            "level": col(text, pa.Check.isin(["city", "county", "village", "helper"])),
-            "role": col(text), "count": col(pl.Int64, pa.Check.ge(1)),
-            "helper_id": col(text, nullable=True),
-        }),
-        "general_quota": pa.DataFrameSchema({
-            "village_code": col(text), "count": col(pl.Int64, pa.Check.ge(0)),
-        }),
+        "villages": pa.DataFrameSchema(
+            {
+                "county_code": col(text),
+                "village_code": col(text, unique=True),
+                "township_code": col(text),
+                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
+                "prn": col(real, unit),
+                "tilt_weight": col(real, pa.Check.ge(1)),
+                "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
+                "relaxed_township": col(flag),
+                "substituted_for": col(text, pa.Check.isin(list(VILLAGE_TYPE)), nullable=True),
+            }
+        ),
+        "households": pa.DataFrameSchema(
+            {
+                "county_code": col(text),
+                "village_code": col(text),
+                "household_id": col(text, unique=True),
+                "status": col(text, pa.Check.isin(statuses)),
+                "selected_as": col(text, pa.Check.isin([*statuses, "group_census"])),
+                "prn": col(real, unit),
+            }
+        ),
+        "villager_groups": pa.DataFrameSchema(
+            {
+                "county_code": col(text),
+                "village_code": col(text),
+                "villager_group": col(text),
+                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
+            }
+        ),
+        "projects": pa.DataFrameSchema(
+            {
+                "county_code": col(text),
+                "project_id": col(text),
+                "kind": col(text, pa.Check.isin(list(PROJECT_KIND))),
+                "prn": col(real, unit),
+            }
+        ),
+        "project_households": pa.DataFrameSchema(
+            {
+                "project_id": col(text),
+                "household_id": col(text),
+                "prn": col(real, unit),
+            }
+        ),
+        "interviewees": pa.DataFrameSchema(
+            {
+                "county_code": col(text, nullable=True),
+                "village_code": col(text, nullable=True),
+                "level": col(text, pa.Check.isin(["city", "county", "village", "helper"])),
+                "role": col(text),
+                "count": col(pl.Int64, pa.Check.ge(1)),
+                "helper_id": col(text, nullable=True),
+            }
+        ),
+        "general_quota": pa.DataFrameSchema(
+            {
+                "village_code": col(text),
+                "count": col(pl.Int64, pa.Check.ge(0)),
+            }
+        ),
     }
 
 
@@ -246,4 +279,6 @@ def check_sample_package(tables: dict[str, Any]) -> None:
         try:
             schema.validate(tables[name], lazy=True)
         except pandera.errors.SchemaErrors as exc:
-            raise RuntimeError(f"sample package table '{name}' breaks its contract:\n{exc}") from None
+            raise RuntimeError(
+                f"sample package table '{name}' breaks its contract:\n{exc}"
+            ) from None

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -35,12 +34,11 @@ import numpy.typing as npt
 import polars as pl
 
 from xkaohe.draw import seeded_rng
+from xkaohe.io.reference import read_anhui_counties
 
 __all__ = ["SCALES", "reference_counties", "synthesize_frame", "synthesize_roster"]
 
 SCALES = ("small", "province", "national")
-
-_REFERENCE_DIR = Path(__file__).parent.parent / "data" / "reference"
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -126,12 +124,7 @@ def reference_counties() -> pl.DataFrame:
         except ``has_poverty_task`` and ``synthetic`` (booleans). Empty cells
         are null.
     """
-    path = _REFERENCE_DIR / "anhui_counties.csv"
-    return pl.read_csv(
-        path,
-        infer_schema=False,
-        schema_overrides={"has_poverty_task": pl.Boolean, "synthetic": pl.Boolean},
-    )
+    return read_anhui_counties()
 
 
 def synthesize_frame(scale: str, seed: str) -> dict[str, pl.DataFrame]:

@@ -20,7 +20,9 @@ def read_text(path: str | Path) -> str:
     except IsADirectoryError:
         raise InputError(f"{p}: expected a file; found a directory") from None
     except UnicodeDecodeError as exc:
-        raise InputError(f"{p}: expected UTF-8 text; found bytes that are not ({exc.reason})") from None
+        raise InputError(
+            f"{p}: expected UTF-8 text; found bytes that are not ({exc.reason})"
+        ) from None
 
 
 def sha256_file(path: Path) -> str:

@@ -34,18 +34,28 @@ class Frame:
     def from_tables(tables: dict[str, pl.DataFrame]) -> Frame:
         """A Frame from in-memory tables with canonical columns (tests, synth)."""
         with_rows = {
-            name: df if ROW in df.columns else df.with_row_index(ROW, offset=2).with_columns(
-                pl.col(ROW).cast(pl.Int64))
+            name: df
+            if ROW in df.columns
+            else df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
             for name, df in tables.items()
         }
-        return Frame(**with_rows)
+        return Frame(
+            counties=with_rows["counties"],
+            villages=with_rows["villages"],
+            households=with_rows["households"],
+            projects=with_rows["projects"],
+            project_beneficiaries=with_rows["project_beneficiaries"],
+        )
 
 
-def _unknown(child: pl.DataFrame, column: str, parent: pl.Series, file: str, label: str,
-             expected: str) -> list[Problem]:
+def _unknown(
+    child: pl.DataFrame, column: str, parent: pl.Series, file: str, label: str, expected: str
+) -> list[Problem]:
     bad = child.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(parent.implode()))
-    out = [Problem(file, int(r), label, expected, f"{v!r}, which is not there")
-           for r, v in bad.select(ROW, column).head(20).iter_rows()]
+    out = [
+        Problem(file, int(r), label, expected, f"{v!r}, which is not there")
+        for r, v in bad.select(ROW, column).head(20).iter_rows()
+    ]
     if bad.height > 20:
         out.append(Problem(file, None, label, expected, f"{bad.height - 20} more unknown values"))
     return out
@@ -54,31 +64,85 @@ def _unknown(child: pl.DataFrame, column: str, parent: pl.Series, file: str, lab
 def check_frame(frame: Frame, names: dict[str, str] | None = None) -> list[Problem]:
     """Cross-table problems; ``names`` maps table name to the file shown in messages."""
     file = names or {t.name: f"{t.name}.csv" for t in schemas.FRAME_TABLES}
-    c, v, h, p, b = (frame.counties, frame.villages, frame.households, frame.projects,
-                     frame.project_beneficiaries)
-    problems = _unknown(v, "county_code", c["county_code"], file["villages"], "county_code",
-                        "a county_code listed in counties")
-    problems += _unknown(h, "village_code", v["village_code"], file["households"], "village_code",
-                         "a village_code listed in villages")
-    problems += _unknown(p, "county_code", c["county_code"], file["projects"], "county_code",
-                         "a county_code listed in counties")
-    problems += _unknown(p, "village_code", v["village_code"], file["projects"], "village_code",
-                         "a village_code listed in villages (or empty for county-level projects)")
-    wrong_county = p.join(v.select("village_code", pl.col("county_code").alias("_vc")),
-                          on="village_code", how="inner").filter(pl.col("_vc") != pl.col("county_code"))
-    problems += [Problem(file["projects"], int(r), "village_code",
-                         f"a village of county {cc}", f"{vc!r}, a village of county {other}")
-                 for r, cc, vc, other in wrong_county.select(ROW, "county_code", "village_code", "_vc")
-                 .head(20).iter_rows()]
-    needs_village = p.filter(pl.col("kind").is_in(["village", "household_policy"])
-                             & pl.col("village_code").is_null())
-    problems += [Problem(file["projects"], int(r), "village_code",
-                         f"a village code for a '{k}' project", "empty")
-                 for r, k in needs_village.select(ROW, "kind").head(20).iter_rows()]
-    problems += _unknown(b, "project_id", p["project_id"], file["project_beneficiaries"],
-                         "project_id", "a project_id listed in projects")
-    problems += _unknown(b, "household_id", h["household_id"], file["project_beneficiaries"],
-                         "household_id", "a household_id listed in households")
+    c, v, h, p, b = (
+        frame.counties,
+        frame.villages,
+        frame.households,
+        frame.projects,
+        frame.project_beneficiaries,
+    )
+    problems = _unknown(
+        v,
+        "county_code",
+        c["county_code"],
+        file["villages"],
+        "county_code",
+        "a county_code listed in counties",
+    )
+    problems += _unknown(
+        h,
+        "village_code",
+        v["village_code"],
+        file["households"],
+        "village_code",
+        "a village_code listed in villages",
+    )
+    problems += _unknown(
+        p,
+        "county_code",
+        c["county_code"],
+        file["projects"],
+        "county_code",
+        "a county_code listed in counties",
+    )
+    problems += _unknown(
+        p,
+        "village_code",
+        v["village_code"],
+        file["projects"],
+        "village_code",
+        "a village_code listed in villages (or empty for county-level projects)",
+    )
+    wrong_county = p.join(
+        v.select("village_code", pl.col("county_code").alias("_vc")), on="village_code", how="inner"
+    ).filter(pl.col("_vc") != pl.col("county_code"))
+    problems += [
+        Problem(
+            file["projects"],
+            int(r),
+            "village_code",
+            f"a village of county {cc}",
+            f"{vc!r}, a village of county {other}",
+        )
+        for r, cc, vc, other in wrong_county.select(ROW, "county_code", "village_code", "_vc")
+        .head(20)
+        .iter_rows()
+    ]
+    needs_village = p.filter(
+        pl.col("kind").is_in(["village", "household_policy"]) & pl.col("village_code").is_null()
+    )
+    problems += [
+        Problem(
+            file["projects"], int(r), "village_code", f"a village code for a '{k}' project", "empty"
+        )
+        for r, k in needs_village.select(ROW, "kind").head(20).iter_rows()
+    ]
+    problems += _unknown(
+        b,
+        "project_id",
+        p["project_id"],
+        file["project_beneficiaries"],
+        "project_id",
+        "a project_id listed in projects",
+    )
+    problems += _unknown(
+        b,
+        "household_id",
+        h["household_id"],
+        file["project_beneficiaries"],
+        "household_id",
+        "a household_id listed in households",
+    )
     return problems
 
 

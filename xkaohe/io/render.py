@@ -38,13 +38,16 @@ def footer_html(run: Path) -> str:
         parts.append(f"方案文件 SHA-256：{cert['plan']['sha256'][:16]}…")
         parts.append(f"随机种子：{html.escape(str(cert['seed']))}")
         parts.append(f"抽样规程：{cert['protocol']}")
-        frame = "；".join(f"{v['file']} {v['sha256'][:12]}…"
-                         for _, v in sorted(cert["frame"]["files"].items()))
+        frame = "；".join(
+            f"{v['file']} {v['sha256'][:12]}…" for _, v in sorted(cert["frame"]["files"].items())
+        )
         parts.append(f"底册文件：{html.escape(frame)}")
     if is_synthetic(run):
         parts.append("<b>演示数据（合成），不反映真实情况</b>")
-    return ('<footer style="margin-top:32px;padding-top:8px;border-top:1px solid #ccc;'
-            'color:#555;font-size:12px">' + "<br>".join(parts) + "</footer>")
+    return (
+        '<footer style="margin-top:32px;padding-top:8px;border-top:1px solid #ccc;'
+        'color:#555;font-size:12px">' + "<br>".join(parts) + "</footer>"
+    )
 
 
 def offline(markup: str) -> str:
@@ -58,8 +61,12 @@ def write_report_html(executed: Path, out: Path, title: str, footer: str) -> Non
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = re.sub(r"<html[^>]*>", '<html lang="zh-CN">', offline(body), count=1)
     body = body.replace("</body>", footer + "\n</body>", 1)
@@ -85,9 +92,12 @@ def write_index(run: Path, results: list[JobResult], title: str) -> Path:
                 status = f'<span style="color:#b00020">失败：{html.escape(r.error)}</span>'
             rows.append(f"<tr><td>{link}</td><td>{status}</td></tr>")
         sections.append(f"<h2>{html.escape(group)}</h2><table>{''.join(rows)}</table>")
-    banner = ('<div style="background:#b00020;color:#fff;padding:10px;font-weight:bold">'
-              "演示数据：以下报告由合成的模拟数据生成，不反映任何真实地区的情况。</div>"
-              if is_synthetic(run) else "")
+    banner = (
+        '<div style="background:#b00020;color:#fff;padding:10px;font-weight:bold">'
+        "演示数据：以下报告由合成的模拟数据生成，不反映任何真实地区的情况。</div>"
+        if is_synthetic(run)
+        else ""
+    )
     page = (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:24px}}"

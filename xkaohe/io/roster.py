@@ -27,10 +27,20 @@ def load_roster(directory: str | Path) -> Roster:
     roster = Roster(**tables, files=files)
     cities = roster.cities["city_name"]
     bad = roster.assessors.filter(
-        pl.col("home_city").is_not_null() & ~pl.col("home_city").is_in(cities.implode()))
+        pl.col("home_city").is_not_null() & ~pl.col("home_city").is_in(cities.implode())
+    )
     if bad.height:
         path = next(str(f.path) for f in files if f.name == "assessors")
-        raise InputError([Problem(path, int(r), "home_city", "a city listed in cities (or empty "
-                                  "for provincial units)", repr(v))
-                          for r, v in bad.select("_row", "home_city").head(20).iter_rows()])
+        raise InputError(
+            [
+                Problem(
+                    path,
+                    int(r),
+                    "home_city",
+                    "a city listed in cities (or empty for provincial units)",
+                    repr(v),
+                )
+                for r, v in bad.select("_row", "home_city").head(20).iter_rows()
+            ]
+        )
     return roster

@@ -21,47 +21,105 @@ FIELD_LISTS = "field_lists"
 
 # Chinese headers for the printable field lists (the CSVs keep canonical names).
 _SHEETS: dict[str, tuple[str, dict[str, str]]] = {
-    "villages": ("抽样村", {
-        "walk_order": "序号", "township_name": "乡镇", "village_name": "村", "village_code": "村代码",
-        "village_type_zh": "村类型", "substituted_for_zh": "替代", "relaxed_township": "同乡镇放宽",
-        "distance_to_township_km": "距乡镇(公里)", "remoteness": "偏远指数",
-        "inclusion_prob": "入样概率(近似)",
-    }),
-    "households": ("抽样户", {
-        "village_name": "村", "villager_group": "村民小组", "household_id": "户编号",
-        "head_name": "户主姓名", "phone": "联系电话", "household_size": "人口",
-        "status_zh": "户类型", "selected_as_zh": "抽样类别", "helper_id": "帮扶责任人编号",
-        "visited": "已走访(√)",
-    }),
-    "villager_groups": ("全覆盖村民小组", {
-        "village_name": "村", "village_code": "村代码", "villager_group": "村民小组",
-        "households_registered": "建档立卡户数", "is_poor_village": "贫困村",
-    }),
-    "projects": ("抽查项目", {
-        "level_zh": "层级", "village_name": "村", "project_id": "项目编号", "name": "项目名称",
-        "kind_zh": "项目类型", "funds_yuan": "资金(元)", "beneficiaries_drawn": "抽查受益户数",
-        "few_beneficiaries": "受益户不足2户",
-    }),
-    "project_households": ("合作项目受益户", {
-        "project_id": "项目编号", "household_id": "户编号", "head_name": "户主姓名",
-        "village_code": "村代码", "villager_group": "村民小组",
-    }),
-    "interviewees": ("访谈对象", {
-        "level_zh": "层级", "village_name": "村", "label": "访谈对象", "count": "人数",
-        "helper_id": "帮扶责任人编号",
-    }),
-    "general_quota": ("一般农户", {
-        "village_name": "村", "village_code": "村代码", "count": "随机走访户数",
-    }),
+    "villages": (
+        "抽样村",
+        {
+            "walk_order": "序号",
+            "township_name": "乡镇",
+            "village_name": "村",
+            "village_code": "村代码",
+            "village_type_zh": "村类型",
+            "substituted_for_zh": "替代",
+            "relaxed_township": "同乡镇放宽",
+            "distance_to_township_km": "距乡镇(公里)",
+            "remoteness": "偏远指数",
+            "inclusion_prob": "入样概率(近似)",
+        },
+    ),
+    "households": (
+        "抽样户",
+        {
+            "village_name": "村",
+            "villager_group": "村民小组",
+            "household_id": "户编号",
+            "head_name": "户主姓名",
+            "phone": "联系电话",
+            "household_size": "人口",
+            "status_zh": "户类型",
+            "selected_as_zh": "抽样类别",
+            "helper_id": "帮扶责任人编号",
+            "visited": "已走访(√)",
+        },
+    ),
+    "villager_groups": (
+        "全覆盖村民小组",
+        {
+            "village_name": "村",
+            "village_code": "村代码",
+            "villager_group": "村民小组",
+            "households_registered": "建档立卡户数",
+            "is_poor_village": "贫困村",
+        },
+    ),
+    "projects": (
+        "抽查项目",
+        {
+            "level_zh": "层级",
+            "village_name": "村",
+            "project_id": "项目编号",
+            "name": "项目名称",
+            "kind_zh": "项目类型",
+            "funds_yuan": "资金(元)",
+            "beneficiaries_drawn": "抽查受益户数",
+            "few_beneficiaries": "受益户不足2户",
+        },
+    ),
+    "project_households": (
+        "合作项目受益户",
+        {
+            "project_id": "项目编号",
+            "household_id": "户编号",
+            "head_name": "户主姓名",
+            "village_code": "村代码",
+            "villager_group": "村民小组",
+        },
+    ),
+    "interviewees": (
+        "访谈对象",
+        {
+            "level_zh": "层级",
+            "village_name": "村",
+            "label": "访谈对象",
+            "count": "人数",
+            "helper_id": "帮扶责任人编号",
+        },
+    ),
+    "general_quota": (
+        "一般农户",
+        {
+            "village_name": "村",
+            "village_code": "村代码",
+            "count": "随机走访户数",
+        },
+    ),
 }
 
 _ZH = {
-    "poor": "贫困村", "nonpoor_many_poor": "贫困人口较多的非贫困村",
-    "exited_2019": "2019年脱贫户", "exited_2016_2018": "2016—2018年脱贫户",
-    "new_2018_2019": "2018—2019年新识别贫困户", "not_exited": "未脱贫户", "relapsed": "返贫户",
+    "poor": "贫困村",
+    "nonpoor_many_poor": "贫困人口较多的非贫困村",
+    "exited_2019": "2019年脱贫户",
+    "exited_2016_2018": "2016—2018年脱贫户",
+    "new_2018_2019": "2018—2019年新识别贫困户",
+    "not_exited": "未脱贫户",
+    "relapsed": "返贫户",
     "group_census": "村民小组全覆盖",
-    "county": "县级", "village": "村级", "paired": "结对合作", "city": "市级", "helper": "帮扶责任人",
-    "household_policy": "到户政策项目", "paired_cooperation": "结对合作项目",
+    "county": "县级",
+    "village": "村级",
+    "paired": "结对合作",
+    "city": "市级",
+    "helper": "帮扶责任人",
+    "household_policy": "到户政策项目",
+    "paired_cooperation": "结对合作项目",
 }
 
 
@@ -95,17 +153,18 @@ def csv_bytes(df: pl.DataFrame) -> bytes:
 
 def read_certificate(directory: Path) -> dict[str, Any]:
     if not directory.is_dir():
-        raise InputError(Problem(str(directory), None, None, "a sample package directory",
-                                 "no such directory"))
+        raise InputError(
+            Problem(str(directory), None, None, "a sample package directory", "no such directory")
+        )
     data = read_json(directory / CERTIFICATE)
     if not isinstance(data, dict):
-        raise InputError(Problem(str(directory / CERTIFICATE), None, None, "a JSON object",
-                                 type(data).__name__))
+        raise InputError(
+            Problem(str(directory / CERTIFICATE), None, None, "a JSON object", type(data).__name__)
+        )
     return data
 
 
-def field_list_sheets(tables: dict[str, pl.DataFrame], village_names: pl.DataFrame
-                      ) -> list[Sheet]:
+def field_list_sheets(tables: dict[str, pl.DataFrame], village_names: pl.DataFrame) -> list[Sheet]:
     """The printable sheets of one county's field list, Chinese headers."""
     sheets = []
     names = village_names.select("village_code", "village_name")
@@ -114,9 +173,18 @@ def field_list_sheets(tables: dict[str, pl.DataFrame], village_names: pl.DataFra
         if "village_name" not in df.columns and "village_code" in df.columns:
             df = df.join(names, on="village_code", how="left", maintain_order="left")
         df = df.with_columns(
-            [zh(pl.col(c)).alias(f"{c}_zh") for c in
-             ("village_type", "substituted_for", "status", "selected_as", "kind", "level")
-             if c in df.columns]
+            [
+                zh(pl.col(c)).alias(f"{c}_zh")
+                for c in (
+                    "village_type",
+                    "substituted_for",
+                    "status",
+                    "selected_as",
+                    "kind",
+                    "level",
+                )
+                if c in df.columns
+            ]
         )
         if name == "households":
             df = df.with_columns(visited=pl.lit(""))
@@ -130,11 +198,27 @@ def write_field_list(path: Path, title: str, sheets: list[Sheet]) -> None:
     write_workbook(path, sheets, title=title)
 
 
-_FLOAT = {"prn", "tilt_weight", "inclusion_prob", "distance_to_township_km", "infrastructure_gap",
-          "public_service_gap", "distance_percentile", "remoteness", "xi", "group_village_prn",
-          "funds_yuan"}
-_INT = {"walk_order", "registered_poor_people", "household_size", "households_registered",
-        "beneficiaries_drawn", "count"}
+_FLOAT = {
+    "prn",
+    "tilt_weight",
+    "inclusion_prob",
+    "distance_to_township_km",
+    "infrastructure_gap",
+    "public_service_gap",
+    "distance_percentile",
+    "remoteness",
+    "xi",
+    "group_village_prn",
+    "funds_yuan",
+}
+_INT = {
+    "walk_order",
+    "registered_poor_people",
+    "household_size",
+    "households_registered",
+    "beneficiaries_drawn",
+    "count",
+}
 _BOOL = {"relaxed_township", "is_poor_village", "few_beneficiaries", "from_sample", "drawn"}
 
 
@@ -157,6 +241,9 @@ def read_package(directory: Path) -> dict[str, pl.DataFrame]:
         df = pl.read_csv(path, infer_schema=False)
         out[path.stem] = _typed(df)
     if "villages" not in out:
-        raise InputError(Problem(str(directory), None, None, "a sample package (villages.csv ...)",
-                                 "no villages.csv"))
+        raise InputError(
+            Problem(
+                str(directory), None, None, "a sample package (villages.csv ...)", "no villages.csv"
+            )
+        )
     return out

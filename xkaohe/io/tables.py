@@ -41,11 +41,18 @@ class TableFile:
 
 def find_table(directory: Path, name: str) -> Path | None:
     """The file holding table ``name`` in ``directory``, or None."""
-    found = [directory / f"{name}{ext}" for ext in EXTENSIONS if (directory / f"{name}{ext}").is_file()]
+    found = [
+        directory / f"{name}{ext}" for ext in EXTENSIONS if (directory / f"{name}{ext}").is_file()
+    ]
     if len(found) > 1:
         raise InputError(
-            Problem(str(directory), None, None, f"one file for table '{name}'",
-                    f"both {found[0].name} and {found[1].name}; keep one")
+            Problem(
+                str(directory),
+                None,
+                None,
+                f"one file for table '{name}'",
+                f"both {found[0].name} and {found[1].name}; keep one",
+            )
         )
     return found[0] if found else None
 
@@ -65,8 +72,13 @@ def read_csv_text(raw: bytes, path: Path) -> pl.DataFrame:
         text = raw.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise InputError(
-            Problem(str(path), None, None, "text in UTF-8, UTF-8 with BOM or GB18030",
-                    f"undecodable bytes at byte {exc.start}")
+            Problem(
+                str(path),
+                None,
+                None,
+                "text in UTF-8, UTF-8 with BOM or GB18030",
+                f"undecodable bytes at byte {exc.start}",
+            )
         ) from None
     return pl.read_csv(text.encode("utf-8"), infer_schema=False)
 
@@ -85,8 +97,10 @@ def read_raw(path: Path) -> pl.DataFrame:
         raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     stripped = [_blank_to_null(pl.col(c).str.strip_chars()).alias(c) for c in df.columns]
-    return df.with_columns(stripped).with_row_index(ROW, offset=2).with_columns(
-        pl.col(ROW).cast(pl.Int64)
+    return (
+        df.with_columns(stripped)
+        .with_row_index(ROW, offset=2)
+        .with_columns(pl.col(ROW).cast(pl.Int64))
     )
 
 
@@ -103,14 +117,28 @@ def _resolve_headers(
     for col in spec.columns:
         present = [h for h in (col.name, col.alias) if h in df.columns]
         if len(present) == 2:
-            problems.append(Problem(str(path), 1, col.alias, f"one header for {col.label}",
-                                    f"both '{col.name}' and '{col.alias}'"))
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    col.alias,
+                    f"one header for {col.label}",
+                    f"both '{col.name}' and '{col.alias}'",
+                )
+            )
         elif present and present[0] != col.name:
             renames[present[0]] = col.name
         elif not present and col.required:
             shown = ", ".join(c for c in df.columns if c != ROW)
-            problems.append(Problem(str(path), 1, col.label, f"a column '{col.name}' or '{col.alias}'",
-                                    f"columns: {shown}"))
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    col.label,
+                    f"a column '{col.name}' or '{col.alias}'",
+                    f"columns: {shown}",
+                )
+            )
     df = df.rename(renames)
     written = {v: f"{k} ({v})" for k, v in renames.items()}
     for col in spec.columns:  # an optional column that is absent reads as empty
@@ -140,48 +168,63 @@ def _parse(col: Column) -> tuple[pl.Expr, str]:
         for dash, plain in _DASHES.items():
             normal = normal.str.replace_all(dash, plain, literal=True)
         canonical = sorted(set(col.values.values()))
-        mapping = {k: v for k, v in col.values.items()}
-        lowered = {k.lower(): v for k, v in mapping.items()}
-        expr = normal.str.to_lowercase().replace_strict(lowered, default=None, return_dtype=pl.String)
-        return expr, "one of " + ", ".join(canonical) + " (or the Chinese: " + ", ".join(
-            k for k in mapping if k not in canonical) + ")"
+        lowered = {k.lower(): v for k, v in col.values.items()}
+        as_enum = normal.str.to_lowercase().replace_strict(
+            lowered, default=None, return_dtype=pl.String
+        )
+        chinese = ", ".join(k for k in col.values if k not in canonical)
+        return as_enum, f"one of {', '.join(canonical)} (or the Chinese: {chinese})"
     return text, "text"
 
 
-def _problem_rows(df: pl.DataFrame, mask: pl.Expr, column: str, path: Path, label: str,
-                  expected: str) -> list[Problem]:
+def _problem_rows(
+    df: pl.DataFrame, mask: pl.Expr, column: str, path: Path, label: str, expected: str
+) -> list[Problem]:
     bad = df.filter(mask).select(ROW, pl.col(column).alias("_found"))
-    out = [Problem(str(path), int(r), label, expected, "empty" if v is None else repr(v))
-           for r, v in bad.head(_MAX_PER_COLUMN).iter_rows()]
+    out = [
+        Problem(str(path), int(r), label, expected, "empty" if v is None else repr(v))
+        for r, v in bad.head(_MAX_PER_COLUMN).iter_rows()
+    ]
     if bad.height > _MAX_PER_COLUMN:
-        out.append(Problem(str(path), None, label, expected,
-                           f"{bad.height - _MAX_PER_COLUMN} more rows like these"))
+        out.append(
+            Problem(
+                str(path),
+                None,
+                label,
+                expected,
+                f"{bad.height - _MAX_PER_COLUMN} more rows like these",
+            )
+        )
     return out
 
 
-def parse_table(df: pl.DataFrame, spec: TableSpec, path: Path) -> tuple[pl.DataFrame, list[Problem]]:
+def parse_table(
+    df: pl.DataFrame, spec: TableSpec, path: Path
+) -> tuple[pl.DataFrame, list[Problem]]:
     """Type the spec's columns of a raw table; report bad cells and duplicate keys."""
     df, written, problems = _resolve_headers(df, spec, path)
     if problems:
         return df, problems
-    parsed = df.with_columns(
-        [_parse(c)[0].alias(f"_typed_{c.name}") for c in spec.columns]
-    )
+    parsed = df.with_columns([_parse(c)[0].alias(f"_typed_{c.name}") for c in spec.columns])
     for col in spec.columns:
         typed, raw = pl.col(f"_typed_{col.name}"), pl.col(col.name)
         _, expected = _parse(col)
         label = written.get(col.name, col.name)
         if not col.nullable:
-            problems += _problem_rows(parsed, raw.is_null(), col.name, path, label,
-                                      f"a value ({expected})")
-        problems += _problem_rows(parsed, raw.is_not_null() & typed.is_null(), col.name, path,
-                                  label, expected)
+            problems += _problem_rows(
+                parsed, raw.is_null(), col.name, path, label, f"a value ({expected})"
+            )
+        problems += _problem_rows(
+            parsed, raw.is_not_null() & typed.is_null(), col.name, path, label, expected
+        )
         if col.low is not None:
-            problems += _problem_rows(parsed, typed < col.low, col.name, path, label,
-                                      f"a value >= {col.low:g}")
+            problems += _problem_rows(
+                parsed, typed < col.low, col.name, path, label, f"a value >= {col.low:g}"
+            )
         if col.high is not None:
-            problems += _problem_rows(parsed, typed > col.high, col.name, path, label,
-                                      f"a value <= {col.high:g}")
+            problems += _problem_rows(
+                parsed, typed > col.high, col.name, path, label, f"a value <= {col.high:g}"
+            )
     typed_cols = [pl.col(f"_typed_{c.name}").alias(c.name) for c in spec.columns]
     out = parsed.with_columns(typed_cols).drop([f"_typed_{c.name}" for c in spec.columns])
     if spec.key and not problems:
@@ -190,30 +233,54 @@ def parse_table(df: pl.DataFrame, spec: TableSpec, path: Path) -> tuple[pl.DataF
         dups = out.filter(dup).sort([*spec.key, ROW])
         for row in dups.head(_MAX_PER_COLUMN).iter_rows(named=True):
             value = "/".join(str(row[k]) for k in spec.key)
-            problems.append(Problem(str(path), row[ROW], key_label, "a unique key",
-                                    f"{value!r}, which appears more than once"))
+            problems.append(
+                Problem(
+                    str(path),
+                    row[ROW],
+                    key_label,
+                    "a unique key",
+                    f"{value!r}, which appears more than once",
+                )
+            )
     return out, problems
 
 
-def read_table(directory: Path, spec: TableSpec, *, required: bool = True
-               ) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
+def read_table(
+    directory: Path, spec: TableSpec, *, required: bool = True
+) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
     """Find, read and type one table; problems are returned, not raised."""
     path = find_table(directory, spec.name)
     if path is None:
         if not required:
             return None, None, []
-        return None, None, [Problem(str(directory), None, None,
-                                    f"a file {spec.name}.csv or {spec.name}.xlsx", "no such file")]
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    str(directory),
+                    None,
+                    None,
+                    f"a file {spec.name}.csv or {spec.name}.xlsx",
+                    "no such file",
+                )
+            ],
+        )
     try:
         raw = read_raw(path)
     except InputError as exc:
-        return None, None, exc.problems or [Problem(str(path), None, None, "a readable table", str(exc))]
+        return (
+            None,
+            None,
+            exc.problems or [Problem(str(path), None, None, "a readable table", str(exc))],
+        )
     df, problems = parse_table(raw, spec, path)
     return df, TableFile(spec.name, path, sha256_file(path)), problems
 
 
-def read_tables(directory: str | Path, specs: tuple[TableSpec, ...], what: str
-                ) -> tuple[dict[str, pl.DataFrame], tuple[TableFile, ...]]:
+def read_tables(
+    directory: str | Path, specs: tuple[TableSpec, ...], what: str
+) -> tuple[dict[str, pl.DataFrame], tuple[TableFile, ...]]:
     """Read every table of ``specs`` from ``directory``; raise all problems together."""
     d = Path(directory)
     if not d.is_dir():

@@ -39,8 +39,9 @@ def write_workbook(path: Path, sheets: list[Sheet], title: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_urls": False})
     wb.set_properties({"title": title, "created": _FIXED_TIME, "author": "xkaohe"})
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                          "valign": "vcenter"})
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"}
+    )
     cell = wb.add_format({"border": 1, "valign": "vcenter"})
     for sheet in sheets:
         ws = wb.add_worksheet(sheet.title.translate(_INVALID)[:31])
