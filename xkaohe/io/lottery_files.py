@@ -1,0 +1,336 @@
+"""Files of the lottery (DESIGN.md, "Roster and the lottery"): write, read back, compare.
+
+An output directory holds ``teams.csv``, ``members.csv``, ``pairs.csv``
+(UTF-8, ``\\n`` line ends, rows in a fixed order, so the same roster, plan and
+seed give byte-identical files), ``team_lists.xlsx`` (one printable sheet per
+team, Chinese headers, for the field teams) and ``certificate.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xlsxwriter
+
+from xkaohe.errors import InputError, Problem
+from xkaohe.io.files import read_json, sha256_file, write_json
+from xkaohe.lottery import (
+    CITY_SEP,
+    LEVEL_LABELS,
+    ROLE_LABELS,
+    SCHEMAS,
+    Lottery,
+)
+from xkaohe.plan import Teams
+
+TABLES = ("teams", "members", "pairs")
+CERTIFICATE = "certificate.json"
+XLSX = "team_lists.xlsx"
+_XLSX_CREATED = dt.datetime(2019, 1, 1)  # fixed, so the same draw gives the same bytes
+_MAX_LISTED = 20  # differing rows listed per file
+
+
+def csv_text(df: pl.DataFrame) -> str:
+    """The exact text a table is written as."""
+    return df.write_csv(line_terminator="\n")
+
+
+def xlsx_path(out_dir: str | Path) -> Path:
+    """Where the printable team lists of a lottery directory are."""
+    return Path(out_dir) / XLSX
+
+
+def output_table(out_dir: str | Path) -> pl.DataFrame:
+    """The files of a lottery directory with what each holds (Chinese), for reports."""
+    out = Path(out_dir)
+    described = [
+        (XLSX, "各考核组名单（每组一页，可直接打印）"),
+        ("teams.csv", "考核组：组长、副组长、被考核市、人数"),
+        ("members.csv", "考核组成员及角色"),
+        ("pairs.csv", "入户走访两人小组"),
+        (CERTIFICATE, "抽签证书：种子、规程、输入文件哈希"),
+    ]
+    return pl.DataFrame(
+        [(name, text, str(out / name)) for name, text in described if (out / name).is_file()],
+        schema={"文件": pl.String, "内容": pl.String, "位置": pl.String},
+        orient="row",
+    )
+
+
+def write_lottery(out_dir: str | Path, lottery: Lottery, certificate: dict[str, Any]) -> None:
+    """Write the three CSVs, the xlsx team lists and ``certificate.json`` (with output hashes)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {"teams": lottery.teams, "members": lottery.members, "pairs": lottery.pairs}
+    for name, df in frames.items():
+        (out / f"{name}.csv").write_bytes(csv_text(df).encode("utf-8"))
+    write_team_lists(out / XLSX, lottery)
+    cert = dict(certificate)
+    cert["outputs"] = {f"{name}.csv": sha256_file(out / f"{name}.csv") for name in TABLES}
+    cert["outputs"][XLSX] = sha256_file(out / XLSX)  # recorded; verification compares the CSVs
+    write_json(out / CERTIFICATE, cert)
+
+
+def locate_input(given: str, resolved: str) -> Path:
+    """An input recorded in a certificate: the path as given if it exists, else as resolved."""
+    path = Path(given)
+    return path if path.exists() else Path(resolved)
+
+
+def read_certificate(out_dir: str | Path) -> dict[str, Any]:
+    """``certificate.json`` of a lottery directory; InputError if missing or not an object."""
+    path = Path(out_dir) / CERTIFICATE
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise InputError(Problem(str(path), None, None, "a JSON object", type(data).__name__))
+    return data
+
+
+def _read_table(path: Path, name: str) -> pl.DataFrame:
+    schema = SCHEMAS[name]
+    if not path.is_file():
+        raise InputError(
+            Problem(str(path), None, None, f"the lottery's {name}.csv", "no such file")
+        )
+    try:
+        df = pl.read_csv(path, infer_schema=False)
+    except Exception as exc:  # a damaged file: report it, don't crash
+        raise InputError(
+            Problem(str(path), None, None, "a readable CSV", str(exc).splitlines()[0])
+        ) from None
+    missing = [c for c in schema if c not in df.columns]
+    if missing:
+        raise InputError(
+            Problem(
+                str(path),
+                1,
+                ", ".join(missing),
+                "these columns",
+                "columns: " + ", ".join(df.columns),
+            )
+        )
+    try:
+        return df.select([pl.col(c).cast(t) for c, t in schema.items()])
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(
+            Problem(
+                str(path), None, None, "numbers in the numeric columns", str(exc).splitlines()[0]
+            )
+        ) from None
+
+
+def read_lottery(out_dir: str | Path) -> Lottery:
+    """Read a lottery directory back into a :class:`~xkaohe.lottery.Lottery`."""
+    out = Path(out_dir)
+    cert = read_certificate(out)
+    frames = {name: _read_table(out / f"{name}.csv", name) for name in TABLES}
+    try:
+        rules = Teams.model_validate(cert["rules"])
+        search = cert.get("search", {})
+        return Lottery(
+            teams=frames["teams"],
+            members=frames["members"],
+            pairs=frames["pairs"],
+            seed=str(cert["seed"]),
+            rules=rules,
+            leader_rejections=int(search.get("leader_rejections", 0)),
+            pool_skips=int(search.get("pool_skips", 0)),
+            protocol=str(cert["protocol"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise InputError(
+            Problem(
+                str(out / CERTIFICATE),
+                None,
+                None,
+                "a lottery certificate",
+                f"a missing or bad entry ({exc})",
+            )
+        ) from None
+
+
+def compare_outputs(
+    out_dir: str | Path, lottery: Lottery, certificate: dict[str, Any]
+) -> list[Problem]:
+    """Differences between a re-derived lottery and the CSVs on disk, row by row."""
+    out = Path(out_dir)
+    recorded = certificate.get("outputs", {})
+    frames = {"teams": lottery.teams, "members": lottery.members, "pairs": lottery.pairs}
+    problems: list[Problem] = []
+    for name, df in frames.items():
+        path = out / f"{name}.csv"
+        if not path.is_file():
+            problems.append(
+                Problem(str(path), None, None, f"the lottery's {name}.csv", "no such file")
+            )
+            continue
+        want = csv_text(df).splitlines()
+        got = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+        rows = [
+            i
+            for i in range(max(len(want), len(got)))
+            if i >= len(want) or i >= len(got) or want[i] != got[i]
+        ]
+        for i in rows[:_MAX_LISTED]:
+            expected = f"re-derived {want[i]!r}" if i < len(want) else "no row"
+            found = repr(got[i]) if i < len(got) else "no row"
+            problems.append(Problem(str(path), i + 1, None, expected, found))
+        if len(rows) > _MAX_LISTED:
+            problems.append(
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    "rows as re-derived",
+                    f"{len(rows) - _MAX_LISTED} more differing rows",
+                )
+            )
+        cert_hash = recorded.get(f"{name}.csv")
+        if not rows and cert_hash is not None and cert_hash != sha256_file(path):
+            problems.append(
+                Problem(
+                    str(out / CERTIFICATE),
+                    None,
+                    f"outputs.{name}.csv",
+                    "the sha256 of the file on disk",
+                    cert_hash,
+                )
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _sheet_name(team_id: str, cities: str, taken: set[str]) -> str:
+    name = f"{team_id} {cities.replace(CITY_SEP, '、')}"
+    for ch in "[]:*?/\\":
+        name = name.replace(ch, "")
+    name = name[:31]
+    if name in taken:
+        name = team_id
+    taken.add(name)
+    return name
+
+
+def _write_sheet(
+    wb: xlsxwriter.Workbook, name: str, title: str, df: pl.DataFrame, percent: tuple[str, ...] = ()
+) -> None:
+    ws = wb.add_worksheet(name)
+    head = wb.add_format(
+        {
+            "bold": True,
+            "bg_color": "#DDEBF7",
+            "border": 1,
+            "align": "center",
+            "valign": "vcenter",
+            "text_wrap": True,
+        }
+    )
+    cell = wb.add_format({"border": 1, "valign": "vcenter"})
+    pct = wb.add_format({"border": 1, "valign": "vcenter", "num_format": "0.0%"})
+    for j, col in enumerate(df.columns):
+        ws.write_string(0, j, col, head)
+        values = df[col].to_list()
+        for i, v in enumerate(values, start=1):
+            if v is None:
+                ws.write_blank(i, j, None, cell)
+            elif col in percent:
+                ws.write_number(i, j, float(v), pct)
+            elif isinstance(v, int | float):
+                ws.write_number(i, j, v, cell)
+            else:
+                ws.write_string(i, j, str(v), cell)
+        width = max([_display_width(col), *(_display_width(str(v)) for v in values if v)])
+        ws.set_column(j, j, min(max(width + 2, 6), 40))
+    ws.freeze_panes(1, 0)
+    ws.set_paper(9)  # A4
+    ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.center_horizontally()
+    ws.set_margins(left=0.5, right=0.5, top=0.8, bottom=0.7)
+    ws.set_header(f"&C&12{title}")
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.print_area(0, 0, max(df.height, 1), len(df.columns) - 1)
+
+
+def write_team_lists(path: str | Path, lottery: Lottery) -> None:
+    """The printable xlsx: a summary sheet, then one sheet per team (Chinese headers)."""
+    members = lottery.members
+    pair_no = pl.concat(
+        [
+            lottery.pairs.select("team_id", pl.col("person_a").alias("person_id"), "pair_no"),
+            lottery.pairs.select("team_id", pl.col("person_b").alias("person_id"), "pair_no"),
+        ]
+    )
+    names = members.select("person_id", "name")
+    summary = (
+        lottery.teams.join(
+            names.rename({"person_id": "leader_id", "name": "leader"}), on="leader_id", how="left"
+        )
+        .join(
+            names.rename({"person_id": "deputy_id", "name": "deputy"}), on="deputy_id", how="left"
+        )
+        .sort("team_id")
+        .select(
+            pl.col("team_id").alias("考核组"),
+            pl.col("target_cities").str.replace_all(CITY_SEP, "、", literal=True).alias("被考核市"),
+            pl.col("counties").alias("被考核县数"),
+            pl.col("size").alias("人数"),
+            pl.col("leader").alias("组长"),
+            pl.col("source_city").alias("组长所在市"),
+            pl.col("deputy").alias("副组长"),
+            pl.col("grassroots").alias("县乡村干部人数"),
+            pl.col("grassroots_share").alias("县乡村干部占比"),
+        )
+    )
+    wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": "宋体"}})
+    wb.set_properties({"title": "市际交叉考核 考核组名单", "created": _XLSX_CREATED})
+    _write_sheet(wb, "总表", "市际交叉考核 考核组总表", summary, percent=("县乡村干部占比",))
+    taken = {"总表"}
+    for team in lottery.teams.sort("team_id").iter_rows(named=True):
+        tid = team["team_id"]
+        sheet = (
+            members.filter(pl.col("team_id") == tid)
+            .join(pair_no, on=["team_id", "person_id"], how="left")
+            .with_row_index("序号", offset=1)
+            .select(
+                pl.col("序号").cast(pl.Int64),
+                pl.col("role").replace_strict(ROLE_LABELS).alias("角色"),
+                pl.col("name").alias("姓名"),
+                pl.col("person_id").alias("人员编号"),
+                pl.col("unit").alias("单位"),
+                pl.col("level").replace_strict(LEVEL_LABELS).alias("层级"),
+                pl.col("home_city").fill_null("省直").alias("所在市"),
+                pl.col("pair_no").alias("入户小组"),
+            )
+        )
+        cities = str(team["target_cities"])
+        title = f"市际交叉考核 {tid} 被考核市：{cities.replace(CITY_SEP, '、')}"
+        _write_sheet(wb, _sheet_name(tid, cities, taken), title, sheet)
+    wb.close()
+
+
+__all__ = [
+    "CERTIFICATE",
+    "TABLES",
+    "XLSX",
+    "compare_outputs",
+    "csv_text",
+    "locate_input",
+    "output_table",
+    "read_certificate",
+    "read_lottery",
+    "write_lottery",
+    "write_team_lists",
+    "xlsx_path",
+]
