@@ -460,8 +460,11 @@ def test_verify_catches_a_missing_pairs_file_and_a_missing_certificate(tmp_path:
     (out / "pairs.csv").unlink()
     with pytest.raises(VerificationError, match=r"pairs.csv: expected the lottery's pairs.csv"):
         verify_lottery(out)
-    with pytest.raises(InputError, match=r"certificate\.json: file not found"):
+    with pytest.raises(InputError, match=r"elsewhere: expected a lottery directory"):
         verify_lottery(tmp_path / "elsewhere")
+    (out / "certificate.json").unlink()
+    with pytest.raises(InputError, match=r"certificate\.json: file not found"):
+        verify_lottery(out)
 
 
 def test_verify_finds_inputs_by_their_resolved_path(tmp_path: Path,

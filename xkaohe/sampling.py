@@ -19,7 +19,7 @@ import polars as pl
 from xkaohe.draw import prn_series
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.frame import Frame
-from xkaohe.plan import Plan
+from xkaohe.plan import InterviewQuota, Plan
 
 VILLAGE_TYPES = ("poor", "nonpoor_many_poor")
 
@@ -468,14 +468,14 @@ def draw_interviewees(
     rules = plan.sampling.interviews
     quota_cols = ["city_name", "county_code", "village_code", "level", "role", "label", "count"]
 
-    def quotas(level: str, items: tuple[object, ...], units: pl.DataFrame) -> pl.DataFrame:
+    def quotas(level: str, items: tuple[InterviewQuota, ...], units: pl.DataFrame) -> pl.DataFrame:
         spec = pl.DataFrame(
             {
                 "level": level,
-                "role": [q.role for q in items],  # type: ignore[attr-defined]
-                "label": [q.label for q in items],  # type: ignore[attr-defined]
+                "role": [q.role for q in items],
+                "label": [q.label for q in items],
                 "count": [q.count for q in items],
-            },  # type: ignore[attr-defined]
+            },
             schema={"level": pl.String, "role": pl.String, "label": pl.String, "count": pl.Int64},
         )
         return units.join(spec, how="cross")

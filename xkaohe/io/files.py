@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from xkaohe.errors import InputError
+from xkaohe.errors import InputError, Problem
 
 
 def read_text(path: str | Path) -> str:
@@ -38,6 +38,18 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(
         json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
+
+
+def read_certificate(directory: str | Path, what: str) -> dict[str, Any]:
+    """``certificate.json`` of an output directory (a sample package, a lottery)."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(Problem(str(d), None, None, f"a {what} directory", "no such directory"))
+    path = d / "certificate.json"
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise InputError(Problem(str(path), None, None, "a JSON object", type(data).__name__))
+    return data
 
 
 def read_json(path: Path) -> Any:

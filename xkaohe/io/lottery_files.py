@@ -8,16 +8,15 @@ team, Chinese headers, for the field teams) and ``certificate.json``.
 
 from __future__ import annotations
 
-import datetime as dt
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import xlsxwriter
 
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.files import read_json, sha256_file, write_json
+from xkaohe.io import files
+from xkaohe.io.files import sha256_file, write_json
+from xkaohe.io.xlsx import Sheet, write_workbook
 from xkaohe.lottery import (
     CITY_SEP,
     LEVEL_LABELS,
@@ -30,7 +29,6 @@ from xkaohe.plan import Teams
 TABLES = ("teams", "members", "pairs")
 CERTIFICATE = "certificate.json"
 XLSX = "team_lists.xlsx"
-_XLSX_CREATED = dt.datetime(2019, 1, 1)  # fixed, so the same draw gives the same bytes
 _MAX_LISTED = 20  # differing rows listed per file
 
 
@@ -83,11 +81,7 @@ def locate_input(given: str, resolved: str) -> Path:
 
 def read_certificate(out_dir: str | Path) -> dict[str, Any]:
     """``certificate.json`` of a lottery directory; InputError if missing or not an object."""
-    path = Path(out_dir) / CERTIFICATE
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise InputError(Problem(str(path), None, None, "a JSON object", type(data).__name__))
-    return data
+    return files.read_certificate(out_dir, "lottery")
 
 
 def _read_table(path: Path, name: str) -> pl.DataFrame:
@@ -206,63 +200,6 @@ def compare_outputs(
 # --------------------------------------------------------------------------- xlsx
 
 
-def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _sheet_name(team_id: str, cities: str, taken: set[str]) -> str:
-    name = f"{team_id} {cities.replace(CITY_SEP, '、')}"
-    for ch in "[]:*?/\\":
-        name = name.replace(ch, "")
-    name = name[:31]
-    if name in taken:
-        name = team_id
-    taken.add(name)
-    return name
-
-
-def _write_sheet(
-    wb: xlsxwriter.Workbook, name: str, title: str, df: pl.DataFrame, percent: tuple[str, ...] = ()
-) -> None:
-    ws = wb.add_worksheet(name)
-    head = wb.add_format(
-        {
-            "bold": True,
-            "bg_color": "#DDEBF7",
-            "border": 1,
-            "align": "center",
-            "valign": "vcenter",
-            "text_wrap": True,
-        }
-    )
-    cell = wb.add_format({"border": 1, "valign": "vcenter"})
-    pct = wb.add_format({"border": 1, "valign": "vcenter", "num_format": "0.0%"})
-    for j, col in enumerate(df.columns):
-        ws.write_string(0, j, col, head)
-        values = df[col].to_list()
-        for i, v in enumerate(values, start=1):
-            if v is None:
-                ws.write_blank(i, j, None, cell)
-            elif col in percent:
-                ws.write_number(i, j, float(v), pct)
-            elif isinstance(v, int | float):
-                ws.write_number(i, j, v, cell)
-            else:
-                ws.write_string(i, j, str(v), cell)
-        width = max([_display_width(col), *(_display_width(str(v)) for v in values if v)])
-        ws.set_column(j, j, min(max(width + 2, 6), 40))
-    ws.freeze_panes(1, 0)
-    ws.set_paper(9)  # A4
-    ws.set_portrait()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
-    ws.center_horizontally()
-    ws.set_margins(left=0.5, right=0.5, top=0.8, bottom=0.7)
-    ws.set_header(f"&C&12{title}")
-    ws.set_footer("&C第 &P 页，共 &N 页")
-    ws.print_area(0, 0, max(df.height, 1), len(df.columns) - 1)
-
-
 def write_team_lists(path: str | Path, lottery: Lottery) -> None:
     """The printable xlsx: a summary sheet, then one sheet per team (Chinese headers)."""
     members = lottery.members
@@ -293,10 +230,11 @@ def write_team_lists(path: str | Path, lottery: Lottery) -> None:
             pl.col("grassroots_share").alias("县乡村干部占比"),
         )
     )
-    wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": "宋体"}})
-    wb.set_properties({"title": "市际交叉考核 考核组名单", "created": _XLSX_CREATED})
-    _write_sheet(wb, "总表", "市际交叉考核 考核组总表", summary, percent=("县乡村干部占比",))
-    taken = {"总表"}
+    sheets = [
+        Sheet(
+            "总表", summary, "市际交叉考核 考核组总表", percent=("县乡村干部占比",), landscape=False
+        )
+    ]
     for team in lottery.teams.sort("team_id").iter_rows(named=True):
         tid = team["team_id"]
         sheet = (
@@ -316,8 +254,9 @@ def write_team_lists(path: str | Path, lottery: Lottery) -> None:
         )
         cities = str(team["target_cities"])
         title = f"市际交叉考核 {tid} 被考核市：{cities.replace(CITY_SEP, '、')}"
-        _write_sheet(wb, _sheet_name(tid, cities, taken), title, sheet)
-    wb.close()
+        tab = f"{tid} {cities.replace(CITY_SEP, '、')}"
+        sheets.append(Sheet(tab, sheet, title, landscape=False))
+    write_workbook(Path(path), sheets, title="市际交叉考核 考核组名单")
 
 
 __all__ = [

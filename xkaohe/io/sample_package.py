@@ -13,7 +13,8 @@ from typing import Any
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.files import read_json, write_json
+from xkaohe.io import files
+from xkaohe.io.files import write_json
 from xkaohe.io.xlsx import Sheet, write_workbook
 
 CERTIFICATE = "certificate.json"
@@ -152,16 +153,7 @@ def csv_bytes(df: pl.DataFrame) -> bytes:
 
 
 def read_certificate(directory: Path) -> dict[str, Any]:
-    if not directory.is_dir():
-        raise InputError(
-            Problem(str(directory), None, None, "a sample package directory", "no such directory")
-        )
-    data = read_json(directory / CERTIFICATE)
-    if not isinstance(data, dict):
-        raise InputError(
-            Problem(str(directory / CERTIFICATE), None, None, "a JSON object", type(data).__name__)
-        )
-    return data
+    return files.read_certificate(directory, "sample package")
 
 
 def field_list_sheets(tables: dict[str, pl.DataFrame], village_names: pl.DataFrame) -> list[Sheet]:

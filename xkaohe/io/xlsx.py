@@ -1,10 +1,15 @@
-"""Printable xlsx workbooks for field teams: Chinese headers, sensible widths,
-frozen header row, landscape A4 fitted to the page width, header repeated on
-every printed page."""
+"""Printable xlsx workbooks for field teams and team lists.
+
+Chinese headers, widths fitted to the text (CJK characters count double),
+frozen header row, A4 fitted to the page width, header row and a page title
+repeated on every printed page, page numbers. The workbook's metadata date is
+fixed, so the same tables give byte-identical files.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,26 +17,42 @@ import polars as pl
 import xlsxwriter
 
 _FIXED_TIME = dt.datetime(2019, 1, 1)  # workbook metadata: no hidden clock in the file
-_INVALID = str.maketrans({c: "_" for c in "[]:*?/\\"})
+_INVALID = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
 
 @dataclass(frozen=True)
 class Sheet:
-    """One worksheet: a title (tab name) and a table with the headers to print."""
+    """One worksheet: its tab name, the table (headers as printed) and print options."""
 
     title: str
     table: pl.DataFrame
+    heading: str = ""  # printed at the top of every page; default: the tab name
+    percent: tuple[str, ...] = ()  # columns holding shares, printed as 65.0%
+    landscape: bool = True
 
 
 def display_width(text: str) -> int:
-    """Columns a string needs in a spreadsheet: CJK characters count double."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    """Columns a string needs in a spreadsheet: wide (CJK) characters count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _column_width(header: str, values: pl.Series) -> float:
     sample = [str(v) for v in values.head(500).to_list() if v is not None]
     widest = max([display_width(header), *(display_width(v) for v in sample)])
     return float(min(max(widest + 2, 6), 48))
+
+
+def unique_tab_names(titles: list[str]) -> list[str]:
+    """Excel tab names: at most 31 characters, no []:*?/\\, unique."""
+    out: list[str] = []
+    for title in titles:
+        base = title.translate(_INVALID)[:31] or "Sheet"
+        name, n = base, 2
+        while name in out:
+            suffix = f"({n})"
+            name, n = base[: 31 - len(suffix)] + suffix, n + 1
+        out.append(name)
+    return out
 
 
 def write_workbook(path: Path, sheets: list[Sheet], title: str = "") -> None:
@@ -43,28 +64,35 @@ def write_workbook(path: Path, sheets: list[Sheet], title: str = "") -> None:
         {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"}
     )
     cell = wb.add_format({"border": 1, "valign": "vcenter"})
-    for sheet in sheets:
-        ws = wb.add_worksheet(sheet.title.translate(_INVALID)[:31])
+    pct = wb.add_format({"border": 1, "valign": "vcenter", "num_format": "0.0%"})
+    for sheet, tab in zip(sheets, unique_tab_names([s.title for s in sheets]), strict=True):
+        ws = wb.add_worksheet(tab)
         df = sheet.table
         ws.write_row(0, 0, df.columns, head)
-        for r, row in enumerate(df.iter_rows(), start=1):
-            for c, value in enumerate(row):
-                if value is None:
-                    ws.write_blank(r, c, None, cell)
-                elif isinstance(value, bool):
-                    ws.write_string(r, c, "是" if value else "否", cell)
-                elif isinstance(value, int | float):
-                    ws.write_number(r, c, value, cell)
-                else:
-                    ws.write_string(r, c, str(value), cell)
         for c, name in enumerate(df.columns):
+            fmt = pct if name in sheet.percent else cell
+            for r, value in enumerate(df[name].to_list(), start=1):
+                if value is None:
+                    ws.write_blank(r, c, None, fmt)
+                elif isinstance(value, bool):
+                    ws.write_string(r, c, "是" if value else "否", fmt)
+                elif isinstance(value, int | float):
+                    ws.write_number(r, c, value, fmt)
+                else:
+                    ws.write_string(r, c, str(value), fmt)
             ws.set_column(c, c, _column_width(name, df[name]))
         ws.freeze_panes(1, 0)
-        ws.set_landscape()
+        if sheet.landscape:
+            ws.set_landscape()
+        else:
+            ws.set_portrait()
         ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(0)
-        ws.set_header(f"&C{title} — {sheet.title}" if title else f"&C{sheet.title}")
+        ws.center_horizontally()
+        ws.set_header(
+            f"&C&12{sheet.heading or (f'{title} — {sheet.title}' if title else sheet.title)}"
+        )
         ws.set_footer("&C第 &P 页，共 &N 页")
         if df.height:
             ws.autofilter(0, 0, df.height, max(len(df.columns) - 1, 0))
