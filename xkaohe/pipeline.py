@@ -300,7 +300,7 @@ def run_demo(
     if (out / "lottery").is_dir():
         jobs.insert(0, Job("lottery.ipynb", "lottery", "考核组组建与抽签结果", {}, group="全省"))
     results = run_jobs(jobs, out, workers=workers)
-    write_index(out, results, "2019年脱贫攻坚市际交叉考核 报告目录")
+    write_index(out, results, f"{load_plan(plan_path).title} 报告目录")
     return results
 
 

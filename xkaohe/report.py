@@ -249,7 +249,7 @@ def project_table(cs: CountySample) -> pl.DataFrame:
         pl.col("funds_yuan").alias("资金(元)"),
         pl.col("beneficiaries_drawn").alias("抽查受益户"),
         pl.when(pl.col("few_beneficiaries"))
-        .then(pl.lit("不足2户"))
+        .then(pl.lit(f"不足{cs.plan.sampling.projects.beneficiaries_min}户"))
         .otherwise(pl.lit(""))
         .alias("提示"),
     )
