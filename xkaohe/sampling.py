@@ -12,8 +12,10 @@ stops after a handful of candidates per county.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
+import numpy as np
 import polars as pl
 
 from xkaohe.draw import prn_series
@@ -71,13 +73,24 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
     rules = plan.sampling.villages
     v = frame.villages
     n = pl.len().over("county_code")
-    smaller = (pl.col("distance_to_township_km").rank("min").over("county_code") - 1).cast(
-        pl.Float64
+    # Arithmetic in numpy, element by element: polars may turn "column / constant"
+    # into a multiplication by the reciprocal, which moves the last bit
+    # depending on the other counties in the draw.
+    smaller = (
+        v.select(pl.col("distance_to_township_km").rank("min").over("county_code") - 1)
+        .to_series()
+        .to_numpy()
+        .astype(np.float64)
     )
-    pct = pl.when(n > 1).then(smaller / (n - 1)).otherwise(0.0)
-    remoteness = (pct + pl.col("infrastructure_gap") + pl.col("public_service_gap")) / 3.0
-    v = v.with_columns(distance_percentile=pct, remoteness=remoteness).with_columns(
-        tilt_weight=1.0 + rules.remoteness_tilt * pl.col("remoteness")
+    n = v.select(pl.len().over("county_code")).to_series().to_numpy().astype(np.float64)
+    pct = np.where(n > 1, smaller / np.maximum(n - 1, 1), 0.0)
+    remoteness = (
+        pct + v["infrastructure_gap"].to_numpy() + v["public_service_gap"].to_numpy()
+    ) / 3.0
+    v = v.with_columns(
+        distance_percentile=pl.Series(pct),
+        remoteness=pl.Series(remoteness),
+        tilt_weight=pl.Series(1.0 + rules.remoteness_tilt * remoteness),
     )
     # Step 1: the top ceil(m * share) non-poor villages by registered poor people.
     nonpoor = (
@@ -176,10 +189,20 @@ def draw_villages(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     )
     # Step 6: approximate inclusion probability, documented as such in DESIGN.md.
     w_sum = cands.group_by("county_code", "village_type").agg(_w_sum=pl.col("tilt_weight").sum())
-    quota_of = pl.col("village_type").replace_strict(quota, return_dtype=pl.Float64)
-    picked = picked.join(w_sum, on=["county_code", "village_type"], how="left").with_columns(
-        inclusion_prob=pl.min_horizontal(
-            pl.lit(1.0), quota_of * pl.col("tilt_weight") / pl.col("_w_sum")
+    # Sums with math.fsum (exactly rounded, so independent of order).
+    sums = {
+        (c, t): math.fsum(w)
+        for c, t, w in cands.group_by("county_code", "village_type")
+        .agg(pl.col("tilt_weight"))
+        .iter_rows()
+    }
+    w_sum = np.array(
+        [sums[(c, t)] for c, t in picked.select("county_code", "village_type").iter_rows()]
+    )
+    quota_of = np.array([float(quota[t]) for t in picked["village_type"].to_list()])
+    picked = picked.with_columns(
+        inclusion_prob=pl.Series(
+            np.minimum(1.0, quota_of * picked["tilt_weight"].to_numpy() / w_sum)
         )
     )
     return picked.select(

@@ -57,19 +57,28 @@ def find_table(directory: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def read_csv_text(raw: bytes, path: Path) -> pl.DataFrame:
-    """All cells as text: UTF-8 (BOM stripped) tried first, then GB18030."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if not raw.strip():
+def read_csv_text(path: Path) -> pl.DataFrame:
+    """All cells as text: UTF-8 (with or without BOM) tried first, then GB18030.
+
+    UTF-8 files are read by polars straight from disk (it rejects invalid
+    UTF-8 in values; the header line is checked here), so a 3 GB extract is
+    never held as a Python string.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip(b"\xef\xbb\xbf \r\n\t"):
         raise InputError(Problem(str(path), None, None, "a header row", "an empty file"))
+    header = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     try:
-        raw.decode("utf-8")  # polars does not validate every byte (headers pass unchecked)
-        return pl.read_csv(raw, infer_schema=False)
+        header.decode("utf-8")
+        return pl.read_csv(path, infer_schema=False)
     except UnicodeDecodeError:
         pass
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" not in str(exc).lower():
+            raise
     try:
-        text = raw.decode("gb18030")
+        text = path.read_bytes().decode("gb18030")
     except UnicodeDecodeError as exc:
         raise InputError(
             Problem(
@@ -89,14 +98,23 @@ def read_raw(path: Path) -> pl.DataFrame:
         if path.suffix == ".xlsx":
             df = pl.read_excel(path, engine="calamine", infer_schema_length=0)
         else:
-            df = read_csv_text(path.read_bytes(), path)
+            df = read_csv_text(path)
     except InputError:
         raise
     except Exception as exc:  # a malformed file: report it, don't crash
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-    stripped = [_blank_to_null(pl.col(c).str.strip_chars()).alias(c) for c in df.columns]
+    # Strip only the columns that have padding: a copy of a 30-million-row
+    # column costs seconds and gigabytes.
+    padded = df.select([pl.col(c).str.contains(r"^\s|\s$").any().alias(c) for c in df.columns]).row(
+        0
+    )
+    stripped = [
+        _blank_to_null(pl.col(c).str.strip_chars()).alias(c)
+        for c, pad in zip(df.columns, padded, strict=True)
+        if pad
+    ]
     return (
         df.with_columns(stripped)
         .with_row_index(ROW, offset=2)
@@ -198,6 +216,19 @@ def _problem_rows(
     return out
 
 
+def _typed_column(df: pl.DataFrame, col: Column) -> pl.Series:
+    """The column in its type; canonical text skips the mapping (fast path for big extracts)."""
+    raw = df[col.name]
+    present = raw.drop_nulls()
+    if col.kind == "text":
+        return raw
+    if col.kind == "enum" and present.is_in(sorted(set(col.values.values()))).all():
+        return raw
+    if col.kind == "bool" and present.is_in(["true", "false"]).all():
+        return raw == "true"
+    return df.select(_parse(col)[0].alias(col.name)).to_series()
+
+
 def parse_table(
     df: pl.DataFrame, spec: TableSpec, path: Path
 ) -> tuple[pl.DataFrame, list[Problem]]:
@@ -205,41 +236,37 @@ def parse_table(
     df, written, problems = _resolve_headers(df, spec, path)
     if problems:
         return df, problems
-    parsed = df.with_columns([_parse(c)[0].alias(f"_typed_{c.name}") for c in spec.columns])
+    typed_columns = []
     for col in spec.columns:
-        typed, raw = pl.col(f"_typed_{col.name}"), pl.col(col.name)
+        typed = _typed_column(df, col)
+        typed_columns.append(typed)
         _, expected = _parse(col)
         label = written.get(col.name, col.name)
+        cells = pl.DataFrame({ROW: df[ROW], col.name: df[col.name], "_typed": typed})
+        value, raw = pl.col("_typed"), pl.col(col.name)
+        checks = [(raw.is_not_null() & value.is_null(), expected)]
         if not col.nullable:
-            problems += _problem_rows(
-                parsed, raw.is_null(), col.name, path, label, f"a value ({expected})"
-            )
-        problems += _problem_rows(
-            parsed, raw.is_not_null() & typed.is_null(), col.name, path, label, expected
-        )
+            checks.insert(0, (raw.is_null(), f"a value ({expected})"))
         if col.low is not None:
-            problems += _problem_rows(
-                parsed, typed < col.low, col.name, path, label, f"a value >= {col.low:g}"
-            )
+            checks.append((value < col.low, f"a value >= {col.low:g}"))
         if col.high is not None:
-            problems += _problem_rows(
-                parsed, typed > col.high, col.name, path, label, f"a value <= {col.high:g}"
-            )
-    typed_cols = [pl.col(f"_typed_{c.name}").alias(c.name) for c in spec.columns]
-    out = parsed.with_columns(typed_cols).drop([f"_typed_{c.name}" for c in spec.columns])
+            checks.append((value > col.high, f"a value <= {col.high:g}"))
+        for mask, wanted in checks:
+            problems += _problem_rows(cells, mask, col.name, path, label, wanted)
+    out = df.with_columns(typed_columns)
     if spec.key and not problems:
-        dup = pl.struct(list(spec.key)).is_duplicated()
+        dup = pl.col(spec.key[0]) if len(spec.key) == 1 else pl.struct(list(spec.key))
         key_label = " + ".join(written.get(k, k) for k in spec.key)
-        dups = out.filter(dup).sort([*spec.key, ROW])
+        dups = out.filter(dup.is_duplicated()).sort([*spec.key, ROW])
         for row in dups.head(_MAX_PER_COLUMN).iter_rows(named=True):
-            value = "/".join(str(row[k]) for k in spec.key)
+            value_text = "/".join(str(row[k]) for k in spec.key)
             problems.append(
                 Problem(
                     str(path),
                     row[ROW],
                     key_label,
                     "a unique key",
-                    f"{value!r}, which appears more than once",
+                    f"{value_text!r}, which appears more than once",
                 )
             )
     return out, problems
