@@ -163,6 +163,17 @@ class Indicators(_Model):
     thresholds: dict[Literal["wrong_exit_rate", "omission_rate", "approval_rate"], Bound]
 
 
+class Consistency(_Model):
+    helper_mismatch_max: Share
+    village_claim_mismatch_max: Share
+    income_tolerance: Share
+    helper_awareness_min: Share
+
+
+class Review(_Model):
+    days_to_review: int = Field(ge=0)
+
+
 class TeamSize(_Model):
     base: int = Field(ge=0)
     per_county: int = Field(ge=0)
@@ -227,6 +238,8 @@ class Plan(_Model):
     content: Content
     sampling: Sampling
     indicators: Indicators
+    consistency: Consistency
+    review: Review
     teams: Teams
     timeline: Timeline
     reports: Reports

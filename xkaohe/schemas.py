@@ -282,3 +282,113 @@ def check_sample_package(tables: dict[str, Any]) -> None:
             raise RuntimeError(
                 f"sample package table '{name}' breaks its contract:\n{exc}"
             ) from None
+
+
+# ------------------------------------------------------------ field returns
+# What teams enter each day (DESIGN.md, "Field returns"); same reading rules.
+
+APPROVAL = {"approve": "认可", "basic": "基本认可", "disapprove": "不认可"}
+INTERVIEW_LEVEL = {"city": "市级", "county": "县级", "village": "村级", "helper": "帮扶责任人"}
+PROJECT_STATUS = {
+    "not_started": "未开工",
+    "in_progress": "在建",
+    "completed": "已完工",
+    "abandoned": "已停工",
+}
+PROBLEM_LEVEL = {"city": "市级", "county": "县级", "village": "村级", "household": "户级"}
+REVIEW_OUTCOME = {"pending": "待复核", "confirmed": "属实", "dismissed": "不属实"}
+
+HOUSEHOLD_SURVEY = TableSpec(
+    "household_survey",
+    (
+        C("household_id", "户编号"),
+        C("village_code", "村代码"),
+        C("visit_date", "走访日期", "date"),
+        C("team_id", "考核组"),
+        C("registered", "是否建档立卡户", "bool"),
+        C("household_size", "家庭人口数", "int", low=1),
+        C("income_per_capita_yuan", "人均纯收入元", "float", low=0),
+        C("food_clothing_ok", "不愁吃穿", "bool"),
+        C("education_ok", "义务教育有保障", "bool"),
+        C("medical_ok", "基本医疗有保障", "bool"),
+        C("housing_safe", "住房安全有保障", "bool"),
+        C("water_safe", "饮水安全有保障", "bool"),
+        C("ineligible_evidence", "错评线索", "bool", nullable=True),
+        C("knows_helper", "知晓帮扶责任人", "bool", nullable=True),
+        C("approval", "认可度", "enum", values=enum(APPROVAL)),
+    ),
+    key=("village_code", "household_id"),
+)
+INTERVIEWS = TableSpec(
+    "interviews",
+    (
+        C("interview_id", "访谈编号"),
+        C("date", "访谈日期", "date"),
+        C("level", "访谈层级", "enum", values=enum(INTERVIEW_LEVEL)),
+        C("role", "访谈对象"),
+        C("person_id", "人员编号", nullable=True),
+        C("county_code", "县代码"),
+        C("village_code", "村代码", nullable=True),
+        C("household_id", "户编号", nullable=True),
+        C("item", "访谈事项"),
+        C("claim", "陈述内容", nullable=True),
+    ),
+    key=("interview_id", "item", "household_id"),
+)
+PROJECT_CHECKS = TableSpec(
+    "project_checks",
+    (
+        C("project_id", "项目编号"),
+        C("date", "核查日期", "date"),
+        C("status", "项目状态", "enum", values=enum(PROJECT_STATUS)),
+        C("funds_spent_yuan", "已支出资金元", "float", low=0, nullable=True),
+        C("beneficiaries_confirmed", "核实受益户数", "int", low=0, nullable=True),
+        C("issue", "发现问题", nullable=True),
+    ),
+    key=("project_id",),
+)
+PROBLEMS = TableSpec(
+    "problems",
+    (
+        C("problem_id", "问题编号"),
+        C("raised_date", "发现日期", "date"),
+        C("team_id", "考核组"),
+        C("level", "问题层级", "enum", values=enum(PROBLEM_LEVEL)),
+        C("city_name", "市名称"),
+        C("county_code", "县代码", nullable=True),
+        C("village_code", "村代码", nullable=True),
+        C("content_item", "考核内容"),
+        C("description", "问题描述"),
+        C("evidence", "佐证材料", nullable=True),
+        C("needs_review", "需复核", "bool"),
+        C("review_date", "复核日期", "date", nullable=True),
+        C("review_outcome", "复核结果", "enum", values=enum(REVIEW_OUTCOME), nullable=True),
+        C("suggestion", "意见建议", nullable=True),
+    ),
+    key=("problem_id",),
+)
+EXPERIENCES = TableSpec(
+    "experiences",
+    (
+        C("experience_id", "经验编号"),
+        C("city_name", "市名称"),
+        C("county_code", "县代码", nullable=True),
+        C("title", "标题"),
+        C("description", "内容"),
+    ),
+    key=("experience_id",),
+)
+FIELD_TABLES = (HOUSEHOLD_SURVEY, INTERVIEWS, PROJECT_CHECKS, PROBLEMS, EXPERIENCES)
+
+# Interview items: a helper's (帮扶责任人) claim about one household uses the
+# survey's column names; a village cadre's claim about the village's registered
+# households uses them too ("true" = all of them meet it).
+CLAIM_ITEMS = (
+    "household_size",
+    "income_per_capita_yuan",
+    "food_clothing_ok",
+    "education_ok",
+    "medical_ok",
+    "housing_safe",
+    "water_safe",
+)

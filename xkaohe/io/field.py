@@ -1,0 +1,69 @@
+"""Load the field returns (what teams enter each day) with the frame's reading rules.
+
+A missing table reads as empty (a team may have raised no problem yet); a
+bad cell is a problem reported with file, row and column. Rows that read but
+cannot be used (unknown household, a visit outside the field week, ...) are
+not dropped here: :mod:`xkaohe.fieldcheck` lists them as rejects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import polars as pl
+
+from xkaohe import schemas
+from xkaohe.errors import InputError, Problem
+from xkaohe.io.tables import ROW, TableFile, read_table
+
+_DTYPES = {
+    "text": pl.String,
+    "bool": pl.Boolean,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "enum": pl.String,
+    "date": pl.Date,
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """The five field tables, typed and canonical, each with ``_row``."""
+
+    household_survey: pl.DataFrame
+    interviews: pl.DataFrame
+    project_checks: pl.DataFrame
+    problems: pl.DataFrame
+    experiences: pl.DataFrame
+    files: tuple[TableFile, ...] = ()
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "files"}
+
+
+def empty_table(spec: schemas.TableSpec) -> pl.DataFrame:
+    """A table with the spec's columns and no rows."""
+    schema = {ROW: pl.Int64} | {c.name: _DTYPES[c.kind] for c in spec.columns}
+    return pl.DataFrame(schema=schema)
+
+
+def load_field(directory: str | Path) -> Field:
+    """Read the field returns of ``directory``; all problems at once."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(
+            Problem(str(d), None, None, "a field-returns directory", "no such directory")
+        )
+    tables: dict[str, pl.DataFrame] = {}
+    files: list[TableFile] = []
+    problems: list[Problem] = []
+    for spec in schemas.FIELD_TABLES:
+        df, info, found = read_table(d, spec, required=False)
+        problems += found
+        tables[spec.name] = df if df is not None else empty_table(spec)
+        if info is not None:
+            files.append(info)
+    if problems:
+        raise InputError(problems)
+    return Field(**tables, files=tuple(files))
