@@ -433,8 +433,9 @@ def draw_projects(
         )
     )
     visit = _k_smallest(ben, ["project_id"], "household_id", rules.beneficiaries_per_project)
+    visited = frame.households.filter(pl.col("household_id").is_in(visit["household_id"].implode()))
     visit = visit.join(
-        frame.households.select("household_id", "village_code", "head_name", "villager_group"),
+        visited.select("household_id", "village_code", "head_name", "villager_group"),
         on="household_id",
         how="left",
     ).select("project_id", "household_id", "prn", "village_code", "head_name", "villager_group")
@@ -606,10 +607,20 @@ def draw_sample(
     )
     candidates = village_candidates(scoped, plan, seed)
     villages = draw_villages(candidates, plan)
-    chosen = draw_households(scoped, villages, plan, seed)
-    groups = draw_groups(scoped, villages, plan, seed)
-    chosen = add_group_census(scoped, chosen, groups, seed, order=99)
-    details = frame.households.select(
+    # Every later step looks only at the sampled villages' households: filter the
+    # (possibly 30-million-row) registry once instead of joining it again and again.
+    local = Frame(
+        counties,
+        villages_in,
+        frame.households.filter(pl.col("village_code").is_in(villages["village_code"].implode())),
+        frame.projects,
+        frame.project_beneficiaries,
+        frame.files,
+    )
+    chosen = draw_households(local, villages, plan, seed)
+    groups = draw_groups(local, villages, plan, seed)
+    chosen = add_group_census(local, chosen, groups, seed, order=99)
+    details = local.households.select(
         "household_id", "villager_group", "household_size", "head_name", "phone", "helper_id"
     )
     households = (
@@ -618,7 +629,7 @@ def draw_sample(
         .drop("_order")
     )
     projects, project_households = draw_projects(scoped, counties, villages, plan, seed)
-    interviewees = draw_interviewees(scoped, counties, villages, households, plan, seed)
+    interviewees = draw_interviewees(local, counties, villages, households, plan, seed)
     general = villages.select("county_code", "village_code").with_columns(
         count=pl.lit(plan.sampling.households.general_per_village, pl.Int64)
     )

@@ -251,8 +251,11 @@ def parse_table(
             checks.append((value < col.low, f"a value >= {col.low:g}"))
         if col.high is not None:
             checks.append((value > col.high, f"a value <= {col.high:g}"))
-        for mask, wanted in checks:
-            problems += _problem_rows(cells, mask, col.name, path, label, wanted)
+        # One pass to learn which checks fail; rows are listed only for those.
+        failing = cells.select([mask.any().alias(str(i)) for i, (mask, _) in enumerate(checks)])
+        for (mask, wanted), bad in zip(checks, failing.row(0), strict=True):
+            if bad:
+                problems += _problem_rows(cells, mask, col.name, path, label, wanted)
     out = df.with_columns(typed_columns)
     if spec.key and not problems:
         dup = pl.col(spec.key[0]) if len(spec.key) == 1 else pl.struct(list(spec.key))
