@@ -25,13 +25,13 @@ PLAN = HERE.parent / "params" / "plan-2019.yaml"
 
 def measure(what: str, frame: str) -> None:
     """Child process: one measurement, printed as JSON."""
-    from xkaohe.io.frame import load_frame
+    from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
     from xkaohe.plan import load_plan
     from xkaohe.sampling import draw_sample
 
     plan = load_plan(PLAN)
     start = time.perf_counter()
-    loaded = load_frame(frame)
+    loaded = load_frame(frame, SAMPLING_COLUMNS)
     read_s = time.perf_counter() - start
     draw_s = 0.0
     households = 0

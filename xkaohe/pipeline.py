@@ -20,7 +20,7 @@ from xkaohe.batch import Job, JobResult, run_jobs
 from xkaohe.draw import PROTOCOL
 from xkaohe.errors import InputError, Problem, VerificationError
 from xkaohe.io.files import sha256_file
-from xkaohe.io.frame import Frame, load_frame
+from xkaohe.io.frame import SAMPLING_COLUMNS, Frame, load_frame
 from xkaohe.io.sample_package import (
     FIELD_LISTS,
     csv_bytes,
@@ -98,7 +98,7 @@ def run_sample(
 ) -> SamplePackage:
     """``xkaohe sample``: draw, write the package, the certificate and the field lists."""
     plan = load_plan(plan_path)
-    frame = load_frame(frame_dir)
+    frame = load_frame(frame_dir, SAMPLING_COLUMNS)
     package = draw_sample(frame, plan, seed, counties)
     check_sample_package(package.tables())
     cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out)
@@ -164,7 +164,7 @@ def verify_sample(directory: Path) -> list[str]:
     if differences:
         raise VerificationError("; ".join(differences))
     plan: Plan = load_plan(plan_path)
-    package = draw_sample(load_frame(frame_dir), plan, seed, counties)
+    package = draw_sample(load_frame(frame_dir, SAMPLING_COLUMNS), plan, seed, counties)
     for name, df in package.tables().items():
         path = directory / f"{name}.csv"
         expected = csv_bytes(df)

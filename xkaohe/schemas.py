@@ -48,6 +48,11 @@ class TableSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
 
+    def narrowed(self, names: frozenset[str]) -> TableSpec:
+        """The same table with only the named columns (and always its key)."""
+        keep = names | set(self.key)
+        return TableSpec(self.name, tuple(c for c in self.columns if c.name in keep), self.key)
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:

@@ -18,6 +18,11 @@ from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.tables import ROW, TableFile, read_tables
 
+# What drawing a sample needs: the households' ID numbers are not part of it.
+SAMPLING_COLUMNS: dict[str, frozenset[str]] = {
+    "households": frozenset(c.name for c in schemas.HOUSEHOLDS.columns) - {"head_id_number"},
+}
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -52,11 +57,7 @@ def _unknown(
     child: pl.DataFrame, column: str, parent: pl.Series, file: str, label: str, expected: str
 ) -> list[Problem]:
     known = parent.unique().to_frame(column)
-    bad = (
-        child.filter(pl.col(column).is_not_null())
-        .join(known, on=column, how="anti")
-        .sort(ROW)
-    )
+    bad = child.filter(pl.col(column).is_not_null()).join(known, on=column, how="anti").sort(ROW)
     out = [
         Problem(file, int(r), label, expected, f"{v!r}, which is not there")
         for r, v in bad.select(ROW, column).head(20).iter_rows()
@@ -151,9 +152,13 @@ def check_frame(frame: Frame, names: dict[str, str] | None = None) -> list[Probl
     return problems
 
 
-def load_frame(directory: str | Path) -> Frame:
-    """Read and validate the five frame tables of ``directory``."""
-    tables, files = read_tables(directory, schemas.FRAME_TABLES, "frame")
+def load_frame(directory: str | Path, only: dict[str, frozenset[str]] | None = None) -> Frame:
+    """Read and validate the five frame tables of ``directory``.
+
+    ``only`` names, per table, the columns the caller needs (see
+    :data:`SAMPLING_COLUMNS`); by default every column, extras included, is kept.
+    """
+    tables, files = read_tables(directory, schemas.FRAME_TABLES, "frame", only)
     frame = Frame(**tables, files=files)
     problems = check_frame(frame, {f.name: str(f.path) for f in files})
     if problems:

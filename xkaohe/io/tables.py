@@ -57,7 +57,7 @@ def find_table(directory: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def read_csv_text(path: Path) -> pl.DataFrame:
+def read_csv_text(path: Path, keep: frozenset[str] | None = None) -> pl.DataFrame:
     """All cells as text: UTF-8 (with or without BOM) tried first, then GB18030.
 
     UTF-8 files are read by polars straight from disk (it rejects invalid
@@ -71,7 +71,11 @@ def read_csv_text(path: Path) -> pl.DataFrame:
     header = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     try:
         header.decode("utf-8")
-        return pl.read_csv(path, infer_schema=False)
+        lazy = pl.scan_csv(path, infer_schema=False)
+        if keep is not None:
+            names = lazy.collect_schema().names()
+            lazy = lazy.select([n for n in names if n.strip().lstrip("\ufeff") in keep])
+        return lazy.collect(engine="streaming")
     except UnicodeDecodeError:
         pass
     except pl.exceptions.ComputeError as exc:
@@ -92,13 +96,16 @@ def read_csv_text(path: Path) -> pl.DataFrame:
     return pl.read_csv(text.encode("utf-8"), infer_schema=False)
 
 
-def read_raw(path: Path) -> pl.DataFrame:
-    """All cells as text (null for empty), headers stripped, plus ``_row``."""
+def read_raw(path: Path, keep: frozenset[str] | None = None) -> pl.DataFrame:
+    """All cells as text (null for empty), headers stripped, plus ``_row``.
+
+    ``keep``: headers to read (others are skipped while reading); None keeps all.
+    """
     try:
         if path.suffix == ".xlsx":
             df = pl.read_excel(path, engine="calamine", infer_schema_length=0)
         else:
-            df = read_csv_text(path)
+            df = read_csv_text(path, keep)
     except InputError:
         raise
     except Exception as exc:  # a malformed file: report it, don't crash
@@ -276,9 +283,15 @@ def parse_table(
 
 
 def read_table(
-    directory: Path, spec: TableSpec, *, required: bool = True
+    directory: Path, spec: TableSpec, *, required: bool = True, only: frozenset[str] | None = None
 ) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
-    """Find, read and type one table; problems are returned, not raised."""
+    """Find, read and type one table; problems are returned, not raised.
+
+    ``only``: the canonical columns a caller needs; the others (and extra
+    columns) are neither read nor checked — a national extract then fits in memory.
+    """
+    if only is not None:
+        spec = spec.narrowed(only)
     path = find_table(directory, spec.name)
     if path is None:
         if not required:
@@ -297,7 +310,10 @@ def read_table(
             ],
         )
     try:
-        raw = read_raw(path)
+        keep = (
+            None if only is None else frozenset(h for c in spec.columns for h in (c.name, c.alias))
+        )
+        raw = read_raw(path, keep)
     except InputError as exc:
         return (
             None,
@@ -309,7 +325,10 @@ def read_table(
 
 
 def read_tables(
-    directory: str | Path, specs: tuple[TableSpec, ...], what: str
+    directory: str | Path,
+    specs: tuple[TableSpec, ...],
+    what: str,
+    only: dict[str, frozenset[str]] | None = None,
 ) -> tuple[dict[str, pl.DataFrame], tuple[TableFile, ...]]:
     """Read every table of ``specs`` from ``directory``; raise all problems together."""
     d = Path(directory)
@@ -319,7 +338,7 @@ def read_tables(
     files: list[TableFile] = []
     problems: list[Problem] = []
     for spec in specs:
-        df, info, found = read_table(d, spec)
+        df, info, found = read_table(d, spec, only=(only or {}).get(spec.name))
         problems += found
         if df is not None and info is not None:
             tables[spec.name] = df
