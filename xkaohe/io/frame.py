@@ -57,7 +57,12 @@ def _unknown(
     child: pl.DataFrame, column: str, parent: pl.Series, file: str, label: str, expected: str
 ) -> list[Problem]:
     known = parent.unique().to_frame(column)
-    bad = child.filter(pl.col(column).is_not_null()).join(known, on=column, how="anti").sort(ROW)
+    bad = (
+        child.select(ROW, column)  # two columns, not a copy of a 30-million-row table
+        .filter(pl.col(column).is_not_null())
+        .join(known, on=column, how="anti")
+        .sort(ROW)
+    )
     out = [
         Problem(file, int(r), label, expected, f"{v!r}, which is not there")
         for r, v in bad.select(ROW, column).head(20).iter_rows()

@@ -265,9 +265,13 @@ def parse_table(
                 problems += _problem_rows(cells, mask, col.name, path, label, wanted)
     out = df.with_columns(typed_columns)
     if spec.key and not problems:
-        dup = pl.col(spec.key[0]) if len(spec.key) == 1 else pl.struct(list(spec.key))
+        key = pl.col(spec.key[0]) if len(spec.key) == 1 else pl.struct(list(spec.key))
         key_label = " + ".join(written.get(k, k) for k in spec.key)
-        dups = out.filter(dup.is_duplicated()).sort([*spec.key, ROW])
+        # Sorted 64-bit hashes first (cheap on 30 million ids); exact only if two collide.
+        hashes = out.select(key.hash().sort()).to_series()
+        dups = out.head(0)
+        if hashes.len() > 1 and (hashes.slice(1) == hashes.slice(0, hashes.len() - 1)).any():
+            dups = out.filter(key.is_duplicated()).sort([*spec.key, ROW])
         for row in dups.head(_MAX_PER_COLUMN).iter_rows(named=True):
             value_text = "/".join(str(row[k]) for k in spec.key)
             problems.append(
