@@ -46,12 +46,15 @@ class TableSpec:
 
     name: str
     columns: tuple[Column, ...]
-    key: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()  # a duplicate is an input error
+    unique: tuple[str, ...] = ()  # a duplicate row is rejected, not an error (field returns)
 
     def narrowed(self, names: frozenset[str]) -> TableSpec:
         """The same table with only the named columns (and always its key)."""
         keep = names | set(self.key)
-        return TableSpec(self.name, tuple(c for c in self.columns if c.name in keep), self.key)
+        return TableSpec(
+            self.name, tuple(c for c in self.columns if c.name in keep), self.key, self.unique
+        )
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -322,7 +325,7 @@ HOUSEHOLD_SURVEY = TableSpec(
         C("knows_helper", "知晓帮扶责任人", "bool", nullable=True),
         C("approval", "认可度", "enum", values=enum(APPROVAL)),
     ),
-    key=("village_code", "household_id"),
+    unique=("village_code", "household_id"),
 )
 INTERVIEWS = TableSpec(
     "interviews",
@@ -338,7 +341,7 @@ INTERVIEWS = TableSpec(
         C("item", "访谈事项"),
         C("claim", "陈述内容", nullable=True),
     ),
-    key=("interview_id", "item", "household_id"),
+    unique=("interview_id", "item", "household_id"),
 )
 PROJECT_CHECKS = TableSpec(
     "project_checks",
@@ -350,7 +353,7 @@ PROJECT_CHECKS = TableSpec(
         C("beneficiaries_confirmed", "核实受益户数", "int", low=0, nullable=True),
         C("issue", "发现问题", nullable=True),
     ),
-    key=("project_id",),
+    unique=("project_id",),
 )
 PROBLEMS = TableSpec(
     "problems",
@@ -370,7 +373,7 @@ PROBLEMS = TableSpec(
         C("review_outcome", "复核结果", "enum", values=enum(REVIEW_OUTCOME), nullable=True),
         C("suggestion", "意见建议", nullable=True),
     ),
-    key=("problem_id",),
+    unique=("problem_id",),
 )
 EXPERIENCES = TableSpec(
     "experiences",
@@ -381,7 +384,7 @@ EXPERIENCES = TableSpec(
         C("title", "标题"),
         C("description", "内容"),
     ),
-    key=("experience_id",),
+    unique=("experience_id",),
 )
 FIELD_TABLES = (HOUSEHOLD_SURVEY, INTERVIEWS, PROJECT_CHECKS, PROBLEMS, EXPERIENCES)
 

@@ -1,0 +1,233 @@
+"""Check the field returns against the sample, the plan's field week and each other.
+
+A cell that cannot be read (a negative income, a household of 0 people, a
+date that is not a date) stops the run with a message: the team must fix its
+export. A row that reads but cannot be used — an unknown household or
+project, a village outside the sample, a date outside the field week
+(六(四)), a second visit of the same household — is never dropped silently:
+it leaves the computation and is listed in the ``rejects`` table that the
+reports show, with file, row, column, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from xkaohe import schemas
+from xkaohe.io.field import Field
+from xkaohe.io.tables import ROW
+from xkaohe.plan import Plan
+
+REJECT_COLUMNS = {
+    "table": pl.String,
+    "file": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "expected": pl.String,
+    "found": pl.String,
+    "county_code": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row is rejected when ``bad`` holds; ``found`` says what was there."""
+
+    column: str
+    bad: pl.Expr
+    expected: str
+    found: pl.Expr
+
+
+@dataclass(frozen=True)
+class CheckedField:
+    """Usable field rows (with ``county_code`` where known) and the rejected ones."""
+
+    household_survey: pl.DataFrame
+    interviews: pl.DataFrame
+    project_checks: pl.DataFrame
+    problems: pl.DataFrame
+    experiences: pl.DataFrame
+    rejects: pl.DataFrame
+
+
+def _as_text(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String).fill_null("（空）")
+
+
+def _outside_week(column: str, plan: Plan) -> Rule:
+    start, end = plan.timeline.field_start, plan.timeline.field_end
+    return Rule(
+        column,
+        pl.col(column).is_not_null() & ~pl.col(column).is_between(start, end),
+        f"a date in the field week {start}..{end} (plan 六(四))",
+        _as_text(pl.col(column)),
+    )
+
+
+def _not_in(column: str, known: pl.Series, expected: str, nullable: bool = True) -> Rule:
+    present = pl.col(column).is_not_null()
+    bad = present & ~pl.col(column).is_in(known.implode())
+    if not nullable:
+        bad = bad | ~present
+    return Rule(column, bad, expected, _as_text(pl.col(column)))
+
+
+def _duplicate(spec: schemas.TableSpec) -> Rule:
+    """Later rows repeating an earlier row's key (the first one is used)."""
+    key = pl.struct(list(spec.unique)) if len(spec.unique) > 1 else pl.col(spec.unique[0])
+    return Rule(
+        " + ".join(spec.unique),
+        key.is_first_distinct().not_(),
+        "each " + " + ".join(spec.unique) + " once (the first row is used)",
+        pl.concat_str([_as_text(pl.col(c)) for c in spec.unique], separator="/")
+        + pl.lit(", a repeat of an earlier row"),
+    )
+
+
+def apply_rules(
+    df: pl.DataFrame, table: str, file: str, rules: list[Rule]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split ``df`` into usable rows and one reject row per (row, failed rule)."""
+    if df.height == 0 or not rules:
+        return df, pl.DataFrame(schema=REJECT_COLUMNS)
+    flags = df.with_columns(
+        [r.bad.fill_null(False).alias(f"_bad{i}") for i, r in enumerate(rules)]
+        + [r.found.alias(f"_found{i}") for i, r in enumerate(rules)]
+    )
+    county = pl.col("county_code") if "county_code" in df.columns else pl.lit(None, pl.String)
+    rejects = pl.concat(
+        [
+            flags.filter(pl.col(f"_bad{i}")).select(
+                pl.lit(table).alias("table"),
+                pl.lit(file).alias("file"),
+                pl.col(ROW).alias("row"),
+                pl.lit(r.column).alias("column"),
+                pl.lit(r.expected).alias("expected"),
+                pl.col(f"_found{i}").alias("found"),
+                county.alias("county_code"),
+            )
+            for i, r in enumerate(rules)
+        ]
+    )
+    any_bad = pl.any_horizontal([pl.col(f"_bad{i}") for i in range(len(rules))])
+    usable = flags.filter(~any_bad).select(df.columns)
+    return usable, rejects.cast(REJECT_COLUMNS)  # type: ignore[arg-type]
+
+
+def check_field(
+    field: Field,
+    counties: pl.DataFrame,
+    sample: dict[str, pl.DataFrame],
+    plan: Plan,
+) -> CheckedField:
+    """Usable rows of every field table, and the rejects, for all counties at once."""
+    files = {f.name: f.path.name for f in field.files}
+
+    def name(table: str) -> str:
+        return files.get(table, f"{table}.csv")
+
+    villages = sample["villages"].select("village_code", "county_code")
+    sampled = sample["households"].select(
+        "village_code", "household_id", pl.col("status").alias("frame_status"), "selected_as"
+    )
+    pieces: list[pl.DataFrame] = []
+
+    # Household questionnaires: in a sampled village; registered ones drawn.
+    survey = field.household_survey.join(villages, on="village_code", how="left").join(
+        sampled, on=["village_code", "household_id"], how="left"
+    )
+    survey, rej = apply_rules(
+        survey,
+        "household_survey",
+        name("household_survey"),
+        [
+            _not_in("village_code", villages["village_code"], "a village of the sample package"),
+            Rule(
+                "household_id",
+                pl.col("registered") & pl.col("frame_status").is_null(),
+                "a registered household drawn in the sample package for this village",
+                _as_text(pl.col("household_id")),
+            ),
+            _outside_week("visit_date", plan),
+            _duplicate(schemas.HOUSEHOLD_SURVEY),
+        ],
+    )
+    pieces.append(rej)
+
+    county_codes = counties["county_code"]
+    interviews, rej = apply_rules(
+        field.interviews,
+        "interviews",
+        name("interviews"),
+        [
+            _not_in("county_code", county_codes, "a county_code of the frame", nullable=False),
+            _not_in("village_code", villages["village_code"], "a village of the sample package"),
+            Rule(
+                "household_id",
+                (pl.col("level") == "helper")
+                & ~pl.col("household_id").is_in(sampled["household_id"].implode()),
+                "a household drawn in the sample package (helper interviews are about one)",
+                _as_text(pl.col("household_id")),
+            ),
+            _outside_week("date", plan),
+            _duplicate(schemas.INTERVIEWS),
+        ],
+    )
+    pieces.append(rej)
+
+    projects = sample["projects"].select("project_id", "county_code")
+    checks = field.project_checks.join(projects, on="project_id", how="left")
+    checks, rej = apply_rules(
+        checks,
+        "project_checks",
+        name("project_checks"),
+        [
+            _not_in("project_id", projects["project_id"], "a project of the sample package"),
+            _outside_week("date", plan),
+            _duplicate(schemas.PROJECT_CHECKS),
+        ],
+    )
+    pieces.append(rej)
+
+    problems, rej = apply_rules(
+        field.problems,
+        "problems",
+        name("problems"),
+        [
+            _not_in("county_code", county_codes, "a county_code of the frame"),
+            _not_in("city_name", counties["city_name"], "a city of the frame", nullable=False),
+            _not_in(
+                "content_item",
+                pl.Series(sorted(plan.content.codes)),
+                "a content item code of the plan (C1-C9, M1-M6, P1-P6)",
+                nullable=False,
+            ),
+            _outside_week("raised_date", plan),
+            Rule(
+                "review_date",
+                pl.col("review_date") < pl.col("raised_date"),
+                "a review date on or after the day the problem was raised",
+                _as_text(pl.col("review_date")),
+            ),
+            _duplicate(schemas.PROBLEMS),
+        ],
+    )
+    pieces.append(rej)
+
+    experiences, rej = apply_rules(
+        field.experiences,
+        "experiences",
+        name("experiences"),
+        [
+            _not_in("county_code", county_codes, "a county_code of the frame"),
+            _not_in("city_name", counties["city_name"], "a city of the frame", nullable=False),
+            _duplicate(schemas.EXPERIENCES),
+        ],
+    )
+    pieces.append(rej)
+
+    rejects = pl.concat(pieces).sort("table", "row", "column")
+    return CheckedField(survey, interviews, checks, problems, experiences, rejects)
