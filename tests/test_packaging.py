@@ -23,6 +23,8 @@ def test_environment_yml_has_the_same_packages_as_pyproject() -> None:
     wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
     env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda |= {_name(d) for d in pip if not d.startswith("-e")}
     assert conda == wanted
 
 
