@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import polars as pl
+
 from xkaohe import __version__
 from xkaohe.errors import XkaoheError
 
@@ -68,6 +70,45 @@ def _cmd_verify_lottery(args: argparse.Namespace) -> int:
 
     verify_lottery(Path(args.directory))
     print(f"lottery in {args.directory} re-derived and identical")
+    return 0
+
+
+def _cmd_indicators(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from xkaohe.pipeline import run_indicators
+
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    results = run_indicators(
+        Path(args.frame),
+        Path(args.sample),
+        Path(args.field),
+        Path(args.plan),
+        Path(args.out),
+        as_of,
+    )
+    ind = results["county_indicators"]
+    rejects = results["rejects"]
+    counts = {
+        s: ind.filter(pl.col("wrong_exit_rate_status") == s).height
+        for s in ("fail", "at_risk", "pass")
+    }
+    print(
+        f"{ind.height} counties; wrong-exit status: {counts['fail']} fail, "
+        f"{counts['at_risk']} at risk, {counts['pass']} pass; "
+        f"{results['findings'].height} findings -> {args.out}"
+    )
+    if rejects.height:
+        print(
+            f"{rejects.height} field rows could not be used; see {Path(args.out) / 'rejects.csv'}:",
+            file=sys.stderr,
+        )
+        for r in rejects.head(10).iter_rows(named=True):
+            print(
+                f"  {r['file']}, row {r['row']}, column '{r['column']}': expected "
+                f"{r['expected']}; found {r['found']}",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -131,6 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify-lottery", help="re-derive a lottery; exit 0 iff identical")
     p.add_argument("directory", help="lottery directory")
     p.set_defaults(handler=_cmd_verify_lottery)
+
+    p = sub.add_parser("indicators", help="rates with intervals, cross-checks, findings")
+    p.add_argument("--frame", required=True, help="frame directory")
+    p.add_argument("--sample", required=True, help="sample package directory")
+    p.add_argument("--field", required=True, help="field returns directory")
+    p.add_argument("--plan", required=True, help="plan file")
+    p.add_argument("--out", required=True, help="results directory")
+    p.add_argument("--as-of", help="date the review status is judged on (default: report deadline)")
+    p.set_defaults(handler=_cmd_indicators)
 
     p = sub.add_parser("demo", help="the whole cycle on a synthetic province")
     p.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")

@@ -140,11 +140,11 @@ def _bad_rows(
     df: pl.DataFrame, table: str, column: str, bad: pl.Expr, expected: str, keys: Sequence[str]
 ) -> list[Problem]:
     """One problem naming the rows of ``df`` where ``bad`` holds (nothing if none)."""
-    rows = df.with_row_index("_row").filter(bad)
+    rows = df.with_row_index("_position").filter(bad)
     if rows.height == 0:
         return []
     shown = [
-        f"{r[column]!r} (row {r['_row'] + 1}, " + ", ".join(f"{k}={r[k]!r}" for k in keys) + ")"
+        f"{r[column]!r} (row {r['_position'] + 1}, " + ", ".join(f"{k}={r[k]!r}" for k in keys) + ")"
         for r in rows.head(_SHOW).iter_rows(named=True)
     ]
     more = f" and {rows.height - _SHOW} more" if rows.height > _SHOW else ""

@@ -7,6 +7,7 @@ only wires loading, computing and writing together.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import os
@@ -17,10 +18,16 @@ import polars as pl
 
 from xkaohe import __version__
 from xkaohe.batch import Job, JobResult, run_jobs
+from xkaohe.consistency import cross_check
 from xkaohe.draw import PROTOCOL
 from xkaohe.errors import InputError, Problem, VerificationError
+from xkaohe.fieldcheck import check_field
+from xkaohe.findings import candidate_problems, completeness, merge_findings
+from xkaohe.indicators import classify, county_indicators, item_rates, weighted
+from xkaohe.io.field import Field, load_field
 from xkaohe.io.files import sha256_file
 from xkaohe.io.frame import SAMPLING_COLUMNS, Frame, load_frame
+from xkaohe.io.results import write_results
 from xkaohe.io.sample_package import (
     FIELD_LISTS,
     csv_bytes,
@@ -308,3 +315,105 @@ def _has_lottery() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("xkaohe.lottery") is not None
+
+
+def frame_counts(frame: Frame, villages: pl.DataFrame) -> pl.DataFrame:
+    """Households per status in each sampled village, and its general households."""
+    registered = (
+        frame.households.join(villages.select("village_code"), on="village_code", how="semi")
+        .group_by("village_code", "status")
+        .agg(N=pl.len().cast(pl.Int64))
+    )
+    general = (
+        frame.villages.join(villages.select("village_code"), on="village_code", how="semi")
+        .join(
+            registered.group_by("village_code").agg(reg=pl.col("N").sum()),
+            on="village_code",
+            how="left",
+        )
+        .select(
+            "village_code",
+            pl.lit(None, pl.String).alias("status"),
+            (pl.col("households_total") - pl.col("reg").fill_null(0))
+            .clip(lower_bound=1)
+            .cast(pl.Int64)
+            .alias("N"),
+        )
+    )
+    return pl.concat([registered, general])
+
+
+def compute_results(
+    frame: Frame, sample: dict[str, pl.DataFrame], field: Field, plan: Plan, as_of: dt.date
+) -> dict[str, pl.DataFrame]:
+    """Every result of a run, for all counties at once (DESIGN.md, "Results store")."""
+    counties = frame.counties.select(
+        "county_code",
+        "county_name",
+        "city_name",
+        "category",
+        "national_poverty_county",
+        "paired_helper_county",
+    ).sort("county_code")
+    checked = check_field(field, counties, sample, plan)
+    villages = sample["villages"]
+    households = classify(checked.household_survey, plan)
+    households = weighted(households, villages, frame_counts(frame, villages)).join(
+        counties.select("county_code", "city_name"), on="county_code", how="left"
+    )
+    indicators = county_indicators(households, counties, plan)
+    items = item_rates(households, plan)
+    projects = sample["projects"]
+    sources = {f.name: f.path.name for f in field.files}
+    checks = cross_check(
+        households,
+        checked.interviews,
+        projects,
+        checked.project_checks,
+        plan,
+        assignments=frame.households.select("helper_id", "household_id"),
+        sources=sources,
+    )
+    candidates = candidate_problems(indicators, checks, counties, plan)
+    findings = merge_findings(checked.problems, candidates, plan, as_of)
+    return {
+        "counties": counties,
+        "households": households,
+        "county_indicators": indicators,
+        "county_items": items,
+        **{f"check_{name}": df for name, df in checks.tables().items()},
+        "findings": findings,
+        "experiences": checked.experiences,
+        "completeness": completeness(findings, checked.experiences, counties, plan),
+        "rejects": checked.rejects,
+    }
+
+
+def run_indicators(
+    frame_dir: Path,
+    sample_dir: Path,
+    field_dir: Path,
+    plan_path: Path,
+    out: Path,
+    as_of: dt.date | None = None,
+) -> dict[str, pl.DataFrame]:
+    """``xkaohe indicators``: results of the run written once to ``out``."""
+    from xkaohe.io.sample_package import read_package
+
+    plan = load_plan(plan_path)
+    frame = load_frame(frame_dir, SAMPLING_COLUMNS)
+    sample = read_package(sample_dir)
+    field = load_field(field_dir)
+    when = as_of or plan.timeline.team_reports_by
+    results = compute_results(frame, sample, field, plan, when)
+    cert = read_certificate(sample_dir)
+    manifest = {
+        "package_version": __version__,
+        "as_of": when.isoformat(),
+        "plan": {"path": str(plan_path.resolve()), "sha256": sha256_file(plan_path)},
+        "seed": cert.get("seed"),
+        "sample_certificate": cert.get("outputs", {}),
+        "field": {f.name: {"file": f.path.name, "sha256": f.sha256} for f in field.files},
+    }
+    write_results(out, results, manifest)
+    return results

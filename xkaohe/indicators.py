@@ -1,0 +1,228 @@
+"""Household classification and the county rates (三率一度, 错评, 两不愁三保障).
+
+Definitions are DESIGN.md's ("Indicators"), from the public exit standard
+(DOMAIN.md): a surveyed household is *qualified* iff its income per head is at
+least the plan's income line and all of 不愁吃、不愁穿、义务教育、基本医疗、住房安全
+and 饮水安全 hold.
+
+* wrong-exit rate (错退率): persons in surveyed exited households that are not
+  qualified / persons in all surveyed exited households;
+* omission rate (漏评率): persons in surveyed non-registered households that
+  are not qualified / persons in all surveyed non-registered households;
+* approval (群众认可度): households answering 认可 or 基本认可 / all surveyed;
+* wrong inclusion (错评): registered households with evidence of ineligibility
+  / all surveyed registered households.
+
+Each rate has its official ratio ``R`` (unweighted, as the policy counts it),
+a design-weighted estimate ``R_est`` with a 95% interval (:mod:`xkaohe.estimate`)
+and a status against the plan's threshold: ``fail`` when ``R`` is on the wrong
+side, ``at_risk`` when it is not but the interval reaches across, ``pass``
+otherwise. A county without surveyed households for a rate has no value and
+no status — never a zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from xkaohe.estimate import design_weights, ratio_intervals
+from xkaohe.plan import Plan
+
+EXITED = ("exited_2019", "exited_2016_2018")
+ITEMS = ("food_clothing_ok", "education_ok", "medical_ok", "housing_safe", "water_safe")
+ITEM_LABELS = {
+    "food_clothing_ok": "不愁吃穿",
+    "education_ok": "义务教育有保障",
+    "medical_ok": "基本医疗有保障",
+    "housing_safe": "住房安全有保障",
+    "water_safe": "饮水安全有保障",
+    "income_ok": "收入稳定超过标准",
+    "knows_helper": "知晓帮扶责任人",
+    "approves": "认可或基本认可",
+}
+CLASS_LABELS = {
+    "wrong_exit": "错退",
+    "omission": "漏评",
+    "wrong_inclusion": "错评",
+    "relapse": "返贫风险",
+    "qualified": "达标",
+    "not_qualified_registered": "未达标（未脱贫户）",
+    "not_qualified_general": "未达标（一般农户）",
+}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One rate: which households count, and what counts against it."""
+
+    name: str
+    label: str
+    population: pl.Expr  # rows in the denominator
+    hit: pl.Expr  # rows counted in the numerator
+    persons: bool  # weighted by household size (persons) or by households
+
+
+RATES = (
+    Rate("wrong_exit_rate", "错退率", pl.col("is_exited"), pl.col("wrong_exit"), True),
+    Rate("omission_rate", "漏评率", ~pl.col("registered"), pl.col("omission"), True),
+    Rate("approval_rate", "群众认可度", pl.lit(True), pl.col("approves"), False),
+    Rate(
+        "wrong_inclusion_rate",
+        "错评率",
+        pl.col("registered"),
+        pl.col("wrong_inclusion"),
+        False,
+    ),
+)
+
+
+def classify(survey: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """Each surveyed household with its qualification and classification.
+
+    ``survey`` is the usable household questionnaires with ``county_code`` and
+    ``frame_status`` (null for general households), as :mod:`xkaohe.fieldcheck`
+    gives them.
+    """
+    line = plan.indicators.income_line_yuan
+    income_ok = pl.col("income_per_capita_yuan") >= line
+    qualified = income_ok & pl.all_horizontal([pl.col(i) for i in ITEMS])
+    out = survey.with_columns(
+        income_ok=income_ok,
+        qualified=qualified,
+        is_exited=pl.col("frame_status").is_in(EXITED).fill_null(False),
+        approves=pl.col("approval").is_in(["approve", "basic"]),
+    ).with_columns(
+        wrong_exit=pl.col("is_exited") & ~pl.col("qualified"),
+        omission=~pl.col("registered") & ~pl.col("qualified"),
+        wrong_inclusion=pl.col("registered") & pl.col("ineligible_evidence").fill_null(False),
+        relapse=(pl.col("frame_status") == "relapsed").fill_null(False) & ~pl.col("qualified"),
+    )
+    label = (
+        pl.when(pl.col("wrong_exit"))
+        .then(pl.lit("wrong_exit"))
+        .when(pl.col("omission"))
+        .then(pl.lit("omission"))
+        .when(pl.col("wrong_inclusion"))
+        .then(pl.lit("wrong_inclusion"))
+        .when(pl.col("relapse"))
+        .then(pl.lit("relapse"))
+        .when(pl.col("qualified"))
+        .then(pl.lit("qualified"))
+        .when(pl.col("registered"))
+        .then(pl.lit("not_qualified_registered"))
+        .otherwise(pl.lit("not_qualified_general"))
+    )
+    return out.with_columns(classification=label)
+
+
+def weighted(
+    households: pl.DataFrame, villages: pl.DataFrame, frame_counts: pl.DataFrame
+) -> pl.DataFrame:
+    """Households with their design weight (see :func:`xkaohe.estimate.design_weights`)."""
+    base = households.with_columns(status=pl.col("frame_status"))
+    return design_weights(base, villages, frame_counts).drop("status")
+
+
+def _status(rate: str, ratio: pl.Expr, low: pl.Expr, high: pl.Expr, plan: Plan) -> pl.Expr:
+    bound = plan.indicators.thresholds.get(rate)  # type: ignore[call-overload]
+    if bound is None:
+        return pl.lit(None, pl.String)
+    if bound.max is not None:
+        fail, risky = ratio > bound.max, high > bound.max
+    else:
+        fail, risky = ratio < bound.min, low < bound.min
+    return (
+        pl.when(ratio.is_null())
+        .then(pl.lit(None, pl.String))
+        .when(fail)
+        .then(pl.lit("fail"))
+        .when(risky)
+        .then(pl.lit("at_risk"))
+        .otherwise(pl.lit("pass"))
+    )
+
+
+def county_indicators(households: pl.DataFrame, counties: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """One row per county: R, R_est, R_low, R_high, R_n and R_status per rate."""
+    out = counties.select("county_code").sort("county_code")
+    for rate in RATES:
+        size = pl.col("household_size") if rate.persons else pl.lit(1)
+        # Domain estimation: every surveyed household stays in the design, with
+        # y = x = 0 outside the rate's population (Lohr 2010, 4.5), so a village
+        # without, say, general households still counts as a cluster.
+        inside = rate.population.fill_null(False)
+        units = households.with_columns(
+            _y=pl.when(inside).then(size * rate.hit.fill_null(False).cast(pl.Int64))
+            .otherwise(0).cast(pl.Float64),
+            _x=pl.when(inside).then(size).otherwise(0).cast(pl.Float64),
+        )
+        official = units.filter(inside).group_by("county_code").agg(
+            (pl.col("_y").sum() / pl.col("_x").sum()).alias(rate.name),
+            pl.col("_x").sum().cast(pl.Int64).alias(f"{rate.name}_n"),
+        )
+        interval = ratio_intervals(
+            units,
+            numerator="_y",
+            denominator="_x",
+            weight="weight",
+            confidence=plan.indicators.confidence,
+        ).select(
+            "county_code",
+            pl.col("est").alias(f"{rate.name}_est"),
+            pl.col("low").alias(f"{rate.name}_low"),
+            pl.col("high").alias(f"{rate.name}_high"),
+        )
+        out = out.join(official, on="county_code", how="left").join(
+            interval, on="county_code", how="left"
+        )
+        r = rate.name
+        out = out.with_columns(
+            _status(r, pl.col(r), pl.col(f"{r}_low"), pl.col(f"{r}_high"), plan).alias(
+                f"{r}_status"
+            )
+        )
+    columns = ["county_code"]
+    for rate in RATES:
+        r = rate.name
+        columns += [r, f"{r}_est", f"{r}_low", f"{r}_high", f"{r}_n"]
+        if r in plan.indicators.thresholds:
+            columns.append(f"{r}_status")
+    return out.select(columns)
+
+
+def item_rates(households: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """两不愁三保障 items one by one, income, helper awareness and approval, per county.
+
+    Shares of surveyed registered households (approval: all surveyed), with
+    the same design-based intervals as the rates.
+    """
+    pieces = []
+    for item in (*ITEMS, "income_ok", "knows_helper", "approves"):
+        population = pl.lit(True) if item == "approves" else pl.col("registered")
+        inside = (population & pl.col(item).is_not_null()).fill_null(False)
+        units = households.with_columns(
+            _y=pl.when(inside).then(pl.col(item).cast(pl.Float64)).otherwise(0.0),
+            _x=pl.when(inside).then(1.0).otherwise(0.0),
+        )
+        share = units.filter(inside).group_by("county_code").agg(
+            rate=pl.col("_y").mean(), n=pl.len().cast(pl.Int64)
+        )
+        ci = ratio_intervals(
+            units,
+            numerator="_y",
+            denominator="_x",
+            weight="weight",
+            confidence=plan.indicators.confidence,
+        )
+        pieces.append(
+            share.join(
+                ci.select("county_code", "est", "low", "high"), on="county_code"
+            ).with_columns(item=pl.lit(item), label=pl.lit(ITEM_LABELS[item]))
+        )
+    return (
+        pl.concat(pieces)
+        .select("county_code", "item", "label", "rate", "est", "low", "high", "n")
+        .sort("county_code", "item")
+    )

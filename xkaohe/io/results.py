@@ -1,0 +1,59 @@
+"""The results store: ``runs/<run>/results/*.parquet``, written once per run.
+
+Every table carries its county/city keys, so a notebook loads only its slice
+(``read_result(run, name, county_code=...)``) instead of recomputing.
+``manifest.json`` records what the results were computed from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from xkaohe.errors import InputError, Problem
+from xkaohe.io.files import read_json, write_json
+from xkaohe.io.sample_package import write_csv
+
+MANIFEST = "manifest.json"
+CSV_COPIES = ("county_indicators", "rejects")  # the contract's CSV, and what teams must fix
+
+
+def write_results(out: Path, tables: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        df.write_parquet(out / f"{name}.parquet", statistics=False)
+        if name in CSV_COPIES:
+            write_csv(df, out / f"{name}.csv")
+    write_json(out / MANIFEST, manifest | {"tables": {k: v.height for k, v in tables.items()}})
+
+
+def results_dir(run: Path) -> Path:
+    return run / "results"
+
+
+def read_result(run: Path, name: str, **equal: str) -> pl.DataFrame:
+    """One results table, filtered on the given columns (read lazily, only the slice)."""
+    path = results_dir(run) / f"{name}.parquet"
+    if not path.exists():
+        raise InputError(
+            Problem(
+                str(path), None, None, "a results table (run xkaohe indicators)", "no such file"
+            )
+        )
+    lazy = pl.scan_parquet(path)
+    for column, value in equal.items():
+        lazy = lazy.filter(pl.col(column) == value)
+    return lazy.collect()
+
+
+def read_manifest(run: Path) -> dict[str, Any]:
+    data = read_json(results_dir(run) / MANIFEST)
+    if not isinstance(data, dict):
+        raise InputError(
+            Problem(
+                str(results_dir(run) / MANIFEST), None, None, "a JSON object", type(data).__name__
+            )
+        )
+    return data
