@@ -72,7 +72,6 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
     """
     rules = plan.sampling.villages
     v = frame.villages
-    n = pl.len().over("county_code")
     # Arithmetic in numpy, element by element: polars may turn "column / constant"
     # into a multiplication by the reciprocal, which moves the last bit
     # depending on the other counties in the draw.
@@ -188,7 +187,6 @@ def draw_villages(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         walk_order=pl.Series(walk_col, dtype=pl.Int64),
     )
     # Step 6: approximate inclusion probability, documented as such in DESIGN.md.
-    w_sum = cands.group_by("county_code", "village_type").agg(_w_sum=pl.col("tilt_weight").sum())
     # Sums with math.fsum (exactly rounded, so independent of order).
     sums = {
         (c, t): math.fsum(w)
