@@ -129,25 +129,62 @@ STAGE_OBSERVER = "lottery-observer"
 STAGE_MEMBER = "lottery-member"
 STAGE_CONTACT = "lottery-contact"
 STAGE_PAIR = "lottery-pair"
-STAGES = (STAGE_TARGET, STAGE_LEADER, STAGE_DEPUTY, STAGE_OBSERVER, STAGE_MEMBER,
-          STAGE_CONTACT, STAGE_PAIR)
+STAGES = (
+    STAGE_TARGET,
+    STAGE_LEADER,
+    STAGE_DEPUTY,
+    STAGE_OBSERVER,
+    STAGE_MEMBER,
+    STAGE_CONTACT,
+    STAGE_PAIR,
+)
 
 ROLES = ("leader", "deputy", "contact", "member", "observer")
-ROLE_LABELS = {"leader": "组长", "deputy": "副组长", "contact": "联系人", "member": "组员",
-               "observer": "民主党派观察员"}
+ROLE_LABELS = {
+    "leader": "组长",
+    "deputy": "副组长",
+    "contact": "联系人",
+    "member": "组员",
+    "observer": "民主党派观察员",
+}
 LEVEL_LABELS = dict(LEVEL)
 CITY_SEP = ";"  # separates the cities of ``teams.target_cities``
 LEADER_SEARCH_LIMIT = 100_000  # look-ahead steps before step 2 gives up
 
 _S, _I, _F = pl.String(), pl.Int64(), pl.Float64()
 SCHEMAS: Mapping[str, Mapping[str, pl.DataType]] = {
-    "teams": {"team_id": _S, "leader_id": _S, "deputy_id": _S, "target_group": _S,
-              "target_cities": _S, "size": _I, "source_city": _S, "counties": _I,
-              "grassroots": _I, "grassroots_min": _I, "grassroots_share": _F},
-    "members": {"team_id": _S, "person_id": _S, "role": _S, "level": _S, "home_city": _S,
-                "name": _S, "unit": _S, "kind": _S, "prn": _F},
-    "pairs": {"team_id": _S, "person_a": _S, "person_b": _S, "pair_no": _I, "level_a": _S,
-              "level_b": _S},
+    "teams": {
+        "team_id": _S,
+        "leader_id": _S,
+        "deputy_id": _S,
+        "target_group": _S,
+        "target_cities": _S,
+        "size": _I,
+        "source_city": _S,
+        "counties": _I,
+        "grassroots": _I,
+        "grassroots_min": _I,
+        "grassroots_share": _F,
+    },
+    "members": {
+        "team_id": _S,
+        "person_id": _S,
+        "role": _S,
+        "level": _S,
+        "home_city": _S,
+        "name": _S,
+        "unit": _S,
+        "kind": _S,
+        "prn": _F,
+    },
+    "pairs": {
+        "team_id": _S,
+        "person_a": _S,
+        "person_b": _S,
+        "pair_no": _I,
+        "level_a": _S,
+        "level_b": _S,
+    },
 }
 
 _RULE_TEAMS = "one team per target group (teams.count)"
@@ -162,8 +199,10 @@ _RULE_CONTACT = "a contact person in every team (teams.contacts_per_team)"
 
 def _rule_share(rules: Teams) -> str:
     levels = "+".join(rules.grassroots_levels)
-    return (f"{levels} cadres >= {rules.grassroots_share_min:.0%} of every team "
-            "(teams.grassroots_share_min)")
+    return (
+        f"{levels} cadres >= {rules.grassroots_share_min:.0%} of every team "
+        "(teams.grassroots_share_min)"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,16 +226,22 @@ class Lottery:
     @property
     def row_counts(self) -> dict[str, int]:
         """Rows of each output table."""
-        return {"teams": self.teams.height, "members": self.members.height,
-                "pairs": self.pairs.height}
+        return {
+            "teams": self.teams.height,
+            "members": self.members.height,
+            "pairs": self.pairs.height,
+        }
 
 
 # --------------------------------------------------------------------------- helpers
 
 
 def _natural_key(text: str) -> tuple[tuple[tuple[int, int | str], ...], str]:
-    parts = tuple((0, int(p)) if re.fullmatch(r"[0-9]+", p) else (1, p)
-                  for p in re.split(r"([0-9]+)", text) if p)
+    parts = tuple(
+        (0, int(p)) if re.fullmatch(r"[0-9]+", p) else (1, p)
+        for p in re.split(r"([0-9]+)", text)
+        if p
+    )
     return parts, text
 
 
@@ -238,30 +283,45 @@ class _Person:
 def _teams_of(roster: Roster, plan: Plan) -> list[_Team]:
     """The teams, one per target group, in team-id order; RuleError if the count is off."""
     rules = plan.teams
-    groups = (roster.cities.group_by("target_group")
-              .agg(pl.col("city_name").sort(), pl.col("counties_assessed").sum())
-              .to_dicts())
+    groups = (
+        roster.cities.group_by("target_group")
+        .agg(pl.col("city_name").sort(), pl.col("counties_assessed").sum())
+        .to_dicts()
+    )
     groups.sort(key=lambda g: _natural_key(str(g["target_group"])))
     if len(groups) != rules.count:
         names = ", ".join(str(g["target_group"]) for g in groups)
-        raise RuleError(f"rule '{_RULE_TEAMS}': the plan has {rules.count} teams but cities.csv "
-                        f"has {len(groups)} target groups ({names}); give the cities "
-                        f"{rules.count} distinct target_group values")
+        raise RuleError(
+            f"rule '{_RULE_TEAMS}': the plan has {rules.count} teams but cities.csv "
+            f"has {len(groups)} target groups ({names}); give the cities "
+            f"{rules.count} distinct target_group values"
+        )
     width = max(2, len(str(len(groups))))
     out = []
     for i, g in enumerate(groups, start=1):
         size = rules.size.for_counties(int(g["counties_assessed"]))
-        out.append(_Team(f"T{i:0{width}d}", str(g["target_group"]), tuple(g["city_name"]),
-                         int(g["counties_assessed"]), size,
-                         grassroots_minimum(size, rules.grassroots_share_min)))
+        out.append(
+            _Team(
+                f"T{i:0{width}d}",
+                str(g["target_group"]),
+                tuple(g["city_name"]),
+                int(g["counties_assessed"]),
+                size,
+                grassroots_minimum(size, rules.grassroots_share_min),
+            )
+        )
     return out
 
 
 def _people(roster: Roster) -> dict[str, _Person]:
-    return {r["person_id"]: _Person(r["person_id"], r["home_city"], r["level"], r["kind"],
-                                    r["name"], r["unit"])
-            for r in roster.assessors.select(
-                "person_id", "home_city", "level", "kind", "name", "unit").iter_rows(named=True)}
+    return {
+        r["person_id"]: _Person(
+            r["person_id"], r["home_city"], r["level"], r["kind"], r["name"], r["unit"]
+        )
+        for r in roster.assessors.select(
+            "person_id", "home_city", "level", "kind", "name", "unit"
+        ).iter_rows(named=True)
+    }
 
 
 # --------------------------------------------------------------------------- step 2: leaders
@@ -286,41 +346,48 @@ def _max_matching(teams: Sequence[str], domain: dict[str, list[str]]) -> dict[st
     return {t: p for p, t in owner.items()}
 
 
-def _tightest(teams: list[_Team], domain: dict[str, list[str]],
-              home: dict[str, str | None]) -> str:
+def _tightest(teams: list[_Team], domain: dict[str, list[str]], home: dict[str, str | None]) -> str:
     """The teams whose possible leaders come from the fewest cities, for error messages."""
     sources = {t.team_id: sorted({home[d] or "省直" for d in domain[t.team_id]}) for t in teams}
     fewest = min(len(v) for v in sources.values())
     tight = [t for t in teams if len(sources[t.team_id]) == fewest][:4]
-    return "; ".join(f"{t.describe()} can only be led by directors from "
-                     f"{'、'.join(sources[t.team_id])}" for t in tight)
+    return "; ".join(
+        f"{t.describe()} can only be led by directors from {'、'.join(sources[t.team_id])}"
+        for t in tight
+    )
 
 
 class _SearchLimit(Exception):
     pass
 
 
-def _assign_leaders(seed: str, teams: list[_Team], order: list[_Team],
-                    people: dict[str, _Person], rules: Teams
-                    ) -> tuple[dict[str, tuple[str, float]], int]:
+def _assign_leaders(
+    seed: str, teams: list[_Team], order: list[_Team], people: dict[str, _Person], rules: Teams
+) -> tuple[dict[str, tuple[str, float]], int]:
     """Protocol step 2: team_id -> (director, prn), and the number of look-ahead rejections."""
-    ranked = _prn_order(seed, STAGE_LEADER,
-                        (p.person_id for p in people.values() if p.kind == rules.leader_kind))
+    ranked = _prn_order(
+        seed, STAGE_LEADER, (p.person_id for p in people.values() if p.kind == rules.leader_kind)
+    )
     prn_of = dict(ranked)
     if len(ranked) < len(teams):
-        raise RuleError(f"rule '{_RULE_LEADER}': the {len(teams)} teams need {len(teams)} "
-                        f"leaders of kind '{rules.leader_kind}'; assessors.csv has {len(ranked)}; "
-                        "add the missing city poverty-office directors to the pool")
+        raise RuleError(
+            f"rule '{_RULE_LEADER}': the {len(teams)} teams need {len(teams)} "
+            f"leaders of kind '{rules.leader_kind}'; assessors.csv has {len(ranked)}; "
+            "add the missing city poverty-office directors to the pool"
+        )
     by_id = {t.team_id: t for t in teams}
     home = {d: people[d].home_city for d, _ in ranked}
-    domain = {t.team_id: [d for d, _ in ranked
-                          if not (rules.exclude_home_city and home[d] in t.cities)]
-              for t in teams}
+    domain = {
+        t.team_id: [d for d, _ in ranked if not (rules.exclude_home_city and home[d] in t.cities)]
+        for t in teams
+    }
     for t in teams:
         if not domain[t.team_id]:
-            raise RuleError(f"rule '{_RULE_HOME}': {t.describe()} has no possible leader: every "
-                            f"director (kind '{rules.leader_kind}') in the pool is from "
-                            f"{'、'.join(t.cities)}; add a director from another city")
+            raise RuleError(
+                f"rule '{_RULE_HOME}': {t.describe()} has no possible leader: every "
+                f"director (kind '{rules.leader_kind}') in the pool is from "
+                f"{'、'.join(t.cities)}; add a director from another city"
+            )
     # A director is excluded from at most one team, so any two teams together can be led
     # by every director: with enough directors, a team without candidates is the only
     # way the home-city rule alone can fail (Hall's theorem).
@@ -339,8 +406,10 @@ def _assign_leaders(seed: str, teams: list[_Team], order: list[_Team],
 
     def completable(rest: list[_Team]) -> bool:
         used = set(chosen.values())
-        dom = {t.team_id: [d for d in domain[t.team_id] if d not in used and not conflicts(d, t)]
-               for t in rest}
+        dom = {
+            t.team_id: [d for d in domain[t.team_id] if d not in used and not conflicts(d, t)]
+            for t in rest
+        }
         if any(not v for v in dom.values()):
             return False
         return len(_max_matching([t.team_id for t in rest], dom)) == len(rest)
@@ -362,7 +431,7 @@ def _assign_leaders(seed: str, teams: list[_Team], order: list[_Team],
             if steps > LEADER_SEARCH_LIMIT:
                 raise _SearchLimit
             chosen[t.team_id] = d
-            if completable(order[i + 1:]) and place(i + 1):
+            if completable(order[i + 1 :]) and place(i + 1):
                 rejections -= 1
                 return True
             del chosen[t.team_id]
@@ -380,7 +449,8 @@ def _assign_leaders(seed: str, teams: list[_Team], order: list[_Team],
             f"rule '{_RULE_MUTUAL}': no way to give each of the {len(teams)} teams a director "
             f"from outside its target cities without two cities assessing each other ({how}); "
             f"the tightest: {_tightest(teams, domain, home)}; add directors from other cities "
-            "or regroup the target cities")
+            "or regroup the target cities"
+        )
     return {t: (d, prn_of[d]) for t, d in chosen.items()}, rejections
 
 
@@ -462,9 +532,14 @@ class _Fill:
     pool: str
 
 
-def _fill(seed: str, spec: _Fill, teams: list[_Team], order: list[_Team],
-          people: dict[str, _Person], rules: Teams
-          ) -> tuple[dict[str, list[tuple[str, float]]], int]:
+def _fill(
+    seed: str,
+    spec: _Fill,
+    teams: list[_Team],
+    order: list[_Team],
+    people: dict[str, _Person],
+    rules: Teams,
+) -> tuple[dict[str, list[tuple[str, float]]], int]:
     """Protocol steps 3-5: team_id -> [(person, prn)] in take order, and the pool skips."""
     by_id = {t.team_id: t for t in teams}
     team_of_city = {c: t.team_id for t in teams for c in t.cities}
@@ -507,41 +582,59 @@ def _fill(seed: str, spec: _Fill, teams: list[_Team], order: list[_Team],
     return taken, skips
 
 
-def _shortfall_message(short: tuple[str, str | None, int, int], spec: _Fill,
-                       by_id: dict[str, _Team], pool: _Pool, rules: Teams) -> str:
+def _shortfall_message(
+    short: tuple[str, str | None, int, int],
+    spec: _Fill,
+    by_id: dict[str, _Team],
+    pool: _Pool,
+    rules: Teams,
+) -> str:
     kind, tid, needed, available = short
     share_rule = _rule_share(rules)
     grass = "grassroots (" + "/".join(rules.grassroots_levels) + ")"
     if tid is None:
         if kind == "all":
-            return (f"rule '{spec.rule}': the {len(by_id)} teams need {needed} {spec.what} in "
-                    f"all; the pool has {available} {spec.pool}")
-        return (f"rule '{share_rule}': the {len(by_id)} teams need {needed} {grass} "
-                f"{spec.what} in all; the pool has {available} among {spec.pool}")
+            return (
+                f"rule '{spec.rule}': the {len(by_id)} teams need {needed} {spec.what} in "
+                f"all; the pool has {available} {spec.pool}"
+            )
+        return (
+            f"rule '{share_rule}': the {len(by_id)} teams need {needed} {grass} "
+            f"{spec.what} in all; the pool has {available} among {spec.pool}"
+        )
     team = by_id[tid]
     outside = f"from outside {'、'.join(team.cities)}"
     where = team.describe()
     if kind == "team":
-        return (f"rule '{spec.rule}': {where} needs {needed} {spec.what} {outside} (nobody "
-                f"assesses their home city); the pool has {available} {spec.pool} {outside}")
+        return (
+            f"rule '{spec.rule}': {where} needs {needed} {spec.what} {outside} (nobody "
+            f"assesses their home city); the pool has {available} {spec.pool} {outside}"
+        )
     if kind == "places":
-        return (f"rule '{share_rule}': {where} has size {team.size} and {available} member "
-                f"place(s), but needs {needed} {grass} members among them to reach "
-                f"{team.grassroots_min}; change teams.size or teams.grassroots_share_min")
+        return (
+            f"rule '{share_rule}': {where} has size {team.size} and {available} member "
+            f"place(s), but needs {needed} {grass} members among them to reach "
+            f"{team.grassroots_min}; change teams.size or teams.grassroots_share_min"
+        )
     if kind == "grassroots_team":
-        return (f"rule '{share_rule}': {where} needs {needed} {grass} {spec.what} {outside}; "
-                f"the pool has {available}")
+        return (
+            f"rule '{share_rule}': {where} needs {needed} {grass} {spec.what} {outside}; "
+            f"the pool has {available}"
+        )
     sum_q = sum(pool.need_g.values())
-    return (f"rule '{share_rule}': the teams need {sum_q} {grass} {spec.what} in all, and "
-            f"{where} needs {needed - sum_q} more {spec.what} {outside}; the pool has "
-            f"{available} people for these places ({grass} or {outside})")
+    return (
+        f"rule '{share_rule}': the teams need {sum_q} {grass} {spec.what} in all, and "
+        f"{where} needs {needed - sum_q} more {spec.what} {outside}; the pool has "
+        f"{available} people for these places ({grass} or {outside})"
+    )
 
 
 # --------------------------------------------------------------------------- step 7: pairs
 
 
-def _pair_up(field_people: list[tuple[str, str]], grassroots: Sequence[str]
-             ) -> list[tuple[str, str]]:
+def _pair_up(
+    field_people: list[tuple[str, str]], grassroots: Sequence[str]
+) -> list[tuple[str, str]]:
     """Protocol step 7 on (person_id, level) already in pair order."""
     rest = list(field_people)
     out: list[tuple[str, str]] = []
@@ -589,51 +682,114 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
             raise RuleError(
                 f"rule '{_RULE_SIZE}': {t.describe()} has size {t.size} ({t.counties} counties), "
                 f"too small for a leader, a deputy, {rules.observers_per_team} observer(s) and "
-                f"{rules.contacts_per_team} contact(s); rule '{_RULE_CONTACT}'")
+                f"{rules.contacts_per_team} contact(s); rule '{_RULE_CONTACT}'"
+            )
 
     leaders, rejections = _assign_leaders(seed, teams, order, people, rules)
-    kinds_of = {k: sorted(p for p, v in people.items() if v.kind == k)
-                for k in (rules.deputy_kind, rules.observer_kind)}
+    kinds_of = {
+        k: sorted(p for p, v in people.items() if v.kind == k)
+        for k in (rules.deputy_kind, rules.observer_kind)
+    }
     one = {t.team_id: 1 for t in teams}
     zero = {t.team_id: 0 for t in teams}
-    deputies, skips_d = _fill(seed, _Fill(
-        STAGE_DEPUTY, tuple(kinds_of[rules.deputy_kind]), one, zero, _RULE_DEPUTY, "deputies",
-        f"people of kind '{rules.deputy_kind}'"), teams, order, people, rules)
+    deputies, skips_d = _fill(
+        seed,
+        _Fill(
+            STAGE_DEPUTY,
+            tuple(kinds_of[rules.deputy_kind]),
+            one,
+            zero,
+            _RULE_DEPUTY,
+            "deputies",
+            f"people of kind '{rules.deputy_kind}'",
+        ),
+        teams,
+        order,
+        people,
+        rules,
+    )
     obs_need = {t.team_id: rules.observers_per_team for t in teams}
-    observers, skips_o = _fill(seed, _Fill(
-        STAGE_OBSERVER, tuple(kinds_of[rules.observer_kind]), obs_need, zero, _RULE_OBSERVER,
-        "observers", f"people of kind '{rules.observer_kind}'"), teams, order, people, rules)
+    observers, skips_o = _fill(
+        seed,
+        _Fill(
+            STAGE_OBSERVER,
+            tuple(kinds_of[rules.observer_kind]),
+            obs_need,
+            zero,
+            _RULE_OBSERVER,
+            "observers",
+            f"people of kind '{rules.observer_kind}'",
+        ),
+        teams,
+        order,
+        people,
+        rules,
+    )
 
     def is_g(p: str) -> bool:
         return people[p].level in rules.grassroots_levels
 
-    fixed = {t.team_id: [leaders[t.team_id][0], deputies[t.team_id][0][0],
-                         *(p for p, _ in observers[t.team_id])] for t in teams}
+    fixed = {
+        t.team_id: [
+            leaders[t.team_id][0],
+            deputies[t.team_id][0][0],
+            *(p for p, _ in observers[t.team_id]),
+        ]
+        for t in teams
+    }
     need = {t.team_id: t.size - fixed_roles for t in teams}
-    need_g = {t.team_id: max(0, t.grassroots_min - sum(map(is_g, fixed[t.team_id])))
-              for t in teams}
+    need_g = {t.team_id: max(0, t.grassroots_min - sum(map(is_g, fixed[t.team_id]))) for t in teams}
     special = {rules.leader_kind, rules.deputy_kind, rules.observer_kind}
     staff = tuple(sorted(p for p, v in people.items() if v.kind not in special))
-    members, skips_m = _fill(seed, _Fill(
-        STAGE_MEMBER, staff, need, need_g, _RULE_SIZE, "members",
-        "people of kinds other than " + ", ".join(sorted(special))),
-        teams, order, people, rules)
+    members, skips_m = _fill(
+        seed,
+        _Fill(
+            STAGE_MEMBER,
+            staff,
+            need,
+            need_g,
+            _RULE_SIZE,
+            "members",
+            "people of kinds other than " + ", ".join(sorted(special)),
+        ),
+        teams,
+        order,
+        people,
+        rules,
+    )
 
-    chosen = {t.team_id: [(leaders[t.team_id], "leader"), (deputies[t.team_id][0], "deputy"),
-                          *((o, "observer") for o in observers[t.team_id])] for t in teams}
+    chosen = {
+        t.team_id: [
+            (leaders[t.team_id], "leader"),
+            (deputies[t.team_id][0], "deputy"),
+            *((o, "observer") for o in observers[t.team_id]),
+        ]
+        for t in teams
+    }
     teams_df, members_df, pairs_df = _assemble(seed, teams, chosen, members, people, rules)
-    lottery = Lottery(teams=teams_df, members=members_df, pairs=pairs_df, seed=seed,
-                      rules=rules, leader_rejections=rejections,
-                      pool_skips=skips_d + skips_o + skips_m)
+    lottery = Lottery(
+        teams=teams_df,
+        members=members_df,
+        pairs=pairs_df,
+        seed=seed,
+        rules=rules,
+        leader_rejections=rejections,
+        pool_skips=skips_d + skips_o + skips_m,
+    )
     broken = rule_violations(lottery, roster, plan)
     if broken:  # the protocol guarantees the rules; reaching here is a bug
         raise RuntimeError("bug: the draw broke hard rules:\n" + "\n".join(broken))
     return lottery
 
 
-def _assemble(seed: str, teams: list[_Team], chosen: dict[str, list[tuple[tuple[str, float], str]]],
-              members: dict[str, list[tuple[str, float]]], people: dict[str, _Person],
-              rules: Teams) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _assemble(
+    seed: str,
+    teams: list[_Team],
+    chosen: dict[str, list[tuple[tuple[str, float], str]]],
+    members: dict[str, list[tuple[str, float]]],
+    people: dict[str, _Person],
+    rules: Teams,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Protocol steps 6-7 and the three output frames."""
     member_rows: list[dict[str, Any]] = []
     pair_rows: list[dict[str, Any]] = []
@@ -641,41 +797,74 @@ def _assemble(seed: str, teams: list[_Team], chosen: dict[str, list[tuple[tuple[
 
     def row(tid: str, p: str, role: str, value: float) -> dict[str, Any]:
         v = people[p]
-        return {"team_id": tid, "person_id": p, "role": role, "level": v.level,
-                "home_city": v.home_city, "name": v.name, "unit": v.unit, "kind": v.kind,
-                "prn": value}
+        return {
+            "team_id": tid,
+            "person_id": p,
+            "role": role,
+            "level": v.level,
+            "home_city": v.home_city,
+            "name": v.name,
+            "unit": v.unit,
+            "kind": v.kind,
+            "prn": value,
+        }
 
     for t in teams:
         tid = t.team_id
         ids = [p for p, _ in members[tid]]
-        contacts = [p for p, _ in _prn_order(seed, STAGE_CONTACT, ids)][:rules.contacts_per_team]
+        contacts = [p for p, _ in _prn_order(seed, STAGE_CONTACT, ids)][: rules.contacts_per_team]
         member_rows += [row(tid, p, role, v) for (p, v), role in chosen[tid]]
-        member_rows += [row(tid, p, "contact" if p in contacts else "member", v)
-                        for p, v in members[tid]]
+        member_rows += [
+            row(tid, p, "contact" if p in contacts else "member", v) for p, v in members[tid]
+        ]
         field_ids = [p for p, _ in _prn_order(seed, STAGE_PAIR, ids)]
         if len(field_ids) % 2 and contacts:
             field_ids.remove(contacts[0])
         pairs = _pair_up([(p, people[p].level) for p in field_ids], rules.grassroots_levels)
-        pair_rows += [{"team_id": tid, "person_a": a, "person_b": b, "pair_no": i,
-                       "level_a": people[a].level, "level_b": people[b].level}
-                      for i, (a, b) in enumerate(pairs, start=1)]
+        pair_rows += [
+            {
+                "team_id": tid,
+                "person_a": a,
+                "person_b": b,
+                "pair_no": i,
+                "level_a": people[a].level,
+                "level_b": people[b].level,
+            }
+            for i, (a, b) in enumerate(pairs, start=1)
+        ]
         everyone = [p for (p, _), _ in chosen[tid]] + ids
         n_g = sum(people[p].level in rules.grassroots_levels for p in everyone)
         leader = chosen[tid][0][0][0]
-        team_rows.append({
-            "team_id": tid, "leader_id": leader, "deputy_id": chosen[tid][1][0][0],
-            "target_group": t.group, "target_cities": CITY_SEP.join(t.cities), "size": t.size,
-            "source_city": people[leader].home_city, "counties": t.counties,
-            "grassroots": n_g, "grassroots_min": t.grassroots_min,
-            "grassroots_share": round(n_g / len(everyone), 4)})
+        team_rows.append(
+            {
+                "team_id": tid,
+                "leader_id": leader,
+                "deputy_id": chosen[tid][1][0][0],
+                "target_group": t.group,
+                "target_cities": CITY_SEP.join(t.cities),
+                "size": t.size,
+                "source_city": people[leader].home_city,
+                "counties": t.counties,
+                "grassroots": n_g,
+                "grassroots_min": t.grassroots_min,
+                "grassroots_share": round(n_g / len(everyone), 4),
+            }
+        )
 
     role_rank = {r: i for i, r in enumerate(ROLES)}
-    members_df = (pl.DataFrame(member_rows, schema=SCHEMAS["members"])
-                  .with_columns(pl.col("role").replace_strict(role_rank, return_dtype=pl.Int64)
-                                .alias("_rank"))
-                  .sort("team_id", "_rank", "prn", "person_id").drop("_rank"))
-    return (pl.DataFrame(team_rows, schema=SCHEMAS["teams"]).sort("team_id"), members_df,
-            pl.DataFrame(pair_rows, schema=SCHEMAS["pairs"]).sort("team_id", "pair_no"))
+    members_df = (
+        pl.DataFrame(member_rows, schema=SCHEMAS["members"])
+        .with_columns(
+            pl.col("role").replace_strict(role_rank, return_dtype=pl.Int64).alias("_rank")
+        )
+        .sort("team_id", "_rank", "prn", "person_id")
+        .drop("_rank")
+    )
+    return (
+        pl.DataFrame(team_rows, schema=SCHEMAS["teams"]).sort("team_id"),
+        members_df,
+        pl.DataFrame(pair_rows, schema=SCHEMAS["pairs"]).sort("team_id", "pair_no"),
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -692,13 +881,16 @@ def rule_violations(lottery: Lottery, roster: Roster, plan: Plan) -> list[str]:
     cities = roster.cities
     groups = cities["target_group"].unique().sort().to_list()
     if sorted(teams["target_group"].to_list()) != groups or teams.height != rules.count:
-        out.append(f"{_RULE_TEAMS}: target groups {groups}, teams for "
-                   f"{sorted(teams['target_group'].to_list())}")
+        out.append(
+            f"{_RULE_TEAMS}: target groups {groups}, teams for "
+            f"{sorted(teams['target_group'].to_list())}"
+        )
     kind = dict(roster.assessors.select("person_id", "kind").iter_rows())
     home = dict(roster.assessors.select("person_id", "home_city").iter_rows())
     group_of = dict(cities.select("city_name", "target_group").iter_rows())
-    counties = dict(cities.group_by("target_group").agg(pl.col("counties_assessed").sum())
-                    .iter_rows())
+    counties = dict(
+        cities.group_by("target_group").agg(pl.col("counties_assessed").sum()).iter_rows()
+    )
     dup = members.filter(pl.col("person_id").is_duplicated())["person_id"].unique().sort()
     if dup.len():
         out.append(f"nobody sits in two teams: {dup.to_list()}")
@@ -712,8 +904,11 @@ def rule_violations(lottery: Lottery, roster: Roster, plan: Plan) -> list[str]:
         roles = m["role"].to_list()
         ids = m["person_id"].to_list()
         t = teams.row(by_predicate=pl.col("team_id") == tid, named=True)
-        for role, want, k in (("leader", 1, rules.leader_kind), ("deputy", 1, rules.deputy_kind),
-                              ("observer", rules.observers_per_team, rules.observer_kind)):
+        for role, want, k in (
+            ("leader", 1, rules.leader_kind),
+            ("deputy", 1, rules.deputy_kind),
+            ("observer", rules.observers_per_team, rules.observer_kind),
+        ):
             got = m.filter(pl.col("role") == role)["person_id"].to_list()
             if len(got) != want or any(kind[p] != k for p in got):
                 out.append(f"{tid}: {role}s {got}, expected {want} of kind '{k}'")
@@ -724,8 +919,11 @@ def rule_violations(lottery: Lottery, roster: Roster, plan: Plan) -> list[str]:
         if m.filter(pl.col("role") == "deputy")["person_id"].to_list() != [t["deputy_id"]]:
             out.append(f"{tid}: deputy_id differs from members.csv")
         special = {rules.leader_kind, rules.deputy_kind, rules.observer_kind}
-        bad_kind = [p for p, r in zip(ids, roles, strict=True)
-                    if r in ("member", "contact") and kind[p] in special]
+        bad_kind = [
+            p
+            for p, r in zip(ids, roles, strict=True)
+            if r in ("member", "contact") and kind[p] in special
+        ]
         if bad_kind:
             out.append(f"{tid}: members of a reserved kind {bad_kind}")
         size = rules.size.for_counties(counties[grp])
@@ -751,8 +949,13 @@ def rule_violations(lottery: Lottery, roster: Roster, plan: Plan) -> list[str]:
 # --------------------------------------------------------------------------- certificate
 
 
-def build_certificate(lottery: Lottery, roster: Roster, roster_dir: str | Path,
-                      plan_path: str | Path, plan_sha256: str) -> dict[str, Any]:
+def build_certificate(
+    lottery: Lottery,
+    roster: Roster,
+    roster_dir: str | Path,
+    plan_path: str | Path,
+    plan_sha256: str,
+) -> dict[str, Any]:
     """What certificate.json records: protocol, seed, input hashes and paths, rules, counts."""
     from xkaohe import __version__
 
@@ -762,16 +965,26 @@ def build_certificate(lottery: Lottery, roster: Roster, roster_dir: str | Path,
         "stages": list(STAGES),
         "seed": lottery.seed,
         "package_version": __version__,
-        "plan": {"path": str(plan_path), "resolved": str(Path(plan_path).resolve()),
-                 "sha256": plan_sha256},
-        "roster": {"dir": str(roster_dir), "resolved": str(Path(roster_dir).resolve()),
-                   "files": {f.name: {"file": f.path.name, "sha256": f.sha256}
-                             for f in roster.files}},
-        "row_counts": {**lottery.row_counts, "cities": roster.cities.height,
-                       "assessors": roster.assessors.height},
+        "plan": {
+            "path": str(plan_path),
+            "resolved": str(Path(plan_path).resolve()),
+            "sha256": plan_sha256,
+        },
+        "roster": {
+            "dir": str(roster_dir),
+            "resolved": str(Path(roster_dir).resolve()),
+            "files": {f.name: {"file": f.path.name, "sha256": f.sha256} for f in roster.files},
+        },
+        "row_counts": {
+            **lottery.row_counts,
+            "cities": roster.cities.height,
+            "assessors": roster.assessors.height,
+        },
         "rules": lottery.rules.model_dump(mode="json"),
-        "search": {"leader_rejections": lottery.leader_rejections,
-                   "pool_skips": lottery.pool_skips},
+        "search": {
+            "leader_rejections": lottery.leader_rejections,
+            "pool_skips": lottery.pool_skips,
+        },
     }
 
 
@@ -832,32 +1045,62 @@ def verify_lottery(out_dir: Path) -> None:
         roster_dir = locate_input(cert["roster"]["dir"], cert["roster"]["resolved"])
         plan_sha, files = str(cert["plan"]["sha256"]), dict(cert["roster"]["files"])
     except (KeyError, TypeError) as exc:
-        raise VerificationError(Problem(cert_path, None, None, "a lottery certificate",
-                                        f"no entry {exc}")) from None
+        raise VerificationError(
+            Problem(cert_path, None, None, "a lottery certificate", f"no entry {exc}")
+        ) from None
     if protocol != PROTOCOL:
         raise VerificationError(Problem(cert_path, None, "protocol", PROTOCOL, repr(protocol)))
     if not plan_path.is_file():
-        raise VerificationError(Problem(str(plan_path), None, None, "the plan file of the draw",
-                                        "no such file"))
+        raise VerificationError(
+            Problem(str(plan_path), None, None, "the plan file of the draw", "no such file")
+        )
     now = sha256_file(plan_path)
     if now != plan_sha:
-        problems.append(Problem(str(plan_path), None, None, f"sha256 {plan_sha} (certified)",
-                                f"sha256 {now}: the plan changed since the draw"))
+        problems.append(
+            Problem(
+                str(plan_path),
+                None,
+                None,
+                f"sha256 {plan_sha} (certified)",
+                f"sha256 {now}: the plan changed since the draw",
+            )
+        )
     roster = load_roster(roster_dir)
     present = {f.name: f for f in roster.files}
     for name, rec in sorted(files.items()):
         f = present.get(name)
         if f is None or f.path.name != rec["file"]:
-            problems.append(Problem(str(roster_dir), None, None, f"table {name} in {rec['file']}",
-                                    f.path.name if f else "no such table"))
+            problems.append(
+                Problem(
+                    str(roster_dir),
+                    None,
+                    None,
+                    f"table {name} in {rec['file']}",
+                    f.path.name if f else "no such table",
+                )
+            )
         elif f.sha256 != rec["sha256"]:
-            problems.append(Problem(str(f.path), None, None, f"sha256 {rec['sha256']} (certified)",
-                                    f"sha256 {f.sha256}: the file changed since the draw"))
+            problems.append(
+                Problem(
+                    str(f.path),
+                    None,
+                    None,
+                    f"sha256 {rec['sha256']} (certified)",
+                    f"sha256 {f.sha256}: the file changed since the draw",
+                )
+            )
     try:
         lottery = draw_lottery(roster, load_plan(plan_path), seed)
     except XkaoheError as exc:
-        problems.append(Problem(str(roster_dir), None, None, "a roster the draw can use",
-                                f"the re-draw failed: {exc}"))
+        problems.append(
+            Problem(
+                str(roster_dir),
+                None,
+                None,
+                "a roster the draw can use",
+                f"the re-draw failed: {exc}",
+            )
+        )
     else:
         problems += compare_outputs(out_dir, lottery, cert)
     if problems:
@@ -889,29 +1132,42 @@ def pairs_summary(lottery: Lottery) -> pl.DataFrame:
     """Per team: pairs, pairs mixing grassroots with other levels, people left off the pairs."""
     grass = list(lottery.rules.grassroots_levels)
     mixed = pl.col("level_a").is_in(grass) != pl.col("level_b").is_in(grass)
-    field = (lottery.members.filter(pl.col("role").is_in(["contact", "member"]))
-             .group_by("team_id").len("field"))
-    return (lottery.pairs.group_by("team_id")
-            .agg(pl.len().alias("pairs"), mixed.sum().alias("mixed"))
-            .join(field, on="team_id", how="right")
-            .with_columns(pl.col("pairs", "mixed").fill_null(0))
-            .sort("team_id")
-            .select(pl.col("team_id").alias("考核组"), pl.col("pairs").alias("入户小组数"),
-                    pl.col("mixed").alias("县乡村与其他层级混编"),
-                    (pl.col("field") - 2 * pl.col("pairs")).alias("未编入小组人数")))
+    field = (
+        lottery.members.filter(pl.col("role").is_in(["contact", "member"]))
+        .group_by("team_id")
+        .len("field")
+    )
+    return (
+        lottery.pairs.group_by("team_id")
+        .agg(pl.len().alias("pairs"), mixed.sum().alias("mixed"))
+        .join(field, on="team_id", how="right")
+        .with_columns(pl.col("pairs", "mixed").fill_null(0))
+        .sort("team_id")
+        .select(
+            pl.col("team_id").alias("考核组"),
+            pl.col("pairs").alias("入户小组数"),
+            pl.col("mixed").alias("县乡村与其他层级混编"),
+            (pl.col("field") - 2 * pl.col("pairs")).alias("未编入小组人数"),
+        )
+    )
 
 
 def certificate_table(certificate: Mapping[str, Any]) -> pl.DataFrame:
     """A lottery certificate as ``项目, 值`` rows a reviewer can check."""
-    rows = [("抽签规程", str(certificate.get("protocol"))),
-            ("随机种子", str(certificate.get("seed"))),
-            ("方案文件", str(certificate["plan"]["path"])),
-            ("方案文件 SHA-256", str(certificate["plan"]["sha256"])),
-            ("名单目录", str(certificate["roster"]["dir"]))]
-    rows += [(f"名单 {v['file']} SHA-256", str(v["sha256"]))
-             for _, v in sorted(certificate["roster"]["files"].items())]
-    rows += [(f"结果 {k} SHA-256", str(v))
-             for k, v in sorted(certificate.get("outputs", {}).items())]
+    rows = [
+        ("抽签规程", str(certificate.get("protocol"))),
+        ("随机种子", str(certificate.get("seed"))),
+        ("方案文件", str(certificate["plan"]["path"])),
+        ("方案文件 SHA-256", str(certificate["plan"]["sha256"])),
+        ("名单目录", str(certificate["roster"]["dir"])),
+    ]
+    rows += [
+        (f"名单 {v['file']} SHA-256", str(v["sha256"]))
+        for _, v in sorted(certificate["roster"]["files"].items())
+    ]
+    rows += [
+        (f"结果 {k} SHA-256", str(v)) for k, v in sorted(certificate.get("outputs", {}).items())
+    ]
     rows.append(("软件版本", str(certificate.get("package_version"))))
     return pl.DataFrame(rows, schema={"项目": pl.String, "值": pl.String}, orient="row")
 
@@ -919,58 +1175,79 @@ def certificate_table(certificate: Mapping[str, Any]) -> pl.DataFrame:
 def assignment_table(lottery: Lottery) -> pl.DataFrame:
     """One row per team, Chinese headers: leader, deputy, source city, target cities, size."""
     names = lottery.members.select("person_id", "name")
-    return (lottery.teams
-            .join(names.rename({"person_id": "leader_id", "name": "leader"}), on="leader_id",
-                  how="left")
-            .join(names.rename({"person_id": "deputy_id", "name": "deputy"}), on="deputy_id",
-                  how="left")
-            .sort("team_id")
-            .select(pl.col("team_id").alias("考核组"),
-                    pl.col("leader").alias("组长"),
-                    pl.col("source_city").alias("组长所在市"),
-                    pl.col("deputy").alias("副组长"),
-                    pl.col("target_cities").str.replace_all(CITY_SEP, "、", literal=True)
-                    .alias("被考核市"),
-                    pl.col("counties").alias("被考核县数"),
-                    pl.col("size").alias("人数"),
-                    ((pl.col("grassroots_share") * 100).round(1).cast(pl.String) + "%")
-                    .alias("县乡村干部占比")))
+    return (
+        lottery.teams.join(
+            names.rename({"person_id": "leader_id", "name": "leader"}), on="leader_id", how="left"
+        )
+        .join(
+            names.rename({"person_id": "deputy_id", "name": "deputy"}), on="deputy_id", how="left"
+        )
+        .sort("team_id")
+        .select(
+            pl.col("team_id").alias("考核组"),
+            pl.col("leader").alias("组长"),
+            pl.col("source_city").alias("组长所在市"),
+            pl.col("deputy").alias("副组长"),
+            pl.col("target_cities").str.replace_all(CITY_SEP, "、", literal=True).alias("被考核市"),
+            pl.col("counties").alias("被考核县数"),
+            pl.col("size").alias("人数"),
+            ((pl.col("grassroots_share") * 100).round(1).cast(pl.String) + "%").alias(
+                "县乡村干部占比"
+            ),
+        )
+    )
 
 
 def city_flows(lottery: Lottery) -> pl.DataFrame:
     """``team_id, source_city, target_city``: which city's team assesses which city."""
-    return (lottery.teams
-            .select("team_id", pl.col("source_city").fill_null("省直"),
-                    pl.col("target_cities").str.split(CITY_SEP).alias("target_city"))
-            .explode("target_city").sort("team_id", "target_city"))
+    return (
+        lottery.teams.select(
+            "team_id",
+            pl.col("source_city").fill_null("省直"),
+            pl.col("target_cities").str.split(CITY_SEP).alias("target_city"),
+        )
+        .explode("target_city")
+        .sort("team_id", "target_city")
+    )
 
 
 def composition(lottery: Lottery) -> pl.DataFrame:
     """Per team and level: head count and share of the team; ``grassroots`` flags the levels."""
     levels = list(LEVEL_LABELS)
-    return (lottery.members.group_by("team_id", "level").len("count")
-            .join(lottery.teams.select("team_id", "size"), on="team_id")
-            .with_columns((pl.col("count") / pl.col("size")).alias("share"),
-                          pl.col("level").is_in(list(lottery.rules.grassroots_levels))
-                          .alias("grassroots"),
-                          pl.col("level").replace_strict(LEVEL_LABELS).alias("level_label"),
-                          pl.col("level").replace_strict({v: i for i, v in enumerate(levels)},
-                                                         return_dtype=pl.Int64).alias("_o"))
-            .sort("team_id", "_o").drop("_o", "size"))
+    return (
+        lottery.members.group_by("team_id", "level")
+        .len("count")
+        .join(lottery.teams.select("team_id", "size"), on="team_id")
+        .with_columns(
+            (pl.col("count") / pl.col("size")).alias("share"),
+            pl.col("level").is_in(list(lottery.rules.grassroots_levels)).alias("grassroots"),
+            pl.col("level").replace_strict(LEVEL_LABELS).alias("level_label"),
+            pl.col("level")
+            .replace_strict({v: i for i, v in enumerate(levels)}, return_dtype=pl.Int64)
+            .alias("_o"),
+        )
+        .sort("team_id", "_o")
+        .drop("_o", "size")
+    )
 
 
 def pairs_table(lottery: Lottery) -> pl.DataFrame:
     """The household-visit pairs with names and levels, Chinese headers."""
     names = lottery.members.select("person_id", "name")
     level = pl.col("level_a").replace_strict(LEVEL_LABELS)
-    return (lottery.pairs
-            .join(names.rename({"person_id": "person_a", "name": "name_a"}), on="person_a")
-            .join(names.rename({"person_id": "person_b", "name": "name_b"}), on="person_b")
-            .sort("team_id", "pair_no")
-            .select(pl.col("team_id").alias("考核组"), pl.col("pair_no").alias("组号"),
-                    pl.col("name_a").alias("成员甲"), level.alias("成员甲层级"),
-                    pl.col("name_b").alias("成员乙"),
-                    pl.col("level_b").replace_strict(LEVEL_LABELS).alias("成员乙层级")))
+    return (
+        lottery.pairs.join(names.rename({"person_id": "person_a", "name": "name_a"}), on="person_a")
+        .join(names.rename({"person_id": "person_b", "name": "name_b"}), on="person_b")
+        .sort("team_id", "pair_no")
+        .select(
+            pl.col("team_id").alias("考核组"),
+            pl.col("pair_no").alias("组号"),
+            pl.col("name_a").alias("成员甲"),
+            level.alias("成员甲层级"),
+            pl.col("name_b").alias("成员乙"),
+            pl.col("level_b").replace_strict(LEVEL_LABELS).alias("成员乙层级"),
+        )
+    )
 
 
 def figure_city_flows(lottery: Lottery) -> go.Figure:
@@ -982,15 +1259,20 @@ def figure_city_flows(lottery: Lottery) -> go.Figure:
     right = sorted(set(flows["target_city"].to_list()))
     labels = [f"{c}（派出）" for c in left] + [f"{c}（被考核）" for c in right]
     index = {("s", c): i for i, c in enumerate(left)} | {
-        ("t", c): len(left) + i for i, c in enumerate(right)}
-    fig = go.Figure(go.Sankey(
-        node={"label": labels, "pad": 12, "thickness": 14},
-        link={"source": [index[("s", c)] for c in flows["source_city"]],
-              "target": [index[("t", c)] for c in flows["target_city"]],
-              "value": [1] * flows.height,
-              "customdata": flows["team_id"].to_list(),
-              "hovertemplate": "%{customdata}: %{source.label} → %{target.label}<extra></extra>"},
-    ))
+        ("t", c): len(left) + i for i, c in enumerate(right)
+    }
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": labels, "pad": 12, "thickness": 14},
+            link={
+                "source": [index[("s", c)] for c in flows["source_city"]],
+                "target": [index[("t", c)] for c in flows["target_city"]],
+                "value": [1] * flows.height,
+                "customdata": flows["team_id"].to_list(),
+                "hovertemplate": "%{customdata}: %{source.label} → %{target.label}<extra></extra>",
+            },
+        )
+    )
     fig.update_layout(title="考核组派出市与被考核市", font={"size": 12}, height=600)
     return fig
 
@@ -1011,15 +1293,29 @@ def figure_composition(lottery: Lottery) -> go.Figure:
         label = LEVEL_LABELS.get(level, level)
         part = comp.filter(pl.col("level") == level)
         if part.height:
-            fig.add_bar(x=part["team_id"].to_list(), y=part["share"].to_list(), name=label,
-                        customdata=part["count"].to_list(),
-                        hovertemplate=f"%{{x}} {label}: %{{customdata}}人（%{{y:.0%}}）"
-                                      "<extra></extra>")
+            fig.add_bar(
+                x=part["team_id"].to_list(),
+                y=part["share"].to_list(),
+                name=label,
+                customdata=part["count"].to_list(),
+                hovertemplate=f"%{{x}} {label}: %{{customdata}}人（%{{y:.0%}}）<extra></extra>",
+            )
     share = lottery.rules.grassroots_share_min
-    fig.add_hline(y=share, line_dash="dash", line_color="black",
-                  annotation_text=f"县乡村干部下限 {share:.0%}", annotation_position="top left")
-    fig.update_layout(barmode="stack", title="各考核组人员层级构成", yaxis_tickformat=".0%",
-                      yaxis_title="占考核组人数", xaxis_title="考核组", legend_title="层级")
+    fig.add_hline(
+        y=share,
+        line_dash="dash",
+        line_color="black",
+        annotation_text=f"县乡村干部下限 {share:.0%}",
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        barmode="stack",
+        title="各考核组人员层级构成",
+        yaxis_tickformat=".0%",
+        yaxis_title="占考核组人数",
+        xaxis_title="考核组",
+        legend_title="层级",
+    )
     return fig
 
 

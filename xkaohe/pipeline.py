@@ -20,7 +20,7 @@ from xkaohe import __version__
 from xkaohe.batch import Job, JobResult, run_jobs
 from xkaohe.consistency import cross_check
 from xkaohe.draw import PROTOCOL
-from xkaohe.errors import InputError, Problem, VerificationError
+from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
 from xkaohe.fieldcheck import check_field
 from xkaohe.findings import candidate_problems, completeness, merge_findings
 from xkaohe.indicators import classify, county_indicators, item_rates, weighted
@@ -37,6 +37,7 @@ from xkaohe.io.sample_package import (
     write_package,
     write_tables,
 )
+from xkaohe.lottery import run_lottery
 from xkaohe.plan import Plan, load_plan
 from xkaohe.sampling import SamplePackage, draw_sample
 from xkaohe.schemas import check_sample_package
@@ -225,19 +226,34 @@ def frame_summary(frame: Frame) -> pl.DataFrame:
     )
 
 
-def run_synth(out: Path, scale: str, seed: str) -> dict[str, int]:
-    """``xkaohe synth``: a synthetic frame under ``out/frame`` and roster under ``out/roster``."""
+def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -> dict[str, int]:
+    """``xkaohe synth``: frame, roster, a week of field returns and the planted truth.
+
+    The field returns answer the sample that ``xkaohe sample`` draws from this
+    frame with the same seed and plan (and the lottery's teams visit).
+    """
+    from xkaohe.io.roster import Roster
+    from xkaohe.lottery import draw_lottery
     from xkaohe.synth import SCALES, synthesize_frame, synthesize_roster
+    from xkaohe.synth_field import synthesize_field
 
     if scale not in SCALES:
         raise InputError(Problem("--scale", None, None, " or ".join(SCALES), repr(scale)))
+    plan = load_plan(plan_path or DEFAULT_PLAN)
     frame = synthesize_frame(scale, seed)
     roster = synthesize_roster(frame["counties"], seed)
-    write_tables(out / "frame", frame)
-    write_tables(out / "roster", roster)
-    return {f"frame/{k}": v.height for k, v in frame.items()} | {
-        f"roster/{k}": v.height for k, v in roster.items()
-    }
+    try:
+        teams: pl.DataFrame | None = draw_lottery(
+            Roster(roster["cities"], roster["assessors"]), plan, seed
+        ).teams
+    except XkaoheError:  # a national roster has more groups than the plan's teams
+        teams = None
+    sample = draw_sample(Frame.from_tables(frame), plan, seed)
+    field, truth = synthesize_field(frame, sample, plan, seed, teams)
+    written = {"frame": frame, "roster": roster, "field": field, "truth": truth}
+    for folder, tables in written.items():
+        write_tables(out / folder, tables)
+    return {f"{folder}/{k}": v.height for folder, t in written.items() for k, v in t.items()}
 
 
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "params" / "plan-2019.yaml"
@@ -280,16 +296,14 @@ def prepare_demo_run(
     plan_path: Path = DEFAULT_PLAN,
     field_lists: bool = True,
 ) -> None:
-    """Everything of the demo cycle before the notebooks: synthesis, sample, lottery."""
+    """Everything of the demo cycle before the notebooks: synthesis, sample, lottery, results."""
     from xkaohe.io.run import mark_synthetic
 
-    run_synth(out, scale, seed)
+    run_synth(out, scale, seed, plan_path)
     mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
     run_sample(out / "frame", plan_path, seed, out / "sample", field_lists=field_lists)
-    if _has_lottery():
-        from xkaohe.lottery import run_lottery
-
-        run_lottery(out / "roster", plan_path, seed, out / "lottery")
+    run_lottery(out / "roster", plan_path, seed, out / "lottery")
+    run_indicators(out / "frame", out / "sample", out / "field", plan_path, out / "results")
 
 
 def run_demo(
@@ -309,12 +323,6 @@ def run_demo(
     results = run_jobs(jobs, out, workers=workers)
     write_index(out, results, f"{load_plan(plan_path).title} 报告目录")
     return results
-
-
-def _has_lottery() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("xkaohe.lottery") is not None
 
 
 def frame_counts(frame: Frame, villages: pl.DataFrame) -> pl.DataFrame:

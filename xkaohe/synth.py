@@ -77,36 +77,126 @@ _POOR_SHARE = {"exit_2019": 0.30, "deep_poverty": 0.35, "exited": 0.26, "non_key
 
 # Roster: three pairs of neighbouring smaller cities share a team (demo assumption).
 _SHARED_GROUP = {"马鞍山市": "芜湖市", "宿州市": "淮北市", "池州市": "铜陵市"}
-_CITY_DEPTS = ("扶贫办", "教育局", "财政局", "农业农村局", "住房城乡建设局", "卫生健康委",
-               "水利局", "人社局", "民政局", "医保局", "交通运输局", "审计局", "统计局")
-_COUNTY_DEPTS = ("扶贫局", "教育局", "财政局", "农业农村局", "住建局", "卫健委", "水利局",
-                 "人社局", "民政局", "医保局", "交通运输局", "统计局")
-_PROVINCE_UNITS = ("省扶贫办", "省教育厅", "省财政厅", "省农业农村厅", "省住房城乡建设厅",
-                   "省卫生健康委", "省水利厅", "省人力资源社会保障厅", "省民政厅", "省医保局",
-                   "省交通运输厅", "省自然资源厅", "省生态环境厅", "省林业局", "省审计厅",
-                   "省统计局", "省委组织部", "省发展改革委", "省商务厅", "省残联",
-                   "省妇联", "团省委")
-_PARTIES = ("民革安徽省委", "民盟安徽省委", "民建安徽省委", "民进安徽省委", "农工党安徽省委",
-            "致公党安徽省委", "九三学社安徽省委")
+_CITY_DEPTS = (
+    "扶贫办",
+    "教育局",
+    "财政局",
+    "农业农村局",
+    "住房城乡建设局",
+    "卫生健康委",
+    "水利局",
+    "人社局",
+    "民政局",
+    "医保局",
+    "交通运输局",
+    "审计局",
+    "统计局",
+)
+_COUNTY_DEPTS = (
+    "扶贫局",
+    "教育局",
+    "财政局",
+    "农业农村局",
+    "住建局",
+    "卫健委",
+    "水利局",
+    "人社局",
+    "民政局",
+    "医保局",
+    "交通运输局",
+    "统计局",
+)
+_PROVINCE_UNITS = (
+    "省扶贫办",
+    "省教育厅",
+    "省财政厅",
+    "省农业农村厅",
+    "省住房城乡建设厅",
+    "省卫生健康委",
+    "省水利厅",
+    "省人力资源社会保障厅",
+    "省民政厅",
+    "省医保局",
+    "省交通运输厅",
+    "省自然资源厅",
+    "省生态环境厅",
+    "省林业局",
+    "省审计厅",
+    "省统计局",
+    "省委组织部",
+    "省发展改革委",
+    "省商务厅",
+    "省残联",
+    "省妇联",
+    "团省委",
+)
+_PARTIES = (
+    "民革安徽省委",
+    "民盟安徽省委",
+    "民建安徽省委",
+    "民进安徽省委",
+    "农工党安徽省委",
+    "致公党安徽省委",
+    "九三学社安徽省委",
+)
 
-_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
-             "于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江"
-             "尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴孔汤")
-_GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华国庆玉文志红德福春林海"
-          "山成宝贵荣凤珍云梅兵建中永东玲翠金友家学光新民生长")
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+    "于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江"
+    "尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴孔汤"
+)
+_GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华国庆玉文志红德福春林海"
+    "山成宝贵荣凤珍云梅兵建中永东玲翠金友家学光新民生长"
+)
 _PLACE_HEAD = "张李王刘陈杨赵黄周吴孙徐大小东西南北新老高前后上下双长马白朱石龙桃柳"
 _PLACE_TAIL = "庄集店桥圩岗塘湾冲畈沟楼庙寺营寨铺坝口埠台林园湖河山岭港郢"
 _LITERARY = "安宁平康泰丰永长清青云和兴隆福寿阳江川源溪远定昌乐德顺兰嘉华明盛广崇仁义"
 
-_COUNTY_THEMES = ("农村公路提升工程", "安全饮水巩固提升工程", "产业扶贫园区", "集中式光伏扶贫电站",
-                  "易地扶贫搬迁安置点", "农村电网改造", "小型农田水利建设", "电商扶贫服务中心",
-                  "就业扶贫基地", "农产品冷链物流中心", "教育扶贫资助", "健康扶贫兜底保障")
-_VILLAGE_THEMES = ("光伏电站", "道路硬化", "安全饮水工程", "扶贫车间", "文化广场",
-                   "特色种植基地", "桥梁建设", "沟渠清淤", "卫生室改造", "路灯安装")
-_POLICY_THEMES = ("特色种养业奖补", "扶贫小额信贷贴息", "危房改造补助", "雨露计划助学",
-                  "光伏收益分配", "公益岗位补贴", "健康扶贫补充医保", "易地搬迁补助")
-_PAIRED_THEMES = ("共建产业合作园", "劳务协作基地", "农产品产销对接", "共建扶贫车间",
-                  "消费扶贫专柜", "特色农业合作社")
+_COUNTY_THEMES = (
+    "农村公路提升工程",
+    "安全饮水巩固提升工程",
+    "产业扶贫园区",
+    "集中式光伏扶贫电站",
+    "易地扶贫搬迁安置点",
+    "农村电网改造",
+    "小型农田水利建设",
+    "电商扶贫服务中心",
+    "就业扶贫基地",
+    "农产品冷链物流中心",
+    "教育扶贫资助",
+    "健康扶贫兜底保障",
+)
+_VILLAGE_THEMES = (
+    "光伏电站",
+    "道路硬化",
+    "安全饮水工程",
+    "扶贫车间",
+    "文化广场",
+    "特色种植基地",
+    "桥梁建设",
+    "沟渠清淤",
+    "卫生室改造",
+    "路灯安装",
+)
+_POLICY_THEMES = (
+    "特色种养业奖补",
+    "扶贫小额信贷贴息",
+    "危房改造补助",
+    "雨露计划助学",
+    "光伏收益分配",
+    "公益岗位补贴",
+    "健康扶贫补充医保",
+    "易地搬迁补助",
+)
+_PAIRED_THEMES = (
+    "共建产业合作园",
+    "劳务协作基地",
+    "农产品产销对接",
+    "共建扶贫车间",
+    "消费扶贫专柜",
+    "特色农业合作社",
+)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"  # GB 11643: check character for (weighted sum mod 11)
@@ -166,8 +256,9 @@ def synthesize_frame(scale: str, seed: str) -> dict[str, pl.DataFrame]:
         counties = pl.concat([counties, extra])
     villages = _villages(counties, sc, rng("villages"))
     households, people = _households(villages, sc, rng("households"))
-    projects, beneficiaries = _projects(counties, villages, households["household_id"],
-                                        rng("projects"))
+    projects, beneficiaries = _projects(
+        counties, villages, households["household_id"], rng("projects")
+    )
     villages = villages.with_columns(registered_poor_people=pl.Series(people))
     return {
         "counties": counties,
@@ -200,8 +291,10 @@ def synthesize_roster(frame_counties: pl.DataFrame, seed: str) -> dict[str, pl.D
     rng = seeded_rng(seed, "synth/roster")
     cities = (
         frame_counties.group_by("city_name")
-        .agg(pl.len().cast(pl.Int64).alias("counties_assessed"),
-             pl.col("county_code").min().alias("_first"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("counties_assessed"),
+            pl.col("county_code").min().alias("_first"),
+        )
         .sort("_first")
     )
     groups: dict[str, str] = {}
@@ -215,15 +308,20 @@ def synthesize_roster(frame_counties: pl.DataFrame, seed: str) -> dict[str, pl.D
     )
     n_groups = len(set(groups.values()))
     county_names = dict(
-        frame_counties.group_by("city_name").agg(pl.col("county_name").sort()).iter_rows())
+        frame_counties.group_by("city_name").agg(pl.col("county_name").sort()).iter_rows()
+    )
     rows: list[tuple[str | None, str, str, str]] = []
     for city in cities["city_name"].to_list():
         rows += _city_assessors(city, county_names[city], rng)
     units = rng.permutation(len(_PROVINCE_UNITS))
-    rows += [(None, _PROVINCE_UNITS[units[i % len(units)]], "province", "division_cadre")
-             for i in range(max(20, n_groups + 7))]
-    rows += [(None, _PARTIES[i % len(_PARTIES)], "province", "party_observer")
-             for i in range(max(16, n_groups + 3))]
+    rows += [
+        (None, _PROVINCE_UNITS[units[i % len(units)]], "province", "division_cadre")
+        for i in range(max(20, n_groups + 7))
+    ]
+    rows += [
+        (None, _PARTIES[i % len(_PARTIES)], "province", "party_observer")
+        for i in range(max(16, n_groups + 3))
+    ]
     names = _name_pool(max(4 * len(rows), 4096), rng).unique(maintain_order=True)
     picked = names.gather(rng.choice(names.len(), size=len(rows), replace=False))
     width = max(4, len(str(len(rows))))
@@ -236,8 +334,14 @@ def synthesize_roster(frame_counties: pl.DataFrame, seed: str) -> dict[str, pl.D
             "level": [r[2] for r in rows],
             "kind": [r[3] for r in rows],
         },
-        schema={"person_id": pl.String, "name": pl.String, "home_city": pl.String,
-                "unit": pl.String, "level": pl.String, "kind": pl.String},
+        schema={
+            "person_id": pl.String,
+            "name": pl.String,
+            "home_city": pl.String,
+            "unit": pl.String,
+            "level": pl.String,
+            "kind": pl.String,
+        },
     )
     return {"cities": cities, "assessors": assessors}
 
@@ -252,7 +356,8 @@ def _anhui_counties() -> pl.DataFrame:
         "county_name",
         "city_name",
         "category",
-        (pl.col("poverty_county_level") == "national").fill_null(False)
+        (pl.col("poverty_county_level") == "national")
+        .fill_null(False)
         .alias("national_poverty_county"),
         "paired_helper_county",
         "exit_batch",
@@ -263,8 +368,7 @@ def _anhui_counties() -> pl.DataFrame:
 
 def _combos(chars: str, suffix: str, taken: set[str]) -> list[str]:
     """Two distinct characters plus a suffix, minus names already used."""
-    return [a + b + suffix for a in chars for b in chars
-            if a != b and a + b + suffix not in taken]
+    return [a + b + suffix for a in chars for b in chars if a != b and a + b + suffix not in taken]
 
 
 def _synthetic_counties(n: int, taken: set[str], rng: np.random.Generator) -> pl.DataFrame:
@@ -279,13 +383,12 @@ def _synthetic_counties(n: int, taken: set[str], rng: np.random.Generator) -> pl
     helper_pool = _combos(_LITERARY, "区", taken)
     names = [county_pool[i] for i in rng.choice(len(county_pool), n, replace=False)]
     cities = [city_pool[i] for i in rng.choice(len(city_pool), n_cities, replace=False)]
-    category = rng.choice(np.array(["exited", "exit_2019", "deep_poverty"]), n,
-                          p=[0.52, 0.41, 0.07])
-    batch = np.where(category == "exit_2019", "2019",
-                     np.where(rng.random(n) < 0.5, "2017", "2018"))
+    category = rng.choice(
+        np.array(["exited", "exit_2019", "deep_poverty"]), n, p=[0.52, 0.41, 0.07]
+    )
+    batch = np.where(category == "exit_2019", "2019", np.where(rng.random(n) < 0.5, "2017", "2018"))
     paired = rng.random(n) < 0.25
-    helpers = np.array(helper_pool, dtype=object)[
-        rng.choice(len(helper_pool), n, replace=False)]
+    helpers = np.array(helper_pool, dtype=object)[rng.choice(len(helper_pool), n, replace=False)]
     return pl.DataFrame(
         {
             "county_code": [str(c) for c in codes],
@@ -293,17 +396,27 @@ def _synthetic_counties(n: int, taken: set[str], rng: np.random.Generator) -> pl
             "city_name": [cities[c] for c in city_of],
             "category": category.tolist(),
             "national_poverty_county": np.ones(n, dtype=bool),
-            "paired_helper_county": [h if p else None for h, p in zip(helpers, paired,
-                                                                       strict=True)],
-            "exit_batch": [b if c != "deep_poverty" else None
-                           for b, c in zip(batch.tolist(), category.tolist(), strict=True)],
+            "paired_helper_county": [
+                h if p else None for h, p in zip(helpers, paired, strict=True)
+            ],
+            "exit_batch": [
+                b if c != "deep_poverty" else None
+                for b, c in zip(batch.tolist(), category.tolist(), strict=True)
+            ],
             "poverty_county_level": ["national"] * n,
             "synthetic": np.ones(n, dtype=bool),
         },
-        schema={"county_code": pl.String, "county_name": pl.String, "city_name": pl.String,
-                "category": pl.String, "national_poverty_county": pl.Boolean,
-                "paired_helper_county": pl.String, "exit_batch": pl.String,
-                "poverty_county_level": pl.String, "synthetic": pl.Boolean},
+        schema={
+            "county_code": pl.String,
+            "county_name": pl.String,
+            "city_name": pl.String,
+            "category": pl.String,
+            "national_poverty_county": pl.Boolean,
+            "paired_helper_county": pl.String,
+            "exit_batch": pl.String,
+            "poverty_county_level": pl.String,
+            "synthetic": pl.Boolean,
+        },
     )
 
 
@@ -335,8 +448,9 @@ def _villages(counties: pl.DataFrame, sc: _Scale, rng: np.random.Generator) -> p
         n_town[single] = 1
     n_vil = np.maximum(rng.integers(sc.villages[0], sc.villages[1] + 1, n_c), n_town)
     county, pos = _runs(n_vil)
-    town = np.where(pos < n_town[county], pos,
-                    np.floor(rng.random(len(pos)) * n_town[county]).astype(np.int64))
+    town = np.where(
+        pos < n_town[county], pos, np.floor(rng.random(len(pos)) * n_town[county]).astype(np.int64)
+    )
     order = np.lexsort((rng.random(len(pos)), town, county))
     county, town = county[order], town[order]
     _, number = _runs(np.unique(county * 1000 + town, return_counts=True)[1])
@@ -356,22 +470,24 @@ def _villages(counties: pl.DataFrame, sc: _Scale, rng: np.random.Generator) -> p
     base = rng.integers(0, 1 << 20, n_c)[county]
     town_name = _place_names(base, town, (town * 5 + base) % 3 // 2, ("镇", "乡"))
     village_name = _place_names(base + 11, pos, np.zeros(n, dtype=np.int64), ("村",))
-    return pl.DataFrame({
-        "village_code": town_code + pl.Series(number + 1).cast(pl.String).str.zfill(3),
-        "village_name": village_name,
-        "township_code": town_code,
-        "township_name": town_name,
-        "county_code": codes.gather(county),
-        "is_poor_village": poor,
-        "registered_poor_people": np.zeros(n, dtype=np.int64),  # filled from households
-        "households_total": total,
-        "distance_to_township_km": np.round(dist, 1),
-        "infrastructure_gap": np.round(np.clip(infra, 0.0, 1.0), 3),
-        "public_service_gap": np.round(np.clip(service, 0.0, 1.0), 3),
-        "registered_households": registered.astype(np.int64),
-        "_county_idx": county,
-        "_category": category[county],
-    })
+    return pl.DataFrame(
+        {
+            "village_code": town_code + pl.Series(number + 1).cast(pl.String).str.zfill(3),
+            "village_name": village_name,
+            "township_code": town_code,
+            "township_name": town_name,
+            "county_code": codes.gather(county),
+            "is_poor_village": poor,
+            "registered_poor_people": np.zeros(n, dtype=np.int64),  # filled from households
+            "households_total": total,
+            "distance_to_township_km": np.round(dist, 1),
+            "infrastructure_gap": np.round(np.clip(infra, 0.0, 1.0), 3),
+            "public_service_gap": np.round(np.clip(service, 0.0, 1.0), 3),
+            "registered_households": registered.astype(np.int64),
+            "_county_idx": county,
+            "_category": category[county],
+        }
+    )
 
 
 # --- households ---------------------------------------------------------------------------
@@ -381,8 +497,11 @@ def _status_cutoffs(villages: pl.DataFrame, rng: np.random.Generator) -> Floats:
     """Cumulative status probabilities per village (columns: the first four statuses)."""
     n = villages.height
     n_hh = villages["registered_households"].to_numpy()
-    cat = villages["_category"].replace_strict(
-        {c: i for i, c in enumerate(_STATUS_SHARES)}, return_dtype=pl.Int64).to_numpy()
+    cat = (
+        villages["_category"]
+        .replace_strict({c: i for i, c in enumerate(_STATUS_SHARES)}, return_dtype=pl.Int64)
+        .to_numpy()
+    )
     p = np.array(list(_STATUS_SHARES.values()))[cat]
     p = p * rng.lognormal(0.0, 0.25, (n, 4))
     p[:, 3] *= np.where(villages["is_poor_village"].to_numpy(), 1.25, 1.0)
@@ -414,12 +533,17 @@ def _id_numbers(county_code: Ints, counts: Ints, rng: np.random.Generator) -> pl
     order = rng.integers(0, 1000, n)
     w = _ID_WEIGHTS
     total = np.repeat(_digit_sum(county_code, 6, w[:6]), counts)
-    for part, width, weights in ((year, 4, w[6:10]), (month, 2, w[10:12]),
-                                 (day, 2, w[12:14]), (order, 3, w[14:])):
+    for part, width, weights in (
+        (year, 4, w[6:10]),
+        (month, 2, w[10:12]),
+        (day, 2, w[12:14]),
+        (order, 3, w[14:]),
+    ):
         total += _digit_sum(np.arange(10**width), width, weights)[part]
     check = pl.Series(list(_ID_CHECK)).gather(total % 11)
-    body = (np.repeat(county_code, counts) * 10**11 + year * 10**7 + month * 10**5
-            + day * 10**3 + order)
+    body = (
+        np.repeat(county_code, counts) * 10**11 + year * 10**7 + month * 10**5 + day * 10**3 + order
+    )
     return pl.Series(body).cast(pl.String) + check
 
 
@@ -437,8 +561,9 @@ class _PerVillage:
     helper_start: Ints
 
 
-def _households(villages: pl.DataFrame, sc: _Scale,
-                rng: np.random.Generator) -> tuple[pl.DataFrame, Ints]:
+def _households(
+    villages: pl.DataFrame, sc: _Scale, rng: np.random.Generator
+) -> tuple[pl.DataFrame, Ints]:
     """Registered households in village order, and the people per village.
 
     Generated in chunks of whole villages (about ``_CHUNK`` households each) so
@@ -461,25 +586,35 @@ def _households(villages: pl.DataFrame, sc: _Scale,
         helper_start=np.cumsum(helpers) - helpers,
     )
     helper_village, helper_pos = _runs(helpers)
-    helper_ids = "H" + per.code.gather(helper_village) + pl.Series(helper_pos + 1).cast(
-        pl.String).str.zfill(3)
+    helper_ids = (
+        "H"
+        + per.code.gather(helper_village)
+        + pl.Series(helper_pos + 1).cast(pl.String).str.zfill(3)
+    )
     names = _name_pool(8192, rng)
     group_names = pl.Series([f"{g}组" for g in range(1, sc.groups[1] + 1)])
     ends = np.cumsum(n_hh)
-    bounds = np.unique(np.r_[0, np.searchsorted(ends, np.arange(_CHUNK, ends[-1], _CHUNK)),
-                             villages.height])
+    bounds = np.unique(
+        np.r_[0, np.searchsorted(ends, np.arange(_CHUNK, ends[-1], _CHUNK)), villages.height]
+    )
     chunks, people = [], []
     for lo, hi in itertools.pairwise(bounds):
-        chunk, size_by_village = _household_chunk(per, slice(lo, hi), helper_ids, names,
-                                                   group_names, rng)
+        chunk, size_by_village = _household_chunk(
+            per, slice(lo, hi), helper_ids, names, group_names, rng
+        )
         chunks.append(chunk)
         people.append(size_by_village)
     return pl.concat(chunks, rechunk=False), np.concatenate(people)
 
 
-def _household_chunk(per: _PerVillage, part: slice, helper_ids: pl.Series, names: pl.Series,
-                     group_names: pl.Series,
-                     rng: np.random.Generator) -> tuple[pl.DataFrame, Ints]:
+def _household_chunk(
+    per: _PerVillage,
+    part: slice,
+    helper_ids: pl.Series,
+    names: pl.Series,
+    group_names: pl.Series,
+    rng: np.random.Generator,
+) -> tuple[pl.DataFrame, Ints]:
     """The households of the villages ``part``, and their people per village."""
     n_hh = per.n_hh[part]
     n_v = len(n_hh)
@@ -492,8 +627,7 @@ def _household_chunk(per: _PerVillage, part: slice, helper_ids: pl.Series, names
     n_rep = rep(per.n_hh)
     cols: dict[str, pl.Series | Ints] = {
         "household_id": pl.Series(rep(per.code_int) * 10_000 + seq + 1).cast(pl.String),
-        "village_code": per.code.slice(part.start, n_v).gather(
-            np.repeat(np.arange(n_v), n_hh)),
+        "village_code": per.code.slice(part.start, n_v).gather(np.repeat(np.arange(n_v), n_hh)),
         "villager_group": group_names.gather(seq * rep(per.groups) // n_rep),
     }
     u = rng.random(n, dtype=np.float32)
@@ -519,8 +653,7 @@ def _name_pool(n: int, rng: np.random.Generator) -> pl.Series:
     weights = 1.0 / np.arange(1, surnames.len() + 1) ** 0.8  # common surnames first
     first = surnames.gather(rng.choice(surnames.len(), n, p=weights / weights.sum()))
     second = given.gather(rng.integers(0, given.len(), n))
-    third = pl.Series(list(_GIVEN) + [""] * given.len()).gather(
-        rng.integers(0, 2 * given.len(), n))
+    third = pl.Series(list(_GIVEN) + [""] * given.len()).gather(rng.integers(0, 2 * given.len(), n))
     return first + second + third
 
 
@@ -541,8 +674,9 @@ def _spread(start: Ints, size: Ints, k: Ints, rng: np.random.Generator) -> tuple
     return unit, start[unit] + (first[unit] + j * step[unit]) % size[unit]
 
 
-def _projects(counties: pl.DataFrame, villages: pl.DataFrame, hh_ids: pl.Series,
-              rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _projects(
+    counties: pl.DataFrame, villages: pl.DataFrame, hh_ids: pl.Series, rng: np.random.Generator
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Projects of the four kinds, and beneficiaries for the household-level kinds."""
     n_c, n_v = counties.height, villages.height
     c_code, c_name = counties["county_code"], counties["county_name"]
@@ -553,57 +687,75 @@ def _projects(counties: pl.DataFrame, villages: pl.DataFrame, hh_ids: pl.Series,
 
     # county-level projects
     cc, ci = _runs(rng.integers(6, 21, n_c))
-    county_p = pl.DataFrame({
-        "project_id": c_code.gather(cc) + "-C" + pl.Series(ci + 1).cast(pl.String).str.zfill(3),
-        "county_code": c_code.gather(cc),
-        "village_code": pl.Series([None] * len(cc), dtype=pl.String),
-        "kind": "county",
-        "name": c_name.gather(cc) + pl.Series(_COUNTY_THEMES).gather(
-            rng.integers(0, len(_COUNTY_THEMES), len(cc))),
-        "funds_yuan": _funds(3_000_000, len(cc), rng),
-    })
+    county_p = pl.DataFrame(
+        {
+            "project_id": c_code.gather(cc) + "-C" + pl.Series(ci + 1).cast(pl.String).str.zfill(3),
+            "county_code": c_code.gather(cc),
+            "village_code": pl.Series([None] * len(cc), dtype=pl.String),
+            "kind": "county",
+            "name": c_name.gather(cc)
+            + pl.Series(_COUNTY_THEMES).gather(rng.integers(0, len(_COUNTY_THEMES), len(cc))),
+            "funds_yuan": _funds(3_000_000, len(cc), rng),
+        }
+    )
     # village and household-policy projects
     frames = [county_p]
     beneficiaries = []
-    for kind, tag, themes, median in (("village", "V", _VILLAGE_THEMES, 300_000),
-                                      ("household_policy", "H", _POLICY_THEMES, 60_000)):
+    for kind, tag, themes, median in (
+        ("village", "V", _VILLAGE_THEMES, 300_000),
+        ("household_policy", "H", _POLICY_THEMES, 60_000),
+    ):
         vv, vi = _runs(rng.choice(4, n_v, p=[0.15, 0.35, 0.30, 0.20]))
         ids = v_code.gather(vv) + f"-{tag}" + pl.Series(vi + 1).cast(pl.String)
-        frames.append(pl.DataFrame({
-            "project_id": ids,
-            "county_code": c_code.gather(v_county[vv]),
-            "village_code": v_code.gather(vv),
-            "kind": kind,
-            "name": v_name.gather(vv) + pl.Series(themes).gather(
-                rng.integers(0, len(themes), len(vv))),
-            "funds_yuan": _funds(median, len(vv), rng),
-        }))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "project_id": ids,
+                    "county_code": c_code.gather(v_county[vv]),
+                    "village_code": v_code.gather(vv),
+                    "kind": kind,
+                    "name": v_name.gather(vv)
+                    + pl.Series(themes).gather(rng.integers(0, len(themes), len(vv))),
+                    "funds_yuan": _funds(median, len(vv), rng),
+                }
+            )
+        )
         if kind == "household_policy":
             unit, hh = _spread(hh_start[vv], n_hh[vv], rng.integers(2, 11, len(vv)), rng)
-            beneficiaries.append(pl.DataFrame({"project_id": ids.gather(unit),
-                                               "household_id": hh_ids.gather(hh)}))
+            beneficiaries.append(
+                pl.DataFrame({"project_id": ids.gather(unit), "household_id": hh_ids.gather(hh)})
+            )
     # paired-cooperation projects in the national poverty counties with a helper
-    paired = np.flatnonzero(counties["national_poverty_county"].to_numpy()
-                            & counties["paired_helper_county"].is_not_null().to_numpy())
+    paired = np.flatnonzero(
+        counties["national_poverty_county"].to_numpy()
+        & counties["paired_helper_county"].is_not_null().to_numpy()
+    )
     pc, pi = _runs(rng.integers(5, 11, len(paired)))
     pc = paired[pc]
     ids = c_code.gather(pc) + "-P" + pl.Series(pi + 1).cast(pl.String).str.zfill(2)
     helper = counties["paired_helper_county"]
-    frames.append(pl.DataFrame({
-        "project_id": ids,
-        "county_code": c_code.gather(pc),
-        "village_code": pl.Series([None] * len(pc), dtype=pl.String),
-        "kind": "paired_cooperation",
-        "name": helper.gather(pc) + "—" + c_name.gather(pc) + pl.Series(_PAIRED_THEMES).gather(
-            rng.integers(0, len(_PAIRED_THEMES), len(pc))),
-        "funds_yuan": _funds(1_000_000, len(pc), rng),
-    }))
+    frames.append(
+        pl.DataFrame(
+            {
+                "project_id": ids,
+                "county_code": c_code.gather(pc),
+                "village_code": pl.Series([None] * len(pc), dtype=pl.String),
+                "kind": "paired_cooperation",
+                "name": helper.gather(pc)
+                + "—"
+                + c_name.gather(pc)
+                + pl.Series(_PAIRED_THEMES).gather(rng.integers(0, len(_PAIRED_THEMES), len(pc))),
+                "funds_yuan": _funds(1_000_000, len(pc), rng),
+            }
+        )
+    )
     county_hh = np.bincount(v_county, weights=n_hh, minlength=n_c).astype(np.int64)
     county_start = np.cumsum(county_hh) - county_hh
     k = rng.choice(np.arange(1, 7), len(pc), p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1])
     unit, hh = _spread(county_start[pc], county_hh[pc], k, rng)
-    beneficiaries.append(pl.DataFrame({"project_id": ids.gather(unit),
-                                       "household_id": hh_ids.gather(hh)}))
+    beneficiaries.append(
+        pl.DataFrame({"project_id": ids.gather(unit), "household_id": hh_ids.gather(hh)})
+    )
     projects = pl.concat(frames).sort("county_code", "project_id")
     return projects, pl.concat(beneficiaries).sort("project_id", "household_id")
 
@@ -611,8 +763,9 @@ def _projects(counties: pl.DataFrame, villages: pl.DataFrame, hh_ids: pl.Series,
 # --- roster -------------------------------------------------------------------------------
 
 
-def _city_assessors(city: str, counties: list[str],
-                    rng: np.random.Generator) -> list[tuple[str | None, str, str, str]]:
+def _city_assessors(
+    city: str, counties: list[str], rng: np.random.Generator
+) -> list[tuple[str | None, str, str, str]]:
     """34 assessors of one city: director, city staff, county/township/village cadres."""
     rows: list[tuple[str | None, str, str, str]] = [(city, f"{city}扶贫办", "city", "director")]
     n_city = int(rng.integers(8, 12))
