@@ -1,0 +1,78 @@
+"""Benchmark: indicators, intervals, cross-checks and findings for every county.
+
+Usage: python benchmarks/indicators.py [--scale province]
+
+Builds (once) a synthetic run under benchmarks/out/run-<scale>/ — frame, field
+returns and the sample — then times, in a fresh process, `xkaohe indicators`
+end to end (reading the frame, sample and field returns, computing, writing
+the results store) and the computation alone. Target (issue 3): under 10 s
+at province scale. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PLAN = HERE.parent / "params" / "plan-2019.yaml"
+
+
+def child(run: str) -> None:
+    from xkaohe.io.field import load_field
+    from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
+    from xkaohe.io.sample_package import read_package
+    from xkaohe.pipeline import compute_results, run_indicators
+    from xkaohe.plan import load_plan
+
+    r = Path(run)
+    start = time.perf_counter()
+    results = run_indicators(r / "frame", r / "sample", r / "field", PLAN, r / "results")
+    total = time.perf_counter() - start
+    plan = load_plan(PLAN)
+    frame = load_frame(r / "frame", SAMPLING_COLUMNS)
+    sample, field = read_package(r / "sample"), load_field(r / "field")
+    t = time.perf_counter()
+    compute_results(frame, sample, field, plan, plan.timeline.team_reports_by)
+    compute = time.perf_counter() - t
+    print(json.dumps({
+        "end_to_end_s": total, "compute_s": compute,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "counties": results["county_indicators"].height,
+        "surveyed": results["households"].height,
+        "claims": results["check_claims"].height,
+        "findings": results["findings"].height,
+    }))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="province")
+    args = parser.parse_args()
+    run = HERE / "out" / f"run-{args.scale}"
+    if not (run / "sample" / "certificate.json").exists():
+        from xkaohe.pipeline import run_sample, run_synth
+
+        t = time.perf_counter()
+        run_synth(run, args.scale, "benchmark")
+        run_sample(run / "frame", PLAN, "benchmark", run / "sample", field_lists=False)
+        print(f"[{args.scale}] run prepared in {time.perf_counter() - t:.1f} s", flush=True)
+    done = subprocess.run([sys.executable, __file__, "--child", str(run)], capture_output=True,
+                          text=True, check=True)
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"scale {args.scale}: {r['counties']} counties, {r['surveyed']:,} surveyed households, "
+          f"{r['claims']:,} helper claims, {r['findings']:,} findings")
+    print(f"xkaohe indicators end to end: {r['end_to_end_s']:.2f} s; "
+          f"computation alone: {r['compute_s']:.2f} s; peak memory {r['peak_mb']:,.0f} MB")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(sys.argv[2])
+    else:
+        main()
