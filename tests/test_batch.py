@@ -1,28 +1,31 @@
-"""Real papermill runs rendered to offline HTML, failures isolated."""
+"""Real papermill-style runs in warm kernels, rendered to offline HTML; failures
+isolated; unchanged reports not executed again."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from xkaohe.batch import Job, run_jobs
-from xkaohe.io.render import write_index
-from xkaohe.pipeline import county_jobs
+from xkaohe.batch import Job, JobResult, run_jobs
+from xkaohe.runner import render_reports, report_jobs
+
+Rendered = tuple[Path, list[JobResult]]
 
 
 @pytest.fixture(scope="module")
-def rendered(small_run: Path) -> tuple[Path, list]:  # type: ignore[type-arg]
-    jobs = county_jobs(small_run)[:2]
+def rendered(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    run = tmp_path_factory.mktemp("batch") / "run"
+    shutil.copytree(small_run, run)
+    jobs = [s.job for s in report_jobs(run) if s.job.notebook == "county_sample.ipynb"][:2]
     jobs.append(Job("county_sample.ipynb", "sample_broken", "坏的", {"county_code": "000000"}))
-    results = run_jobs(jobs, small_run, workers=2, progress=False)
-    write_index(small_run, results, "测试目录")
-    return small_run, results
+    return run, run_jobs(jobs, run, workers=2, progress=False)
 
 
-def test_each_county_report_is_rendered(rendered: tuple[Path, list]) -> None:  # type: ignore[type-arg]
-    _run, results = rendered
+def test_each_report_is_rendered(rendered: Rendered) -> None:
+    run, results = rendered
     ok = [r for r in results if r.ok]
     assert len(ok) == 2
     for r in ok:
@@ -32,9 +35,10 @@ def test_each_county_report_is_rendered(rendered: tuple[Path, list]) -> None:  #
         assert "演示数据" in page  # the synthetic banner
         assert "随机种子：demo" in page  # the footer
         assert "from xkaohe import" not in page  # code hidden
+        assert "reset" not in page  # the warm kernel's reset cell leaves no trace
 
 
-def test_reports_open_offline(rendered: tuple[Path, list]) -> None:  # type: ignore[type-arg]
+def test_reports_open_offline(rendered: Rendered) -> None:
     run, results = rendered
     shared = run / "reports" / "assets" / "plotly.min.js"
     assert shared.stat().st_size > 1_000_000
@@ -45,11 +49,27 @@ def test_reports_open_offline(rendered: tuple[Path, list]) -> None:  # type: ign
         assert "Plotly.newPlot" in page
 
 
-def test_a_failing_notebook_is_reported_and_the_rest_complete(rendered: tuple[Path, list]) -> None:  # type: ignore[type-arg]
+def test_a_failing_notebook_is_reported_and_the_rest_complete(rendered: Rendered) -> None:
     run, results = rendered
     (failed,) = [r for r in results if not r.ok]
     assert failed.job.stem == "sample_broken"
     assert "KeyError" in failed.error and "000000" in failed.error
-    assert "cell" in failed.error
-    index = (run / "reports" / "index.html").read_text(encoding="utf-8")
-    assert "失败" in index and "sample_" in index
+    assert failed.error.startswith("cell ")
+    assert (run / "notebooks" / "sample_broken.ipynb").exists()  # kept for debugging
+
+
+def test_an_unchanged_rerun_executes_nothing(small_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    first = render_reports(run, workers=2, timeout=120, only="341221", progress=False)
+    assert first and all(r.ok and not r.skipped for r in first)
+    again = render_reports(run, workers=2, timeout=120, only="341221", progress=False)
+    assert [r.skipped for r in again] == [True] * len(first)
+    # A change in one county's results re-runs only that county's reports.
+    sample = run / "sample" / "households.csv"
+    lines = sample.read_text(encoding="utf-8").splitlines(keepends=True)
+    target = next(i for i, line in enumerate(lines) if line.startswith("341221,"))
+    lines[target] = lines[target].replace(",exited_2019,", ",not_exited,", 1)
+    sample.write_text("".join(lines), encoding="utf-8")
+    third = render_reports(run, workers=2, timeout=120, only="341221", progress=False)
+    assert any(not r.skipped for r in third)

@@ -10,11 +10,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from xkaohe import __version__
 from xkaohe.errors import XkaoheError
+
+if TYPE_CHECKING:
+    from xkaohe.batch import JobResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -112,19 +116,42 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from xkaohe.pipeline import run_demo
-
-    out = Path(args.out)
-    results = run_demo(out, args.scale, args.workers, args.seed)
+def _report_summary(results: list[JobResult], index: Path) -> int:
     failed = [r for r in results if not r.ok]
+    skipped = sum(r.skipped for r in results)
+    ran = len(results) - skipped - len(failed)
     print(
-        f"{len(results) - len(failed)} of {len(results)} reports rendered; "
-        f"open {out / 'reports' / 'index.html'}"
+        f"reports: {ran} rendered, {skipped} unchanged (skipped), {len(failed)} failed; "
+        f"open {index}"
     )
     for r in failed:
         print(f"  FAILED {r.job.notebook} {r.job.parameters}: {r.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from xkaohe.runner import STAGES, load_run_params, run_stages
+
+    params = load_run_params(Path(args.params))
+    if args.workers:
+        params = params.model_copy(update={"workers": args.workers})
+    stages = tuple(args.stage) if args.stage else STAGES
+    results = run_stages(params, stages, args.only)
+    return _report_summary(results, params.run / "reports" / "index.html")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from xkaohe.pipeline import run_demo
+
+    out = Path(args.out)
+    code = _report_summary(
+        run_demo(out, args.scale, args.workers, args.seed), out / "reports" / "index.html"
+    )
+    print(
+        f"re-run one city after a correction: xkaohe run --params {out / 'run.yaml'} "
+        "--stage reports index --only 阜阳市"
+    )
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,6 +208,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="results directory")
     p.add_argument("--as-of", help="date the review status is judged on (default: report deadline)")
     p.set_defaults(handler=_cmd_indicators)
+
+    p = sub.add_parser("run", help="the whole cycle of a run, by stages (papermill batch)")
+    p.add_argument("--params", required=True, help="run parameter file (YAML)")
+    p.add_argument(
+        "--stage",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="sample, lottery, indicators, reports, feedback, index (default: all)",
+    )
+    p.add_argument("--workers", type=int, help="parallel notebooks (default: from the file)")
+    p.add_argument(
+        "--only",
+        metavar="CODE_OR_CITY",
+        help="reports of one county (code) or one city (name) only",
+    )
+    p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser("demo", help="the whole cycle on a synthetic province")
     p.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")

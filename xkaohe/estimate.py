@@ -144,7 +144,9 @@ def _bad_rows(
     if rows.height == 0:
         return []
     shown = [
-        f"{r[column]!r} (row {r['_position'] + 1}, " + ", ".join(f"{k}={r[k]!r}" for k in keys) + ")"
+        f"{r[column]!r} (row {r['_position'] + 1}, "
+        + ", ".join(f"{k}={r[k]!r}" for k in keys)
+        + ")"
         for r in rows.head(_SHOW).iter_rows(named=True)
     ]
     more = f" and {rows.height - _SHOW} more" if rows.height > _SHOW else ""

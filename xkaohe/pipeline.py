@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from xkaohe import __version__
-from xkaohe.batch import Job, JobResult, run_jobs
+from xkaohe.batch import JobResult
 from xkaohe.consistency import cross_check
 from xkaohe.draw import PROTOCOL
 from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
@@ -259,36 +259,6 @@ def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "params" / "plan-2019.yaml"
 
 
-def county_jobs(run: Path) -> list[Job]:
-    """One county sampling report per county of the run's sample, grouped by city."""
-    from xkaohe.io.run import read_counties
-
-    drawn = read_package_villages(run / "sample")
-    counties = (
-        read_counties(run / "frame")
-        .join(drawn, on="county_code", how="semi")
-        .sort("city_name", "county_code")
-    )
-    return [
-        Job(
-            "county_sample.ipynb",
-            f"sample_{code}",
-            f"{name} 抽样情况",
-            {"county_code": code},
-            group=city,
-        )
-        for code, name, city in counties.select(
-            "county_code", "county_name", "city_name"
-        ).iter_rows()
-    ]
-
-
-def read_package_villages(sample_dir: Path) -> pl.DataFrame:
-    from xkaohe.io.sample_package import read_package
-
-    return read_package(sample_dir)["villages"].select("county_code").unique()
-
-
 def prepare_demo_run(
     out: Path,
     scale: str = "small",
@@ -313,16 +283,15 @@ def run_demo(
     seed: str = "demo",
     plan_path: Path = DEFAULT_PLAN,
 ) -> list[JobResult]:
-    """``xkaohe demo``: synthesise, draw, form teams, render every report, write index.html."""
-    from xkaohe.io.render import write_index
+    """``xkaohe demo``: synthesise, then every stage of ``xkaohe run``; leaves run.yaml."""
+    from xkaohe.io.run import mark_synthetic
+    from xkaohe.runner import STAGES, RunParams, run_stages, write_run_params
 
-    prepare_demo_run(out, scale, seed, plan_path)
-    jobs = county_jobs(out)
-    if (out / "lottery").is_dir():
-        jobs.insert(0, Job("lottery.ipynb", "lottery", "考核组组建与抽签结果", {}, group="全省"))
-    results = run_jobs(jobs, out, workers=workers)
-    write_index(out, results, f"{load_plan(plan_path).title} 报告目录")
-    return results
+    run_synth(out, scale, seed, plan_path)
+    mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
+    params = RunParams(run=out, plan=plan_path, seed=seed, workers=workers)
+    write_run_params(out / "run.yaml", params)
+    return run_stages(params, STAGES)
 
 
 def frame_counts(frame: Frame, villages: pl.DataFrame) -> pl.DataFrame:

@@ -310,6 +310,12 @@ _TABLE_STYLE = (
 )
 
 
+def start_notebook() -> None:
+    """Fresh display state for a notebook run in a reused (warm) kernel."""
+    global _loaded_plotlyjs
+    _loaded_plotlyjs = False
+
+
 def table_html(df: pl.DataFrame, highlight: list[int] | None = None, max_rows: int = 500) -> str:
     """A plain, printable HTML table (no dtypes, no index); ``highlight`` row positions."""
     import html

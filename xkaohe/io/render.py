@@ -5,13 +5,11 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import polars as pl
 
 from xkaohe.io.files import read_json
-from xkaohe.io.run import is_synthetic
-
-if TYPE_CHECKING:
-    from xkaohe.batch import JobResult
+from xkaohe.io.run import is_synthetic, read_counties
 
 # nbconvert's lab template links require.js and MathJax from a CDN; reports
 # must open offline, and require.js would also hide plotly's global.
@@ -74,24 +72,72 @@ def write_report_html(executed: Path, out: Path, title: str, footer: str) -> Non
     out.write_text(body, encoding="utf-8")
 
 
-def write_index(run: Path, results: list[JobResult], title: str) -> Path:
-    """``reports/index.html``: every report by group with its status."""
-    groups: dict[str, list[JobResult]] = {}
-    for r in results:
-        groups.setdefault(r.job.group or "全省", []).append(r)
-    sections = []
-    for group, items in groups.items():
+def _link(run: Path, stem: str, text: str, failed: dict[str, str]) -> str:
+    if stem in failed:
+        return (
+            f'<span style="color:#b00020" title="{html.escape(failed[stem])}">'
+            f"{html.escape(text)}（失败）</span>"
+        )
+    if (run / "reports" / f"{stem}.html").exists():
+        return f'<a href="{html.escape(stem)}.html">{html.escape(text)}</a>'
+    return f'<span style="color:#888">{html.escape(text)}（未生成）</span>'
+
+
+def write_index(
+    run: Path,
+    status: pl.DataFrame,
+    title: str = "交叉考核报告目录",
+    failed: dict[str, str] | None = None,
+) -> Path:
+    """``reports/index.html``: every report by city, each county with its status.
+
+    ``status``: county_code, fail, at_risk (numbers of rates), ok, shortfall.
+    """
+    bad = failed or {}
+    counties = (
+        read_counties(run / "frame")
+        .join(status, on="county_code", how="left")
+        .sort("city_name", "county_code")
+    )
+    top = " · ".join(
+        [
+            _link(run, "provincial", "全省交叉考核总报告", bad),
+            _link(run, "lottery", "考核组组建与抽签结果", bad),
+        ]
+    )
+    sections = [f"<p>{top}</p>"]
+    for city in counties["city_name"].unique(maintain_order=True).to_list():
         rows = []
-        for r in items:
-            name = html.escape(r.job.title)
-            if r.ok:
-                link = f'<a href="{html.escape(Path(r.html).name)}">{name}</a>'
-                status = '<span style="color:#2e7d32">已生成</span>'
-            else:
-                link = name
-                status = f'<span style="color:#b00020">失败：{html.escape(r.error)}</span>'
-            rows.append(f"<tr><td>{link}</td><td>{status}</td></tr>")
-        sections.append(f"<h2>{html.escape(group)}</h2><table>{''.join(rows)}</table>")
+        for r in counties.filter(pl.col("city_name") == city).iter_rows(named=True):
+            code = r["county_code"]
+            rates = (
+                "—"
+                if r["fail"] is None
+                else f'<span style="color:{"#b00020" if r["fail"] else "#2e7d32"}">'
+                f"未达标 {r['fail']} 项</span>，存在风险 {r['at_risk']} 项"
+            )
+            complete = (
+                "—"
+                if r["ok"] is None
+                else '<span style="color:#2e7d32">齐全</span>'
+                if r["ok"]
+                else f'<span style="color:#b00020">{html.escape(r["shortfall"] or "不齐全")}</span>'
+            )
+            paired = (
+                _link(run, f"paired_{code}", "结对帮扶", bad)
+                if r["national_poverty_county"] and r["paired_helper_county"]
+                else ""
+            )
+            rows.append(
+                f"<tr><td>{_link(run, f'county_{code}', r['county_name'], bad)}</td>"
+                f"<td>{rates}</td><td>{complete}</td>"
+                f"<td>{_link(run, f'sample_{code}', '抽样', bad)}</td><td>{paired}</td></tr>"
+            )
+        sections.append(
+            f"<h2>{_link(run, f'city_{city}', city, bad)}</h2>"
+            "<table><tr><th>县（市、区）</th><th>三率一度</th><th>报告完整性</th>"
+            f"<th>抽样</th><th>结对</th></tr>{''.join(rows)}</table>"
+        )
     banner = (
         '<div style="background:#b00020;color:#fff;padding:10px;font-weight:bold">'
         "演示数据：以下报告由合成的模拟数据生成，不反映任何真实地区的情况。</div>"
@@ -101,7 +147,7 @@ def write_index(run: Path, results: list[JobResult], title: str) -> Path:
     page = (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:24px}}"
-        "td{padding:3px 12px;border-bottom:1px solid #eee}</style></head><body>"
+        "td,th{padding:3px 12px;border-bottom:1px solid #eee;text-align:left}</style></head><body>"
         f"{banner}<h1>{html.escape(title)}</h1>{''.join(sections)}{footer_html(run)}</body></html>"
     )
     out = run / "reports" / "index.html"

@@ -1,0 +1,332 @@
+"""``xkaohe run``: the whole cycle of one run, by stages, from a parameter file.
+
+A run parameter file (YAML, e.g. ``params/run-demo.yaml``) names the run
+folder, the plan, the seed and where the inputs are::
+
+    run: runs/demo
+    plan: params/plan-2019.yaml
+    seed: demo
+    workers: 2
+
+Stages, in order: ``sample`` (draw), ``lottery`` (teams), ``indicators``
+(results store), ``reports`` (every notebook: sampling, county, pairing,
+city, then provincial), ``feedback`` (per-city packages) and ``index``.
+``--only`` narrows the reports to one county (code) or one city (name) —
+the city's report, its counties' and their pairing reports.
+
+A report is executed again only when its inputs changed: the notebook, its
+parameters, the package code, and the slice of the results it reads (its
+county's or city's rows; the provincial report reads everything).
+Fingerprints live in ``reports/.fingerprints.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from xkaohe.batch import NOTEBOOKS, Job, JobResult, run_jobs
+from xkaohe.errors import InputError, PlanError, Problem
+from xkaohe.io.files import read_text
+from xkaohe.io.render import write_index
+from xkaohe.io.run import read_counties
+from xkaohe.io.yaml import load_yaml_text
+
+STAGES = ("sample", "lottery", "indicators", "reports", "feedback", "index")
+FINGERPRINTS = ".fingerprints.json"
+PACKAGE = Path(__file__).resolve().parent
+
+
+class RunParams(BaseModel):
+    """A run parameter file; relative paths are relative to the current directory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run: Path
+    plan: Path
+    seed: str
+    frame: Path | None = None  # default: <run>/frame
+    roster: Path | None = None  # default: <run>/roster
+    field: Path | None = None  # default: <run>/field
+    workers: int = Field(default=2, ge=1)
+    timeout_seconds: int = Field(default=600, ge=10)
+
+    def input_dir(self, name: str) -> Path:
+        given: Path | None = getattr(self, name)
+        return given if given is not None else self.run / name
+
+
+def load_run_params(path: Path) -> RunParams:
+    data = load_yaml_text(read_text(path), str(path))
+    try:
+        return RunParams.model_validate(data)
+    except ValidationError as exc:
+        lines = [
+            f"{path}: key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors()
+        ]
+        raise PlanError("\n".join(lines)) from None
+
+
+def write_run_params(path: Path, params: RunParams) -> None:
+    import yaml
+
+    data = {
+        k: str(v) if isinstance(v, Path) else v
+        for k, v in params.model_dump(exclude_none=True).items()
+    }
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+# ------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """A job and the slice of the results it reads."""
+
+    job: Job
+    county_codes: tuple[str, ...] | None  # None: the whole run
+    city: str | None = None
+
+
+def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
+    """Every report of the run (or of one county or city), provincial last."""
+    counties = read_counties(run / "frame").sort("city_name", "county_code")
+    if only:
+        chosen = counties.filter((pl.col("county_code") == only) | (pl.col("city_name") == only))
+        if chosen.height == 0:
+            raise InputError(
+                Problem("--only", None, None, "a county code or city name of the run", repr(only))
+            )
+    else:
+        chosen = counties
+    jobs: list[Scoped] = []
+    if not only and (run / "lottery").is_dir():
+        jobs.append(
+            Scoped(Job("lottery.ipynb", "lottery", "考核组组建与抽签结果", {}, "全省"), None)
+        )
+    whole_city = (
+        only is not None
+        and chosen["city_name"].n_unique() == 1
+        and only in set(chosen["city_name"])
+    )
+    for city in chosen["city_name"].unique(maintain_order=True).to_list():
+        mine = chosen.filter(pl.col("city_name") == city)
+        if not only or whole_city:
+            codes = tuple(counties.filter(pl.col("city_name") == city)["county_code"].to_list())
+            jobs.append(
+                Scoped(
+                    Job(
+                        "city_report.ipynb",
+                        f"city_{city}",
+                        f"{city} 交叉考核报告",
+                        {"city_name": city},
+                        city,
+                    ),
+                    codes,
+                    city,
+                )
+            )
+        for code, name, national, helper in mine.select(
+            "county_code", "county_name", "national_poverty_county", "paired_helper_county"
+        ).iter_rows():
+            jobs.append(
+                Scoped(
+                    Job(
+                        "county_report.ipynb",
+                        f"county_{code}",
+                        f"{name} 交叉考核报告",
+                        {"county_code": code},
+                        city,
+                    ),
+                    (code,),
+                )
+            )
+            if national and helper:
+                jobs.append(
+                    Scoped(
+                        Job(
+                            "paired_report.ipynb",
+                            f"paired_{code}",
+                            f"{name} 县域结对帮扶考核报告",
+                            {"county_code": code},
+                            city,
+                        ),
+                        (code,),
+                    )
+                )
+            jobs.append(
+                Scoped(
+                    Job(
+                        "county_sample.ipynb",
+                        f"sample_{code}",
+                        f"{name} 抽样情况",
+                        {"county_code": code},
+                        city,
+                    ),
+                    (code,),
+                )
+            )
+    if not only:
+        jobs.append(
+            Scoped(
+                Job("provincial_report.ipynb", "provincial", "全省交叉考核总报告", {}, "全省"), None
+            )
+        )
+    return [s for s in jobs if (NOTEBOOKS / s.job.notebook).exists()]
+
+
+# ------------------------------------------------------------ fingerprints
+
+
+def _code_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        h.update(path.relative_to(PACKAGE).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _tables(run: Path) -> list[Path]:
+    return sorted(
+        [
+            *(run / "results").glob("*.parquet"),
+            *(run / "sample").glob("*.csv"),
+            *(run / "lottery").glob("*.csv"),
+        ]
+    )
+
+
+def _slice_digest(path: Path, codes: tuple[str, ...] | None, city: str | None) -> str:
+    """Digest of the rows a report reads from one table (the file, for the whole run)."""
+    if codes is None:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    lazy = (
+        pl.scan_parquet(path)
+        if path.suffix == ".parquet"
+        else pl.scan_csv(path, infer_schema=False)
+    )
+    names = lazy.collect_schema().names()
+    if "county_code" not in names:
+        return "-"
+    keep = pl.col("county_code").is_in(list(codes))
+    if city is not None and "city_name" in names:
+        keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
+    rows = lazy.filter(keep).collect()
+    return str(rows.hash_rows(seed=0).sort().implode().hash(seed=0).item()) + f":{rows.height}"
+
+
+def fingerprint(run: Path, scoped: Scoped, code: str) -> str:
+    """What a report's output depends on; equal fingerprints mean nothing to redo."""
+    h = hashlib.sha256()
+    h.update((NOTEBOOKS / scoped.job.notebook).read_bytes())
+    h.update(json.dumps(scoped.job.parameters, sort_keys=True, ensure_ascii=False).encode())
+    h.update(code.encode())
+    for path in _tables(run):
+        h.update(f"{path.parent.name}/{path.name}".encode())
+        h.update(_slice_digest(path, scoped.county_codes, scoped.city).encode())
+    return h.hexdigest()
+
+
+def render_reports(
+    run: Path, workers: int, timeout: int, only: str | None = None, progress: bool = True
+) -> list[JobResult]:
+    """Execute the reports whose inputs changed; the others are reported as skipped."""
+    store = run / "reports" / FINGERPRINTS
+    known: dict[str, str] = json.loads(store.read_text()) if store.exists() else {}
+    code = _code_digest()
+    todo, skipped = [], {}
+    for scoped in report_jobs(run, only):
+        fp = fingerprint(run, scoped, code)
+        html = run / "reports" / f"{scoped.job.stem}.html"
+        if known.get(scoped.job.stem) == fp and html.exists():
+            skipped[scoped.job.stem] = JobResult(scoped.job, True, 0.0, str(html), skipped=True)
+        else:
+            todo.append((scoped, fp))
+
+    def remember(res: JobResult) -> None:
+        fp = next(f for s, f in todo if s.job.stem == res.job.stem)
+        if res.ok:
+            known[res.job.stem] = fp
+        else:
+            known.pop(res.job.stem, None)
+        store.parent.mkdir(parents=True, exist_ok=True)
+        store.write_text(json.dumps(known, indent=1, sort_keys=True))
+
+    done = run_jobs([s.job for s, _ in todo], run, workers, timeout, progress, on_done=remember)
+    by_stem = {r.job.stem: r for r in done} | skipped
+    return [by_stem[s.job.stem] for s in report_jobs(run, only)]
+
+
+# ------------------------------------------------------------------ stages
+
+
+def run_stages(
+    params: RunParams,
+    stages: tuple[str, ...] = STAGES,
+    only: str | None = None,
+    say: Callable[[str], None] = print,
+) -> list[JobResult]:
+    """Run the chosen stages in order; returns the report results (empty if none ran)."""
+    from xkaohe.lottery import run_lottery
+    from xkaohe.pipeline import run_indicators, run_sample
+
+    run = params.run
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise InputError(Problem("--stage", None, None, ", ".join(STAGES), ", ".join(unknown)))
+    results: list[JobResult] = []
+    if "sample" in stages:
+        say("抽样 sample ...")
+        run_sample(params.input_dir("frame"), params.plan, params.seed, run / "sample")
+    if "lottery" in stages and params.input_dir("roster").is_dir():
+        say("抽签 lottery ...")
+        run_lottery(params.input_dir("roster"), params.plan, params.seed, run / "lottery")
+    if "indicators" in stages:
+        say("指标 indicators ...")
+        run_indicators(
+            params.input_dir("frame"),
+            run / "sample",
+            params.input_dir("field"),
+            params.plan,
+            run / "results",
+        )
+    if "reports" in stages:
+        results = render_reports(run, params.workers, params.timeout_seconds, only)
+    if "feedback" in stages:
+        from xkaohe.io.feedback_files import write_feedback
+
+        say("反馈 feedback ...")
+        write_feedback(run)
+    if "index" in stages:
+        from xkaohe.plan import load_plan
+
+        failed = {r.job.stem: r.error for r in results if not r.ok}
+        write_index(run, index_status(run), f"{load_plan(params.plan).title} 报告目录", failed)
+    return results
+
+
+def index_status(run: Path) -> pl.DataFrame:
+    """Per county: how many rates fail or are at risk, and completeness (for index.html)."""
+    from xkaohe.io.results import read_result
+
+    ind = read_result(run, "county_indicators")
+    statuses = [c for c in ind.columns if c.endswith("_status")]
+    comp = (
+        read_result(run, "completeness")
+        .filter(pl.col("unit") == "county")
+        .select(pl.col("code").alias("county_code"), "ok", "shortfall")
+    )
+    return ind.select(
+        "county_code",
+        pl.sum_horizontal([(pl.col(c) == "fail").cast(pl.Int64) for c in statuses]).alias("fail"),
+        pl.sum_horizontal([(pl.col(c) == "at_risk").cast(pl.Int64) for c in statuses]).alias(
+            "at_risk"
+        ),
+    ).join(comp, on="county_code", how="left")
