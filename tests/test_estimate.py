@@ -414,7 +414,7 @@ def test_bad_rows_are_named(change: pl.Expr, match: str) -> None:
 
 
 def test_missing_column_is_named() -> None:
-    with pytest.raises(InputError, match=r"column 'w'.*found columns county_code"):
+    with pytest.raises(InputError, match=r"column 'w'.*found only county_code"):
         intervals(frame(HAND_PERSONS[0]).drop("w"))
 
 

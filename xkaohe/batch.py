@@ -183,7 +183,7 @@ def run_jobs(
     footer = footer_html(run)
     results: dict[int, JobResult] = {}
     with (
-        tqdm(total=len(job_list), desc="报告", unit="nb", disable=None if progress else True) as bar,
+        tqdm(total=len(job_list), desc="报告", unit="nb", disable=not progress or None) as bar,
         ProcessPoolExecutor(
             max_workers=max(1, min(workers, len(job_list))),
             initializer=_init_worker,

@@ -40,7 +40,7 @@ When a flag becomes a problem is :mod:`xkaohe.findings`' business.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import polars as pl
@@ -53,6 +53,7 @@ from xkaohe.schemas import (
     HOUSEHOLD_SURVEY,
     PROJECT_STATUS,
     TRUE_WORDS,
+    require_columns,
 )
 
 ROW = "_row"
@@ -125,21 +126,6 @@ DEFAULT_SOURCES: dict[str, str] = {
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def require_columns(df: pl.DataFrame, table: str, columns: Iterable[str]) -> None:
-    """Raise :class:`InputError` naming every missing column and the ones present."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(
-            Problem(
-                table,
-                None,
-                ", ".join(missing),
-                f"column(s) {', '.join(missing)}",
-                f"only {', '.join(df.columns) or 'no columns'}",
-            )
-        )
 
 
 def require_unique(df: pl.DataFrame, table: str, key: str) -> None:

@@ -105,6 +105,7 @@ import svy
 from scipy import special
 
 from xkaohe.errors import InputError, Problem
+from xkaohe.schemas import require_columns
 
 METHODS = ("korn_graubard", "logit")
 """Interval methods accepted by :func:`ratio_intervals`."""
@@ -119,21 +120,6 @@ FloatArray = npt.NDArray[np.float64]
 
 
 # ------------------------------------------------------------------ checks
-
-
-def _require(df: pl.DataFrame, table: str, columns: Sequence[str]) -> None:
-    """Raise when ``df`` lacks any of ``columns``, naming what is there."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(
-            Problem(
-                table,
-                None,
-                ", ".join(missing),
-                f"columns {', '.join(columns)}",
-                f"columns {', '.join(df.columns) or '(none)'}",
-            )
-        )
 
 
 def _bad_rows(
@@ -173,8 +159,8 @@ def count_frame(villages: pl.DataFrame, households: pl.DataFrame) -> pl.DataFram
         and one row with a null status for the general (non-registered)
         households, ``N = households_total - registered households``.
     """
-    _require(villages, "villages", ["village_code", "households_total"])
-    _require(households, "households", ["village_code", "status"])
+    require_columns(villages, "villages", ["village_code", "households_total"])
+    require_columns(households, "households", ["village_code", "status"])
     registered = households.group_by("village_code", "status").agg(N=pl.len().cast(pl.Int64))
     general = villages.select("village_code", "households_total").join(
         registered.group_by("village_code").agg(_reg=pl.col("N").sum()),
@@ -238,13 +224,13 @@ def design_weights(
         (0, 1], a cell has no frame count, or a frame count is smaller than
         the number surveyed. All problems are listed at once.
     """
-    _require(
+    require_columns(
         households,
         "households",
         ["county_code", "village_code", "household_id", "status", "registered"],
     )
-    _require(villages, "villages", ["village_code", "inclusion_prob"])
-    _require(frame_counts, "frame_counts", ["village_code", "status", "N"])
+    require_columns(villages, "villages", ["village_code", "inclusion_prob"])
+    require_columns(frame_counts, "frame_counts", ["village_code", "status", "N"])
     keys = ["village_code", "household_id"]
     problems = _bad_rows(
         households,
@@ -497,7 +483,7 @@ def ratio_intervals(
     confidence = _check_confidence(confidence)
     table = "ratio_intervals(df)"
     columns = [domain, psu, weight, numerator, denominator]
-    _require(df, table, columns)
+    require_columns(df, table, columns)
     y, x, w = (pl.col(c).cast(pl.Float64) for c in (numerator, denominator, weight))
     problems: list[Problem] = []
     for c in columns:

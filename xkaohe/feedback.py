@@ -50,10 +50,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from xkaohe.consistency import require_columns
 from xkaohe.findings import feedback_findings
 from xkaohe.plan import ContentItem, Plan
-from xkaohe.schemas import PROBLEM_LEVEL
+from xkaohe.schemas import PROBLEM_LEVEL, require_columns
 
 ID_NUMBER = r"(\d{6})\d{10}(\d[\dXx])"
 """An 18-character ID number (``\\d{17}[\\dXx]``), its first 6 and last 2 captured."""

@@ -56,15 +56,10 @@ import datetime as dt
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from xkaohe.consistency import (
-    ITEM_LABELS,
-    CrossChecks,
-    percent_text,
-    require_columns,
-)
+from xkaohe.consistency import ITEM_LABELS, CrossChecks, percent_text
 from xkaohe.errors import InputError, PlanError, Problem
 from xkaohe.plan import Bound, Plan
-from xkaohe.schemas import PROBLEMS
+from xkaohe.schemas import PROBLEMS, require_columns
 
 ROW = "_row"
 PROBLEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in PROBLEMS.columns)

@@ -1172,9 +1172,14 @@ def certificate_table(certificate: Mapping[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"项目": pl.String, "值": pl.String}, orient="row")
 
 
-def assignment_table(lottery: Lottery) -> pl.DataFrame:
-    """One row per team, Chinese headers: leader, deputy, source city, target cities, size."""
+def assignment_table(lottery: Lottery, *, share_as_number: bool = False) -> pl.DataFrame:
+    """One row per team, Chinese headers: leader, deputy, source city, targets, size, grassroots.
+
+    ``share_as_number``: the grassroots share as a number (for the xlsx, which
+    formats it as a percentage) instead of text like "61.9%".
+    """
     names = lottery.members.select("person_id", "name")
+    share = pl.col("grassroots_share")
     return (
         lottery.teams.join(
             names.rename({"person_id": "leader_id", "name": "leader"}), on="leader_id", how="left"
@@ -1191,7 +1196,8 @@ def assignment_table(lottery: Lottery) -> pl.DataFrame:
             pl.col("target_cities").str.replace_all(CITY_SEP, "、", literal=True).alias("被考核市"),
             pl.col("counties").alias("被考核县数"),
             pl.col("size").alias("人数"),
-            ((pl.col("grassroots_share") * 100).round(1).cast(pl.String) + "%").alias(
+            pl.col("grassroots").alias("县乡村干部人数"),
+            (share if share_as_number else (share * 100).round(1).cast(pl.String) + "%").alias(
                 "县乡村干部占比"
             ),
         )

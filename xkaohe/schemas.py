@@ -8,6 +8,7 @@ the ones DESIGN.md gives in brackets.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -195,6 +196,23 @@ ASSESSORS = TableSpec(
     key=("person_id",),
 )
 ROSTER_TABLES = (CITIES, ASSESSORS)
+
+
+def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
+    """Raise :class:`~xkaohe.errors.InputError` naming every missing column and those present."""
+    from xkaohe.errors import InputError, Problem
+
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(
+            Problem(
+                table,
+                None,
+                ", ".join(missing),
+                f"column(s) {', '.join(missing)}",
+                f"only {', '.join(df.columns) or 'no columns'}",
+            )
+        )
 
 
 # ------------------------------------------------------------------ outputs

@@ -23,6 +23,7 @@ from xkaohe.lottery import (
     ROLE_LABELS,
     SCHEMAS,
     Lottery,
+    assignment_table,
 )
 from xkaohe.plan import Teams
 
@@ -209,27 +210,7 @@ def write_team_lists(path: str | Path, lottery: Lottery) -> None:
             lottery.pairs.select("team_id", pl.col("person_b").alias("person_id"), "pair_no"),
         ]
     )
-    names = members.select("person_id", "name")
-    summary = (
-        lottery.teams.join(
-            names.rename({"person_id": "leader_id", "name": "leader"}), on="leader_id", how="left"
-        )
-        .join(
-            names.rename({"person_id": "deputy_id", "name": "deputy"}), on="deputy_id", how="left"
-        )
-        .sort("team_id")
-        .select(
-            pl.col("team_id").alias("考核组"),
-            pl.col("target_cities").str.replace_all(CITY_SEP, "、", literal=True).alias("被考核市"),
-            pl.col("counties").alias("被考核县数"),
-            pl.col("size").alias("人数"),
-            pl.col("leader").alias("组长"),
-            pl.col("source_city").alias("组长所在市"),
-            pl.col("deputy").alias("副组长"),
-            pl.col("grassroots").alias("县乡村干部人数"),
-            pl.col("grassroots_share").alias("县乡村干部占比"),
-        )
-    )
+    summary = assignment_table(lottery, share_as_number=True)
     sheets = [
         Sheet(
             "总表", summary, "市际交叉考核 考核组总表", percent=("县乡村干部占比",), landscape=False
