@@ -390,7 +390,7 @@ def test_candidate_covered_by_a_team_problem() -> None:
         ("AUTO-A1-02", "C7", "indicator", None, True),
         ("AUTO-A2-01", "C8", "indicator", None, True),
     ]
-    assert out.filter(pl.col("source") != "team")["review_state"].to_list() == ["pending"] * 3
+    assert out.filter(pl.col("source") != "team")["review_state"].to_list() == ["proposed"] * 3
 
 
 def test_unknown_content_item_in_team_problems() -> None:

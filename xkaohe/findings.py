@@ -64,7 +64,16 @@ from xkaohe.schemas import PROBLEMS, require_columns
 ROW = "_row"
 PROBLEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in PROBLEMS.columns)
 SOURCES = ("team", "indicator", "cross_check")
-REVIEW_STATES = ("not_needed", "on_time", "late", "overdue", "pending")
+REVIEW_STATES = ("not_needed", "on_time", "late", "overdue", "pending", "proposed")
+REVIEW_STATE_LABELS = {
+    "not_needed": "无需复核",
+    "on_time": "按时复核",
+    "late": "逾期复核",
+    "overdue": "逾期未复核",
+    "pending": "待复核",
+    "proposed": "系统提示，待考核组核实",
+}
+"""Chinese of a finding's place in the daily review (plan 五(六))."""
 
 RULE_ITEMS: dict[str, str] = {
     "wrong_exit_rate": "C8",
@@ -690,7 +699,14 @@ def merge_findings(
         .with_columns(pl.lit(None, pl.Int64).alias(ROW))
     )
     merged = review_status(pl.concat([team, cand]), plan, as_of).with_columns(
-        in_report=pl.col("in_report") & pl.col("covered_by").is_null()
+        in_report=pl.col("in_report") & pl.col("covered_by").is_null(),
+        # A candidate nobody has reviewed is the system's proposal to the team,
+        # not a review the team let slip: it is never "overdue".
+        review_state=pl.when(
+            (pl.col("source") != "team") & pl.col("review_state").is_in(["pending", "overdue"])
+        )
+        .then(pl.lit("proposed"))
+        .otherwise(pl.col("review_state")),
     )
     counted = (
         merged.filter(

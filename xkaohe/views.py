@@ -30,6 +30,7 @@ import polars as pl
 from xkaohe.consistency import ITEM_LABELS as CHECK_ITEM_LABELS
 from xkaohe.consistency import percent_text
 from xkaohe.errors import InputError, Problem
+from xkaohe.findings import REVIEW_STATE_LABELS
 from xkaohe.indicators import CLASS_LABELS, ITEM_LABELS, ITEMS, RATES
 from xkaohe.io.results import read_manifest, read_result
 from xkaohe.io.run import is_synthetic, read_villages
@@ -48,14 +49,6 @@ from xkaohe.schemas import (
 
 STATUS_LABELS = {"fail": "未达标", "at_risk": "存在风险", "pass": "达标"}
 """Chinese of a rate's status against the plan's threshold."""
-REVIEW_STATE_LABELS = {
-    "not_needed": "无需复核",
-    "on_time": "按时复核",
-    "late": "逾期复核",
-    "overdue": "逾期未复核",
-    "pending": "待复核",
-}
-"""Chinese of a finding's place in the daily review (plan 五(六))."""
 SOURCE_LABELS = {
     "team": "考核组",
     "indicator": "系统（指标测算）",
