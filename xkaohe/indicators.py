@@ -42,6 +42,8 @@ ITEM_LABELS = {
     "knows_helper": "知晓帮扶责任人",
     "approves": "认可或基本认可",
 }
+STATUS_LABELS = {"fail": "未达标", "at_risk": "存在风险", "pass": "达标"}
+"""A rate's status against the plan's threshold, in Chinese."""
 CLASS_LABELS = {
     "wrong_exit": "错退",
     "omission": "漏评",

@@ -31,7 +31,7 @@ from xkaohe.consistency import ITEM_LABELS as CHECK_ITEM_LABELS
 from xkaohe.consistency import percent_text
 from xkaohe.errors import InputError, Problem
 from xkaohe.findings import REVIEW_STATE_LABELS
-from xkaohe.indicators import CLASS_LABELS, ITEM_LABELS, ITEMS, RATES
+from xkaohe.indicators import CLASS_LABELS, ITEM_LABELS, ITEMS, RATES, STATUS_LABELS
 from xkaohe.io.results import read_manifest, read_result
 from xkaohe.io.run import is_synthetic, read_villages
 from xkaohe.io.sample_package import read_package, zh
@@ -47,8 +47,6 @@ from xkaohe.schemas import (
 
 # ------------------------------------------------------------------ labels
 
-STATUS_LABELS = {"fail": "未达标", "at_risk": "存在风险", "pass": "达标"}
-"""Chinese of a rate's status against the plan's threshold."""
 SOURCE_LABELS = {
     "team": "考核组",
     "indicator": "系统（指标测算）",
