@@ -1581,7 +1581,11 @@ def deadlines(p: Province) -> Deadlines:
         team_reports_by=p.plan.timeline.team_reports_by,
         provincial_report_by=p.plan.timeline.provincial_report_by,
         team_overdue=overdue.filter(pl.col("source") == "team").height,
-        system_overdue=overdue.filter(pl.col("source") != "team").height,
+        system_overdue=f.filter(
+            (pl.col("source") != "team")
+            & (pl.col("review_state") == "proposed")
+            & pl.col("in_report")
+        ).height,
         late_reviews=f.filter(pl.col("review_state") == "late").height,
         incomplete_reports=p.completeness.filter(~pl.col("ok")).height,
         reports=p.completeness.height,
