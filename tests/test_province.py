@@ -232,9 +232,10 @@ def test_widest_intervals_are_widest_first(prov: Province) -> None:
 
 def test_deadlines_judged_from_the_manifest_date(prov: Province) -> None:
     d = province.deadlines(prov)
-    assert d.team_overdue + d.system_overdue == (
-        prov.findings.filter(pl.col("review_state") == "overdue").height
-    )
+    assert d.team_overdue == prov.findings.filter(pl.col("review_state") == "overdue").height
+    assert d.system_overdue == prov.findings.filter(
+        (pl.col("review_state") == "proposed") & pl.col("in_report")
+    ).height
     table = province.deadline_table(d)
     assert table["判断"][1].startswith("未到截止日（还有19天）")
     late = province.deadline_table(dataclasses.replace(d, as_of=dt.date(2019, 12, 22)))
