@@ -45,6 +45,7 @@ def test_reports_open_offline(rendered: Rendered) -> None:
     for r in (r for r in results if r.ok):
         page = Path(r.html).read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"https?://", page)
+        assert not re.search(r"(import|from)\s*[\"']https?://", page)  # no remote ES modules
         assert page.count('src="assets/plotly.min.js"') == 1
         assert "Plotly.newPlot" in page
 

@@ -15,6 +15,11 @@ from xkaohe.io.run import is_synthetic, read_counties
 # must open offline, and require.js would also hide plotly's global.
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 _EXTERNAL_LINK = re.compile(r"<link[^>]*\shref=\"https?://[^\"]*\"[^>]*>", re.I)
+# ... and imports mermaid as an inline ES module from a CDN.
+_REMOTE_MODULE = re.compile(
+    r"<script[^>]*type=\"module\"[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>",
+    re.I | re.S,
+)
 
 
 def install_plotlyjs(path: Path) -> None:
@@ -50,7 +55,9 @@ def footer_html(run: Path) -> str:
 
 def offline(markup: str) -> str:
     """Drop script and stylesheet links to remote hosts."""
-    return _EXTERNAL_LINK.sub("", _EXTERNAL_SCRIPT.sub("", markup))
+    for pattern in (_EXTERNAL_SCRIPT, _EXTERNAL_LINK, _REMOTE_MODULE):
+        markup = pattern.sub("", markup)
+    return markup
 
 
 def write_report_html(executed: Path, out: Path, title: str, footer: str) -> None:
