@@ -58,8 +58,12 @@ def _unknown(
 ) -> list[Problem]:
     # Compare the distinct values first: 30 million households have only
     # 128,000 village codes, and a join over all rows would copy gigabytes.
-    values = child[column].drop_nulls().unique()
-    missing = values.filter(~values.is_in(parent.implode()))
+    values = child[column].unique().drop_nulls()
+    if values.len() < parent.len():  # e.g. beneficiaries against 30 million households
+        known = parent.filter(parent.is_in(values.implode())).unique()
+    else:
+        known = parent.unique()
+    missing = values.filter(~values.is_in(known.implode()))
     bad = child.head(0).select(ROW, column)
     if missing.len():
         bad = child.select(ROW, column).filter(pl.col(column).is_in(missing.implode())).sort(ROW)
