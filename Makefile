@@ -20,6 +20,7 @@ report: $(STAMP)
 	$(BIN)/xkaohe demo --out runs/demo --workers $(WORKERS)
 
 test: $(STAMP)
+	@bash scripts/browser-test-deps.sh
 	$(BIN)/python -m pytest --nbval-lax tests notebooks
 
 lint: $(STAMP)
