@@ -25,7 +25,7 @@ def rendered(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Rende
 
 
 def test_each_report_is_rendered(rendered: Rendered) -> None:
-    run, results = rendered
+    _, results = rendered
     ok = [r for r in results if r.ok]
     assert len(ok) == 2
     for r in ok:
