@@ -175,6 +175,9 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
             )
     if not only:
         jobs.append(
+            Scoped(Job("field_progress.ipynb", "field_progress", "实地核查进度", {}, "全省"), None)
+        )
+        jobs.append(
             Scoped(
                 Job("provincial_report.ipynb", "provincial", "全省交叉考核总报告", {}, "全省"), None
             )

@@ -110,6 +110,7 @@ def write_index(
         [
             _link(run, "provincial", "全省交叉考核总报告", bad),
             _link(run, "lottery", "考核组组建与抽签结果", bad),
+            _link(run, "field_progress", "实地核查进度", bad),
         ]
     )
     sections = [f"<p>{top}</p>"]
