@@ -12,7 +12,7 @@ import pytest
 from xkaohe import consistency as cs
 from xkaohe import findings as fd
 from xkaohe.errors import InputError, PlanError
-from xkaohe.plan import Plan, load_plan
+from xkaohe.plan import Plan, Systemic, load_plan
 
 PLAN = load_plan(Path(__file__).parent.parent / "params" / "plan-2019.yaml")
 END = PLAN.timeline.field_end  # 2019-11-29
@@ -430,7 +430,7 @@ def test_systemic_and_case() -> None:
         "T9": "case",
         "T10": "case",
     }
-    strict = fd.Systemic(province_counties=4, city_counties=3)
+    strict = Systemic(province_counties=4, city_counties=3)
     out = fd.merge_findings(
         team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END, strict
     )

@@ -33,10 +33,10 @@ import polars as pl
 from xkaohe.errors import InputError, Problem
 from xkaohe.findings import REVIEW_STATE_LABELS
 from xkaohe.indicators import CLASS_LABELS, ITEMS, RATES, STATUS_LABELS
-from xkaohe.io.results import read_manifest, read_result
+from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.io.sample_package import read_package, zh
-from xkaohe.plan import Plan, load_plan
+from xkaohe.plan import Plan
 from xkaohe.report import mask_id_number, mask_name, mask_phone, synthetic_banner, table_html
 from xkaohe.schemas import APPROVAL as APPROVAL_ZH
 from xkaohe.schemas import HOUSEHOLD_SURVEY
@@ -137,7 +137,7 @@ def load_run(run: Path) -> RunData:
         ``sample/`` by ``xkaohe sample``).
     """
     manifest = read_manifest(run)
-    plan = load_plan(manifest["plan"]["path"])
+    plan = run_plan(run)
     sample = read_package(run / "sample")
     villages = sample["villages"].select(
         "county_code", "village_code", "village_name", "township_name"

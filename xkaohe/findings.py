@@ -43,8 +43,8 @@ dismiss: it stays in the findings with ``covered_by`` but leaves the reports.
 
 Scope (DOMAIN.md, "Reports"): a finding is *systemic* (共性问题) when its
 content item is confirmed, in a report, in at least
-``Systemic.province_counties`` counties of the province or
-``Systemic.city_counties`` counties of one city (its own city); otherwise it
+``reports.systemic.province_counties`` counties of the province or
+``reports.systemic.city_counties`` counties of one city (its own city); otherwise it
 is a *case* (个性问题). Counting is by distinct county, so ten problems of one
 county make no pattern.
 """
@@ -54,11 +54,10 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
 
 from xkaohe.consistency import ITEM_LABELS, CrossChecks, percent_text
 from xkaohe.errors import InputError, PlanError, Problem
-from xkaohe.plan import Bound, Plan
+from xkaohe.plan import Bound, Plan, Systemic
 from xkaohe.schemas import PROBLEMS, require_columns
 
 ROW = "_row"
@@ -116,19 +115,6 @@ INDICATOR_TEXT: dict[str, tuple[str, str, str]] = {
     "wrong_inclusion_rate": ("错评率", "户", "有错评线索"),
 }
 """Per rate: its Chinese name, the unit of its denominator, what the numerator counts."""
-
-
-class Systemic(BaseModel):
-    """When a content item counts as systemic (共性问题); see the module docstring.
-
-    Not in the 2019 plan text: these are the workbench's defaults until the
-    plan file holds them.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    province_counties: int = Field(default=3, ge=1)
-    city_counties: int = Field(default=2, ge=1)
 
 
 # ------------------------------------------------------------------ helpers
@@ -637,7 +623,7 @@ def merge_findings(
     as_of
         The day the review status is taken.
     systemic
-        When an item is systemic; :class:`Systemic` defaults.
+        When an item is systemic; by default the plan's ``reports.systemic``.
 
     Returns
     -------
@@ -655,7 +641,7 @@ def merge_findings(
         For team problems whose content item is not one of the plan's, whose
         id repeats, or whose review fields are inconsistent; all at once.
     """
-    rule = systemic or Systemic()
+    rule = systemic or plan.reports.systemic
     require_columns(team_problems, "problems", PROBLEM_COLUMNS)
     team = _with_row(team_problems)
     codes = sorted(plan.content.codes)
@@ -899,7 +885,6 @@ def feedback_findings(findings: pl.DataFrame, city_name: str) -> pl.DataFrame:
 __all__ = [
     "RULE_ITEMS",
     "SUGGESTIONS",
-    "Systemic",
     "candidate_problems",
     "completeness",
     "feedback_findings",

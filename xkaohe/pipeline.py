@@ -392,5 +392,5 @@ def run_indicators(
         "sample_certificate": cert.get("outputs", {}),
         "field": {f.name: {"file": f.path.name, "sha256": f.sha256} for f in field.files},
     }
-    write_results(out, results, manifest)
+    write_results(out, results, manifest, plan_path)
     return results

@@ -222,10 +222,18 @@ class CountRange(_Model):
     max: int = Field(ge=0)
 
 
+class Systemic(_Model):
+    """When a content item counts as systemic (共性问题) rather than case-specific."""
+
+    province_counties: int = Field(ge=1)
+    city_counties: int = Field(ge=1)
+
+
 class Reports(_Model):
     experiences: CountRange
     problems_min: int = Field(ge=0)
     suggestion_required: bool
+    systemic: Systemic
 
 
 class Plan(_Model):

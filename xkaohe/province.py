@@ -50,10 +50,10 @@ from xkaohe.estimate import clopper_pearson, ratio_intervals
 from xkaohe.indicators import EXITED, RATES
 from xkaohe.indicators import STATUS_LABELS as RATE_STATUS_LABELS
 from xkaohe.io.lottery_files import read_lottery
-from xkaohe.io.results import read_manifest, read_result
+from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.io.sample_package import read_package
-from xkaohe.plan import Bound, ContentItem, Plan, load_plan
+from xkaohe.plan import Bound, ContentItem, Plan
 from xkaohe.report import show_html, table_html
 
 # ------------------------------------------------------------------ labels
@@ -185,7 +185,7 @@ def load_province(run: Path) -> Province:
         When a results table or the manifest is missing.
     """
     manifest = read_manifest(run)
-    plan = load_plan(manifest["plan"]["path"])
+    plan = run_plan(run)
     package = read_package(run / "sample")
     lottery = run / "lottery"
     teams = read_lottery(lottery).teams if (lottery / "teams.csv").exists() else None

@@ -32,10 +32,10 @@ from xkaohe.consistency import percent_text
 from xkaohe.errors import InputError, Problem
 from xkaohe.findings import REVIEW_STATE_LABELS
 from xkaohe.indicators import CLASS_LABELS, ITEM_LABELS, ITEMS, RATES, STATUS_LABELS
-from xkaohe.io.results import read_manifest, read_result
+from xkaohe.io.results import read_result, run_plan
 from xkaohe.io.run import is_synthetic, read_villages
 from xkaohe.io.sample_package import read_package, zh
-from xkaohe.plan import Bound, ContentItem, Plan, load_plan
+from xkaohe.plan import Bound, ContentItem, Plan
 from xkaohe.report import mask_name, mask_phone, show_html, table_html
 from xkaohe.schemas import (
     COUNTY_CATEGORY,
@@ -164,7 +164,7 @@ def _unknown(parameter: str, value: str, known: list[str], run: Path) -> InputEr
 
 def _plan(run: Path) -> Plan:
     """The plan the run's results were computed with (recorded in the manifest)."""
-    return load_plan(read_manifest(run)["plan"]["path"])
+    return run_plan(run)
 
 
 def _masked(df: pl.DataFrame) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from xkaohe import schemas
-from xkaohe.errors import InputError, Problem
+from xkaohe.errors import InputError
 from xkaohe.feedback import (
     CityFeedback,
     NameMask,
@@ -34,11 +34,11 @@ from xkaohe.feedback import (
     protected_words,
 )
 from xkaohe.io.render import footer_html
-from xkaohe.io.results import read_manifest, read_result
+from xkaohe.io.results import read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.io.tables import read_table
 from xkaohe.io.xlsx import Sheet, write_workbook
-from xkaohe.plan import Plan, load_plan
+from xkaohe.plan import Plan
 from xkaohe.report import synthetic_banner, table_html
 
 FEEDBACK = "feedback"
@@ -69,23 +69,6 @@ def city_dir(run: Path, city_name: str) -> Path:
 
 
 # ------------------------------------------------------------------ inputs
-
-
-def _plan(run: Path) -> Plan:
-    manifest = read_manifest(run)
-    try:
-        path = Path(str(manifest["plan"]["path"]))
-    except (KeyError, TypeError):
-        raise InputError(
-            Problem(
-                str(run / "results" / "manifest.json"),
-                None,
-                "plan.path",
-                "the plan file the results were computed with",
-                "no plan path",
-            )
-        ) from None
-    return load_plan(path)
 
 
 def _optional_table(
@@ -293,7 +276,7 @@ def write_feedback(run: Path) -> list[Path]:
     findings = read_result(run, "findings")
     counties = read_result(run, "counties")
     completeness = read_result(run, "completeness")
-    plan = _plan(run)
+    plan = run_plan(run)
     names, villages = read_mask_sources(run)
     keep = protected_words(plan, counties, *([] if villages is None else [villages]))
     mask = NameMask.build(names, keep)

@@ -8,7 +8,7 @@ Every table carries its county/city keys, so a notebook loads only its slice
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -16,12 +16,19 @@ from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import read_json, write_json
 from xkaohe.io.sample_package import write_csv
 
+if TYPE_CHECKING:
+    from xkaohe.plan import Plan
+
 MANIFEST = "manifest.json"
+PLAN_COPY = "plan.yaml"  # the plan the results were computed with: a run can move
 CSV_COPIES = ("county_indicators", "rejects")  # the contract's CSV, and what teams must fix
 
 
-def write_results(out: Path, tables: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> None:
+def write_results(
+    out: Path, tables: dict[str, pl.DataFrame], manifest: dict[str, Any], plan_file: Path
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    (out / PLAN_COPY).write_bytes(plan_file.read_bytes())
     for name, df in tables.items():
         df.write_parquet(out / f"{name}.parquet", statistics=False)
         if name in CSV_COPIES:
@@ -57,3 +64,11 @@ def read_manifest(run: Path) -> dict[str, Any]:
             )
         )
     return data
+
+
+def run_plan(run: Path) -> Plan:
+    """The plan a run's results were computed with (its copy in the results store)."""
+    from xkaohe.plan import load_plan
+
+    copy = results_dir(run) / PLAN_COPY
+    return load_plan(copy if copy.exists() else read_manifest(run)["plan"]["path"])
