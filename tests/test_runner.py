@@ -31,8 +31,9 @@ def smallest_city(run: Path) -> str:
 
 def test_one_city_end_to_end_then_the_provincial_report(run: Path) -> None:
     city = smallest_city(run)
-    code = main(["run", "--params", str(run / "run.yaml"), "--stage", "reports", "index",
-                 "--only", city])
+    code = main(
+        ["run", "--params", str(run / "run.yaml"), "--stage", "reports", "index", "--only", city]
+    )
     assert code == 0
     counties = read_counties(run / "frame").filter(pl.col("city_name") == city)
     reports = run / "reports"
@@ -54,20 +55,40 @@ def test_feedback_stage_writes_one_folder_per_city(run: Path) -> None:
     assert {p.name for p in (run / "feedback").iterdir()} == cities
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    pytest.param(["--stage", "render"], "expected sample, lottery, indicators", id="stage"),
-    pytest.param(["--stage", "reports", "--only", "火星市"], "expected a county code or city name",
-                 id="only"),
-])
-def test_usage_errors_exit_2(run: Path, args: list[str], message: str,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--stage", "render"], "expected sample, lottery, indicators", id="stage"),
+        pytest.param(
+            ["--stage", "reports", "--only", "火星市"],
+            "expected a county code or city name",
+            id="only",
+        ),
+    ],
+)
+def test_usage_errors_exit_2(
+    run: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["run", "--params", str(run / "run.yaml"), *args]) == 2
     assert message in capsys.readouterr().err
 
 
-def test_a_bad_parameter_file_names_the_key(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_parameter_file_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "run.yaml"
     bad.write_text("run: runs/x\nplan: p.yaml\nseed: s\nworker: 3\n", encoding="utf-8")
     assert main(["run", "--params", str(bad)]) == 2
     assert "key 'worker'" in capsys.readouterr().err
+
+
+def test_a_relative_run_folder_works_from_the_notebooks_folder(
+    run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make report passes runs/demo; the kernels run in notebooks/, so paths must be absolute.
+    monkeypatch.chdir(run.parent)
+    job = next(
+        s.job for s in report_jobs(Path(run.name)) if s.job.notebook == "county_sample.ipynb"
+    )
+    (result,) = run_jobs([job], Path(run.name), workers=1, progress=False)
+    assert result.ok, result.error

@@ -115,7 +115,7 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
     from papermill.parameterize import parameterize_notebook
 
     start = time.perf_counter()
-    run_dir = Path(run)
+    run_dir = Path(run).resolve()  # notebooks run from notebooks/: hand them an absolute path
     executed = run_dir / "notebooks" / f"{job.stem}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     nb: Any = None

@@ -280,7 +280,7 @@ def run_stages(
     from xkaohe.lottery import run_lottery
     from xkaohe.pipeline import run_indicators, run_sample
 
-    run = params.run
+    run = params.run.resolve()
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise InputError(Problem("--stage", None, None, ", ".join(STAGES), ", ".join(unknown)))
