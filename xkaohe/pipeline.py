@@ -8,7 +8,6 @@ only wires loading, computing and writing together.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import os
 from pathlib import Path
@@ -30,6 +29,7 @@ from xkaohe.io.frame import SAMPLING_COLUMNS, Frame, load_frame
 from xkaohe.io.results import write_results
 from xkaohe.io.sample_package import (
     FIELD_LISTS,
+    compare_csv,
     csv_bytes,
     field_list_sheets,
     read_certificate,
@@ -174,17 +174,9 @@ def verify_sample(directory: Path) -> list[str]:
     plan: Plan = load_plan(plan_path)
     package = draw_sample(load_frame(frame_dir, SAMPLING_COLUMNS), plan, seed, counties)
     for name, df in package.tables().items():
-        path = directory / f"{name}.csv"
-        expected = csv_bytes(df)
-        if not path.exists():
-            differences.append(f"{path} is missing")
-            continue
-        found = path.read_bytes()
-        if found != expected:
-            differences.append(
-                f"{path} differs from the re-derived draw: "
-                + _first_diff(expected.decode("utf-8"), found.decode("utf-8", errors="replace"))
-            )
+        difference = compare_csv(directory / f"{name}.csv", df)
+        if difference:
+            differences.append(difference)
     recorded = cert.get("outputs", {})
     for name, df in package.tables().items():
         if recorded.get(f"{name}.csv") not in (None, _sha(csv_bytes(df))):
@@ -196,18 +188,6 @@ def verify_sample(directory: Path) -> list[str]:
         f"protocol {PROTOCOL}, seed {seed!r}, {len(package.tables())} tables, "
         f"{package.villages.height} villages, {package.households.height} households",
     ]
-
-
-def _first_diff(expected: str, found: str) -> str:
-    """The first differing line, numbered as a spreadsheet would show it."""
-    exp, got = expected.splitlines(), found.splitlines()
-    for op, i1, _i2, j1, _j2 in difflib.SequenceMatcher(a=exp, b=got, autojunk=False).get_opcodes():
-        if op == "equal":
-            continue
-        want = exp[i1] if i1 < len(exp) else "(no line)"
-        have = got[j1] if j1 < len(got) else "(no line)"
-        return f"row {j1 + 1}: expected {want!r}; found {have!r}"
-    return "line endings or encoding differ"
 
 
 def frame_summary(frame: Frame) -> pl.DataFrame:

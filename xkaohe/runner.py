@@ -34,12 +34,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from xkaohe.batch import NOTEBOOKS, Job, JobResult, run_jobs
 from xkaohe.errors import InputError, PlanError, Problem
 from xkaohe.io.files import read_text
+from xkaohe.io.fingerprints import (
+    code_digest,
+    file_digest,
+    input_tables,
+    read_store,
+    slice_digest,
+    write_store,
+)
 from xkaohe.io.render import write_index
 from xkaohe.io.run import read_counties
-from xkaohe.io.yaml import load_yaml_text
+from xkaohe.io.yaml import load_yaml_text, write_yaml
 
 STAGES = ("sample", "lottery", "indicators", "reports", "feedback", "index")
-FINGERPRINTS = ".fingerprints.json"
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -74,13 +81,11 @@ def load_run_params(path: Path) -> RunParams:
 
 
 def write_run_params(path: Path, params: RunParams) -> None:
-    import yaml
-
     data = {
         k: str(v) if isinstance(v, Path) else v
         for k, v in params.model_dump(exclude_none=True).items()
     }
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    write_yaml(path, data)
 
 
 # ------------------------------------------------------------------- jobs
@@ -188,52 +193,15 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
 # ------------------------------------------------------------ fingerprints
 
 
-def _code_digest() -> str:
-    h = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        h.update(path.relative_to(PACKAGE).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def _tables(run: Path) -> list[Path]:
-    return sorted(
-        [
-            *(run / "results").glob("*.parquet"),
-            *(run / "sample").glob("*.csv"),
-            *(run / "lottery").glob("*.csv"),
-        ]
-    )
-
-
-def _slice_digest(path: Path, codes: tuple[str, ...] | None, city: str | None) -> str:
-    """Digest of the rows a report reads from one table (the file, for the whole run)."""
-    if codes is None:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    lazy = (
-        pl.scan_parquet(path)
-        if path.suffix == ".parquet"
-        else pl.scan_csv(path, infer_schema=False)
-    )
-    names = lazy.collect_schema().names()
-    if "county_code" not in names:
-        return "-"
-    keep = pl.col("county_code").is_in(list(codes))
-    if city is not None and "city_name" in names:
-        keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
-    rows = lazy.filter(keep).collect()
-    return str(rows.hash_rows(seed=0).sort().implode().hash(seed=0).item()) + f":{rows.height}"
-
-
 def fingerprint(run: Path, scoped: Scoped, code: str) -> str:
     """What a report's output depends on; equal fingerprints mean nothing to redo."""
     h = hashlib.sha256()
-    h.update((NOTEBOOKS / scoped.job.notebook).read_bytes())
+    h.update(file_digest(NOTEBOOKS / scoped.job.notebook).encode())
     h.update(json.dumps(scoped.job.parameters, sort_keys=True, ensure_ascii=False).encode())
     h.update(code.encode())
-    for path in _tables(run):
+    for path in input_tables(run):
         h.update(f"{path.parent.name}/{path.name}".encode())
-        h.update(_slice_digest(path, scoped.county_codes, scoped.city).encode())
+        h.update(slice_digest(path, scoped.county_codes, scoped.city).encode())
     return h.hexdigest()
 
 
@@ -241,9 +209,8 @@ def render_reports(
     run: Path, workers: int, timeout: int, only: str | None = None, progress: bool = True
 ) -> list[JobResult]:
     """Execute the reports whose inputs changed; the others are reported as skipped."""
-    store = run / "reports" / FINGERPRINTS
-    known: dict[str, str] = json.loads(store.read_text()) if store.exists() else {}
-    code = _code_digest()
+    known = read_store(run / "reports")
+    code = code_digest(PACKAGE)
     todo, skipped = [], {}
     for scoped in report_jobs(run, only):
         fp = fingerprint(run, scoped, code)
@@ -259,8 +226,7 @@ def render_reports(
             known[res.job.stem] = fp
         else:
             known.pop(res.job.stem, None)
-        store.parent.mkdir(parents=True, exist_ok=True)
-        store.write_text(json.dumps(known, indent=1, sort_keys=True))
+        write_store(run / "reports", known)
 
     done = run_jobs([s.job for s, _ in todo], run, workers, timeout, progress, on_done=remember)
     by_stem = {r.job.stem: r for r in done} | skipped

@@ -7,6 +7,7 @@ byte-identical files; ``verify-sample`` relies on that.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,27 @@ def write_package(out: Path, tables: dict[str, pl.DataFrame], certificate: dict[
 def csv_bytes(df: pl.DataFrame) -> bytes:
     """The bytes :func:`write_csv` would write."""
     return df.write_csv(null_value="", float_precision=None, line_terminator="\n").encode("utf-8")
+
+
+def compare_csv(path: Path, df: pl.DataFrame) -> str | None:
+    """None when ``path`` holds exactly what :func:`write_csv` writes for ``df``; else why not."""
+    if not path.exists():
+        return f"{path} is missing"
+    expected, found = csv_bytes(df), path.read_bytes()
+    if found == expected:
+        return None
+    exp = expected.decode("utf-8").splitlines()
+    got = found.decode("utf-8", errors="replace").splitlines()
+    ops = difflib.SequenceMatcher(a=exp, b=got, autojunk=False).get_opcodes()
+    for op, i1, _, j1, _ in ops:
+        if op != "equal":
+            want = exp[i1] if i1 < len(exp) else "(no line)"
+            have = got[j1] if j1 < len(got) else "(no line)"
+            return (
+                f"{path} differs from the re-derived draw: row {j1 + 1}: "
+                f"expected {want!r}; found {have!r}"
+            )
+    return f"{path} differs from the re-derived draw: line endings or encoding differ"
 
 
 def read_certificate(directory: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,3 +29,8 @@ def load_yaml_text(text: str, source: str) -> Any:
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise PlanError(f"{source}{where}: not valid YAML ({problem})") from None
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    """Readable YAML (Chinese kept as is, keys in the given order)."""
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,70 @@
+"""What a report's output depends on, as digests of files and of result slices.
+
+``xkaohe run`` executes a report again only when its fingerprint changes
+(:mod:`xkaohe.runner`); this module reads what the fingerprints are made of
+and keeps the last successful ones in ``reports/.fingerprints.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+
+STORE = ".fingerprints.json"
+
+
+def code_digest(package: Path) -> str:
+    """Digest of the package's source: a code change re-renders every report."""
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def input_tables(run: Path) -> list[Path]:
+    """The tables reports read: the results store, the sample package, the lottery."""
+    return sorted(
+        [
+            *(run / "results").glob("*.parquet"),
+            *(run / "sample").glob("*.csv"),
+            *(run / "lottery").glob("*.csv"),
+        ]
+    )
+
+
+def slice_digest(path: Path, codes: tuple[str, ...] | None, city: str | None) -> str:
+    """Digest of the rows a report reads from one table (the whole file for the province)."""
+    if codes is None:
+        return file_digest(path)
+    lazy = (
+        pl.scan_parquet(path)
+        if path.suffix == ".parquet"
+        else pl.scan_csv(path, infer_schema=False)
+    )
+    names = lazy.collect_schema().names()
+    if "county_code" not in names:
+        return "-"
+    keep = pl.col("county_code").is_in(list(codes))
+    if city is not None and "city_name" in names:
+        keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
+    rows = lazy.filter(keep).collect()
+    return str(rows.hash_rows(seed=0).sort().implode().hash(seed=0).item()) + f":{rows.height}"
+
+
+def read_store(reports: Path) -> dict[str, str]:
+    store = reports / STORE
+    data = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def write_store(reports: Path, known: dict[str, str]) -> None:
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / STORE).write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
