@@ -37,7 +37,7 @@ from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.io.sample_package import read_package, zh
 from xkaohe.plan import Plan
-from xkaohe.report import mask_id_number, mask_name, mask_phone, synthetic_banner, table_html
+from xkaohe.report import PERSONAL_COLUMNS, mask_people, synthetic_banner, table_html
 from xkaohe.schemas import APPROVAL as APPROVAL_ZH
 from xkaohe.schemas import HOUSEHOLD_SURVEY
 from xkaohe.schemas import PROBLEM_LEVEL as LEVEL_ZH
@@ -59,8 +59,6 @@ CLAIM_STATUS_ZH = {
     "other_item": "其他项目",
 }
 GENERAL_HOUSEHOLD = "一般农户"
-PERSONAL_COLUMNS = {"head_name": mask_name, "phone": mask_phone, "head_id_number": mask_id_number}
-"""Columns holding personal data, and how each is masked."""
 
 _SURVEY_LABELS = {c.name: c.alias or c.name for c in HOUSEHOLD_SURVEY.columns}
 
@@ -82,17 +80,6 @@ def percent(x: float | None, digits: int = 2) -> str:
 
 
 # ------------------------------------------------------------------ loading
-
-
-def mask_people(df: pl.DataFrame) -> pl.DataFrame:
-    """``df`` with every personal column (name, phone, ID number) masked; nulls stay null."""
-    return df.with_columns(
-        [
-            pl.when(pl.col(c).is_null()).then(None).otherwise(mask(pl.col(c))).alias(c)
-            for c, mask in PERSONAL_COLUMNS.items()
-            if c in df.columns
-        ]
-    )
 
 
 @dataclass(frozen=True)

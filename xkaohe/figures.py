@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-_TYPE_LABEL = {"poor": "贫困村", "nonpoor_many_poor": "贫困人口较多的非贫困村"}
+from xkaohe.schemas import VILLAGE_TYPE
+
 _TYPE_COLOR = {"poor": "#d62728", "nonpoor_many_poor": "#1f77b4"}
 
 
@@ -17,7 +18,7 @@ def village_draw(candidates: pl.DataFrame) -> go.Figure:
     remote villages are more likely to be drawn (plan 五(七)1, 向边远村倾斜).
     """
     fig = go.Figure()
-    for vtype, label in _TYPE_LABEL.items():
+    for vtype, label in VILLAGE_TYPE.items():
         for drawn in (False, True):
             part = candidates.filter((pl.col("village_type") == vtype) & (pl.col("drawn") == drawn))
             if part.height == 0:

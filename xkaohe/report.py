@@ -15,9 +15,10 @@ from typing import Any
 import polars as pl
 
 from xkaohe.io.files import read_json
-from xkaohe.io.run import is_synthetic, read_counties, read_villages
+from xkaohe.io.run import is_synthetic, read_counties, read_village_names
 from xkaohe.io.sample_package import read_package, zh
 from xkaohe.plan import Plan, load_plan
+from xkaohe.sampling import SamplePackage
 
 RUN_ENV = "XKAOHE_RUN"
 DEFAULT_RUN = Path("..") / "runs" / "demo"
@@ -47,20 +48,35 @@ def mask_name(name: pl.Expr) -> pl.Expr:
 
 
 def mask_phone(phone: pl.Expr) -> pl.Expr:
-    """13812345678 -> 138****5678."""
+    """13812345678 -> 138****5678 (null stays null)."""
     return (
-        pl.when(phone.str.len_chars() >= 7)
+        pl.when(phone.is_null())
+        .then(None)
+        .when(phone.str.len_chars() >= 7)
         .then(phone.str.slice(0, 3) + pl.lit("****") + phone.str.slice(-4))
         .otherwise(pl.lit("****"))
     )
 
 
 def mask_id_number(id_number: pl.Expr) -> pl.Expr:
-    """An 18-character ID number -> its first 6 and last 2 characters, the rest masked."""
+    """An 18-character ID number -> its first 6 and last 2 characters (null stays null)."""
     return (
-        pl.when(id_number.str.len_chars() >= 8)
+        pl.when(id_number.is_null())
+        .then(None)
+        .when(id_number.str.len_chars() >= 8)
         .then(id_number.str.slice(0, 6) + pl.lit("**********") + id_number.str.slice(-2))
         .otherwise(pl.lit("********"))
+    )
+
+
+PERSONAL_COLUMNS = {"head_name": mask_name, "phone": mask_phone, "head_id_number": mask_id_number}
+"""Columns holding personal data, and how each is masked."""
+
+
+def mask_people(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with every personal column (name, phone, ID number) masked; nulls stay null."""
+    return df.with_columns(
+        [mask(pl.col(c)).alias(c) for c, mask in PERSONAL_COLUMNS.items() if c in df.columns]
     )
 
 
@@ -100,19 +116,8 @@ def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
     if row.height == 0:
         raise KeyError(f"county {code} is not in {run / 'frame'}")
     info = row.row(0, named=True)
-    mine: dict[str, pl.DataFrame] = {}
-    project_ids = package["projects"].filter(pl.col("county_code") == code)["project_id"]
-    for name, df in package.items():
-        if name == "interviewees":
-            mine[name] = df.filter(
-                (pl.col("county_code") == code)
-                | (pl.col("county_code").is_null() & (pl.col("city_name") == info["city_name"]))
-            )
-        elif name == "project_households":
-            mine[name] = df.filter(pl.col("project_id").is_in(project_ids.implode()))
-        else:
-            mine[name] = df.filter(pl.col("county_code") == code)
-    names = read_village_names(run / "frame", code)
+    mine = SamplePackage(**package).for_county(code).tables()
+    names = read_village_names(run / "frame", [code])
     for name in ("villages", "households", "villager_groups", "village_candidates"):
         mine[name] = mine[name].join(names, on="village_code", how="left", maintain_order="left")
     return CountySample(
@@ -125,14 +130,6 @@ def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
         certificate=certificate,
         plan=load_plan(certificate["plan"]["path"]),
         synthetic=is_synthetic(run),
-    )
-
-
-def read_village_names(frame_dir: Path, county_code: str) -> pl.DataFrame:
-    return (
-        read_villages(frame_dir)
-        .filter(pl.col("county_code") == county_code)
-        .select("village_code", "village_name", "township_name")
     )
 
 

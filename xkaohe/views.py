@@ -33,10 +33,10 @@ from xkaohe.errors import InputError, Problem
 from xkaohe.findings import REVIEW_STATE_LABELS
 from xkaohe.indicators import CLASS_LABELS, ITEM_LABELS, ITEMS, RATES, STATUS_LABELS
 from xkaohe.io.results import read_result, run_plan
-from xkaohe.io.run import is_synthetic, read_villages
+from xkaohe.io.run import is_synthetic, read_village_names
 from xkaohe.io.sample_package import read_package, zh
 from xkaohe.plan import Bound, ContentItem, Plan
-from xkaohe.report import mask_name, mask_phone, show_html, table_html
+from xkaohe.report import mask_people, show_html, table_html
 from xkaohe.schemas import (
     COUNTY_CATEGORY,
     PROBLEM_LEVEL,
@@ -167,24 +167,6 @@ def _plan(run: Path) -> Plan:
     return run_plan(run)
 
 
-def _masked(df: pl.DataFrame) -> pl.DataFrame:
-    """Names and phones masked; nothing unmasked leaves the loader."""
-    out = df
-    if "head_name" in out.columns:
-        out = out.with_columns(mask_name(pl.col("head_name")).alias("head_name"))
-    if "phone" in out.columns:
-        out = out.with_columns(mask_phone(pl.col("phone")).alias("phone"))
-    return out.drop("head_id_number", strict=False)
-
-
-def _village_names(run: Path, county_codes: list[str]) -> pl.DataFrame:
-    return (
-        read_villages(run / "frame")
-        .filter(pl.col("county_code").is_in(county_codes))
-        .select("village_code", "village_name", "township_name")
-    )
-
-
 def _county_row(run: Path, county_code: str) -> dict[str, object]:
     counties = read_result(run, "counties")
     code = str(county_code) or str(counties["county_code"].min())
@@ -270,9 +252,9 @@ def load_county_report(run: Path, county_code: str | int = "") -> CountyReport:
     code = str(info["county_code"])
     plan = _plan(run)
     pairing = [it.code for it in plan.content.pairing]
-    names = _village_names(run, [code])
+    names = read_village_names(run / "frame", [code])
     package = read_package(run / "sample")
-    sample_hh = _masked(package["households"].filter(pl.col("county_code") == code))
+    sample_hh = mask_people(package["households"].filter(pl.col("county_code") == code))
     households = (
         read_result(run, "households", county_code=code)
         .join(
@@ -1034,7 +1016,7 @@ def load_paired_report(run: Path, county_code: str | int = "") -> PairedReport:
             pl.col("content_item").is_in(pairing)
         ),
         projects=projects,
-        beneficiaries=_masked(
+        beneficiaries=mask_people(
             package["project_households"].filter(pl.col("project_id").is_in(ids))
         ),
         discrepancies=read_result(run, "check_discrepancies", county_code=code).filter(
@@ -1044,7 +1026,7 @@ def load_paired_report(run: Path, county_code: str | int = "") -> PairedReport:
             (pl.col("county_code") == code)
             & pl.col("role").is_in([q.role for q in plan.sampling.interviews.county_paired])
         ),
-        village_names=_village_names(run, [code]),
+        village_names=read_village_names(run / "frame", [code]),
     )
 
 

@@ -41,3 +41,12 @@ def read_counties(frame_dir: Path) -> pl.DataFrame:
 def read_villages(frame_dir: Path) -> pl.DataFrame:
     tables, _ = read_tables(frame_dir, (schemas.VILLAGES,), "frame")
     return tables["villages"]
+
+
+def read_village_names(frame_dir: Path, county_codes: list[str]) -> pl.DataFrame:
+    """Village and township names of the given counties (the results store keeps codes)."""
+    return (
+        read_villages(frame_dir)
+        .filter(pl.col("county_code").is_in(county_codes))
+        .select("village_code", "village_name", "township_name")
+    )
