@@ -20,6 +20,7 @@ from xkaohe.batch import JobResult
 from xkaohe.consistency import cross_check
 from xkaohe.draw import PROTOCOL
 from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
+from xkaohe.estimate import count_frame
 from xkaohe.fieldcheck import check_field
 from xkaohe.findings import candidate_problems, completeness, merge_findings
 from xkaohe.indicators import classify, county_indicators, item_rates, weighted
@@ -274,32 +275,6 @@ def run_demo(
     return run_stages(params, STAGES)
 
 
-def frame_counts(frame: Frame, villages: pl.DataFrame) -> pl.DataFrame:
-    """Households per status in each sampled village, and its general households."""
-    registered = (
-        frame.households.join(villages.select("village_code"), on="village_code", how="semi")
-        .group_by("village_code", "status")
-        .agg(N=pl.len().cast(pl.Int64))
-    )
-    general = (
-        frame.villages.join(villages.select("village_code"), on="village_code", how="semi")
-        .join(
-            registered.group_by("village_code").agg(reg=pl.col("N").sum()),
-            on="village_code",
-            how="left",
-        )
-        .select(
-            "village_code",
-            pl.lit(None, pl.String).alias("status"),
-            (pl.col("households_total") - pl.col("reg").fill_null(0))
-            .clip(lower_bound=1)
-            .cast(pl.Int64)
-            .alias("N"),
-        )
-    )
-    return pl.concat([registered, general])
-
-
 def compute_results(
     frame: Frame, sample: dict[str, pl.DataFrame], field: Field, plan: Plan, as_of: dt.date
 ) -> dict[str, pl.DataFrame]:
@@ -315,7 +290,12 @@ def compute_results(
     checked = check_field(field, counties, sample, plan)
     villages = sample["villages"]
     households = classify(checked.household_survey, plan)
-    households = weighted(households, villages, frame_counts(frame, villages)).join(
+    sampled = villages.select("village_code")
+    counts = count_frame(
+        frame.villages.join(sampled, on="village_code", how="semi"),
+        frame.households.join(sampled, on="village_code", how="semi"),
+    )
+    households = weighted(households, villages, counts).join(
         counties.select("county_code", "city_name"), on="county_code", how="left"
     )
     indicators = county_indicators(households, counties, plan)
