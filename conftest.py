@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     wants_run = any(str(item.fspath).endswith(".ipynb") for item in items)
     if wants_run and not os.environ.get("XKAOHE_RUN"):
-        from xkaohe.pipeline import prepare_demo_run
+        from xkaohe.run.stages import prepare_demo_run
 
         run = Path(tempfile.mkdtemp(prefix="xkaohe-nbval-"))
         _BUILT.append(run)

@@ -35,8 +35,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    from xkaohe.pipeline import DEFAULT_PLAN, prepare_demo_run
-    from xkaohe.runner import RunParams, report_jobs, write_run_params
+    from xkaohe.run.stages import (
+        DEFAULT_PLAN,
+        RunParams,
+        prepare_demo_run,
+        report_jobs,
+        write_run_params,
+    )
 
     run = HERE / "out" / "batch-run"
     if not (run / "results" / "manifest.json").exists():

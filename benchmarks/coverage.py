@@ -1,4 +1,4 @@
-"""Benchmark: coverage of the county intervals of :mod:`xkaohe.estimate` on synthetic draws.
+"""Benchmark: coverage of the county intervals of :mod:`xkaohe.analyse.estimate` on synthetic draws.
 
 Usage: python benchmarks/coverage.py [--counties 2000] [--seed 2019] [--cluster-sd 0.7]
 
@@ -27,7 +27,7 @@ import time
 import numpy as np
 import polars as pl
 
-from xkaohe.estimate import METHODS, count_frame, design_weights, ratio_intervals
+from xkaohe.analyse.estimate import METHODS, count_frame, design_weights, ratio_intervals
 
 LEVELS = (0.0, 0.01, 0.02, 0.05, 0.1)
 VILLAGES = 30  # villages per county in the population

@@ -26,9 +26,9 @@ PLAN = HERE.parent / "params" / "plan-2019.yaml"
 def child(run: str) -> None:
     from xkaohe.io.field import load_field
     from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
+    from xkaohe.io.plan_file import load_plan
     from xkaohe.io.sample_package import read_package
-    from xkaohe.pipeline import compute_results, run_indicators
-    from xkaohe.plan import load_plan
+    from xkaohe.run.commands import compute_results, run_indicators
 
     r = Path(run)
     start = time.perf_counter()
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     run = HERE / "out" / f"run-{args.scale}"
     if not (run / "sample" / "certificate.json").exists():
-        from xkaohe.pipeline import run_sample, run_synth
+        from xkaohe.run.commands import run_sample, run_synth
 
         t = time.perf_counter()
         run_synth(run, args.scale, "benchmark")

@@ -25,9 +25,9 @@ PLAN = HERE.parent / "params" / "plan-2019.yaml"
 
 def measure(what: str, frame: str) -> None:
     """Child process: one measurement, printed as JSON."""
+    from xkaohe.draw.sampling import draw_sample
     from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
-    from xkaohe.plan import load_plan
-    from xkaohe.sampling import draw_sample
+    from xkaohe.io.plan_file import load_plan
 
     plan = load_plan(PLAN)
     start = time.perf_counter()
@@ -59,7 +59,7 @@ def measure(what: str, frame: str) -> None:
 def ensure_frame(scale: str) -> Path:
     out = HERE / "out" / scale
     if not (out / "frame" / "households.csv").exists():
-        from xkaohe.pipeline import run_synth
+        from xkaohe.run.commands import run_synth
 
         t = time.perf_counter()
         run_synth(out, scale, "benchmark")

@@ -15,7 +15,7 @@ PLAN = REPO / "params" / "plan-2019.yaml"
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small synthetic run (frame, roster, sample, lottery), shared read-only."""
-    from xkaohe.pipeline import prepare_demo_run
+    from xkaohe.run.stages import prepare_demo_run
 
     run = tmp_path_factory.mktemp("run")
     prepare_demo_run(run)

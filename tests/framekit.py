@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from xkaohe.io.frame import Frame
+from xkaohe.inputs import Frame
 
 Row = Mapping[str, Any]
 

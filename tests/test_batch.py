@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xkaohe.batch import Job, JobResult, run_jobs
-from xkaohe.runner import render_reports, report_jobs
+from xkaohe.run.batch import Job, JobResult, run_jobs
+from xkaohe.run.stages import render_reports, report_jobs
 
 Rendered = tuple[Path, list[JobResult]]
 

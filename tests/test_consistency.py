@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xkaohe import consistency as cs
+from xkaohe.analyse import consistency as cs
 from xkaohe.errors import InputError
-from xkaohe.plan import Plan, load_plan
+from xkaohe.io.plan_file import load_plan
+from xkaohe.plan import Plan
 
 PLAN = load_plan(Path(__file__).parent.parent / "params" / "plan-2019.yaml")
 DAY = dt.date(2019, 11, 25)

@@ -7,7 +7,7 @@ import hashlib
 import polars as pl
 import pytest
 
-from xkaohe.draw import PROTOCOL, prn, prn_series
+from xkaohe.draw.prn import PROTOCOL, prn, prn_series
 
 
 def reference_prn(seed: str, stage: str, key: str) -> float:

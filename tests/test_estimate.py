@@ -1,4 +1,4 @@
-"""Design weights and design-based intervals (:mod:`xkaohe.estimate`).
+"""Design weights and design-based intervals (:mod:`xkaohe.analyse.estimate`).
 
 Reference values and where they come from:
 
@@ -28,14 +28,14 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from scipy import special
 
-from xkaohe.errors import InputError
-from xkaohe.estimate import (
+from xkaohe.analyse.estimate import (
     METHODS,
     clopper_pearson,
     count_frame,
     design_weights,
     ratio_intervals,
 )
+from xkaohe.errors import InputError
 
 PROPERTY = settings(
     max_examples=25,

@@ -9,9 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from xkaohe import explore as ex
 from xkaohe.errors import InputError
-from xkaohe.plan import Plan, load_plan
+from xkaohe.io.plan_file import load_plan
+from xkaohe.plan import Plan
+from xkaohe.report import explore as ex
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"

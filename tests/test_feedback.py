@@ -9,8 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from xkaohe import feedback as fb
-from xkaohe.io.feedback_files import (
+from xkaohe.io.plan_file import load_plan
+from xkaohe.io.results import read_result
+from xkaohe.report import feedback as fb
+from xkaohe.run.feedback_files import (
     HTML_NAME,
     README_NAME,
     XLSX_NAME,
@@ -19,8 +21,6 @@ from xkaohe.io.feedback_files import (
     read_mask_sources,
     write_feedback,
 )
-from xkaohe.io.results import read_result
-from xkaohe.plan import load_plan
 
 PLAN = load_plan(Path(__file__).parent.parent / "params" / "plan-2019.yaml")
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
@@ -35,7 +35,7 @@ Written = tuple[Path, list[Path]]
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
-    from xkaohe.pipeline import prepare_demo_run
+    from xkaohe.run.stages import prepare_demo_run
 
     run = tmp_path_factory.mktemp("feedback") / "run"
     prepare_demo_run(run, field_lists=False)
@@ -298,7 +298,7 @@ def test_same_results_give_the_same_bytes(written: Written) -> None:
 
 
 def test_all_is_honest() -> None:
-    import xkaohe.io.feedback_files as files
+    import xkaohe.run.feedback_files as files
 
     for module in (fb, files):
         assert all(hasattr(module, name) for name in module.__all__)

@@ -9,10 +9,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from xkaohe import consistency as cs
-from xkaohe import findings as fd
+from xkaohe.analyse import consistency as cs
+from xkaohe.analyse import findings as fd
 from xkaohe.errors import InputError, PlanError
-from xkaohe.plan import Plan, Systemic, load_plan
+from xkaohe.io.plan_file import load_plan
+from xkaohe.plan import Plan, Systemic
 
 PLAN = load_plan(Path(__file__).parent.parent / "params" / "plan-2019.yaml")
 END = PLAN.timeline.field_end  # 2019-11-29

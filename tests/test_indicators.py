@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from xkaohe.analyse.indicators import classify, county_indicators
 from xkaohe.cli import main
-from xkaohe.indicators import classify, county_indicators
-from xkaohe.plan import load_plan
+from xkaohe.io.plan_file import load_plan
 
 PLAN_PATH = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 PLAN = load_plan(PLAN_PATH)

@@ -8,13 +8,13 @@ import polars as pl
 import pytest
 
 from xkaohe import schemas
+from xkaohe.draw.sampling import draw_sample
 from xkaohe.errors import InputError
 from xkaohe.io.frame import load_frame
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.sample_package import write_tables
 from xkaohe.io.xlsx import Sheet, write_workbook
-from xkaohe.plan import load_plan
-from xkaohe.sampling import draw_sample
-from xkaohe.synth import synthesize_frame
+from xkaohe.synth.frame import synthesize_frame
 
 PLAN = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 

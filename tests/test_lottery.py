@@ -1,4 +1,4 @@
-"""Tests for the team lottery (xkaohe.lottery, xkaohe.io.lottery_files).
+"""Tests for the team lottery (xkaohe.draw.lottery, xkaohe.io.lottery_files).
 
 Rosters are built inline: 16 Anhui cities in 13 target groups (three groups of
 two cities), 34 assessors per city (1 director + 33 staff), 15 division cadres
@@ -22,29 +22,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xkaohe.draw import prn
+from xkaohe.draw.lottery import _Pool, draw_lottery, rule_violations
+from xkaohe.draw.prn import prn
 from xkaohe.errors import InputError, RuleError, VerificationError
+from xkaohe.inputs import CITY_SEP, Lottery, Roster
 from xkaohe.io.lottery_files import XLSX, output_table, read_certificate, read_lottery
-from xkaohe.io.roster import Roster, load_roster
-from xkaohe.lottery import (
-    CITY_SEP,
-    Lottery,
-    _Pool,
+from xkaohe.io.plan_file import load_plan
+from xkaohe.io.roster import load_roster
+from xkaohe.plan import Plan
+from xkaohe.report.lottery import (
     assignment_table,
     certificate_table,
     city_flows,
     composition,
-    draw_lottery,
     figure_city_flows,
     figure_composition,
     pairs_summary,
     pairs_table,
-    rule_violations,
-    run_lottery,
     summary_table,
-    verify_lottery,
 )
-from xkaohe.plan import Plan, load_plan
+from xkaohe.run.commands import run_lottery, verify_lottery
 
 PLAN_PATH = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 PLAN = load_plan(PLAN_PATH)

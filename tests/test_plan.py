@@ -9,7 +9,8 @@ import pytest
 
 from xkaohe.cli import main
 from xkaohe.errors import PlanError
-from xkaohe.plan import load_plan, parse_plan
+from xkaohe.io.plan_file import load_plan
+from xkaohe.plan import parse_plan
 
 PLAN = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 

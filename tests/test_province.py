@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from xkaohe import province
-from xkaohe.estimate import clopper_pearson
-from xkaohe.province import Province
+from xkaohe.analyse.estimate import clopper_pearson
+from xkaohe.report import province
+from xkaohe.report.province import Province
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOK = NOTEBOOKS / "provincial_report.ipynb"
@@ -22,7 +22,7 @@ NOTEBOOK = NOTEBOOKS / "provincial_report.ipynb"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small synthetic run for this module, read-only."""
-    from xkaohe.pipeline import prepare_demo_run
+    from xkaohe.run.stages import prepare_demo_run
 
     out = tmp_path_factory.mktemp("province")
     prepare_demo_run(out, field_lists=False)

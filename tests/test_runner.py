@@ -8,10 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from xkaohe.batch import run_jobs
 from xkaohe.cli import main
 from xkaohe.io.run import read_counties
-from xkaohe.runner import RunParams, report_jobs, write_run_params
+from xkaohe.run.batch import run_jobs
+from xkaohe.run.stages import RunParams, report_jobs, write_run_params
 
 PLAN = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 

@@ -4,7 +4,7 @@ Expected selections are derived here from the protocol text: by ranking
 ``prn`` values computed in the test, by frames built so that the answer is
 forced, and (for the property tests) by a plain-Python reading of the
 protocol's steps (``reference_villages``, ``reference_households``) that
-shares no code with :mod:`xkaohe.sampling`.
+shares no code with :mod:`xkaohe.draw.sampling`.
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from xkaohe.draw import prn
-from xkaohe.io.frame import Frame
-from xkaohe.plan import Plan, load_plan, parse_plan
-from xkaohe.sampling import (
+from xkaohe.draw.prn import prn
+from xkaohe.draw.sampling import (
     SamplePackage,
     draw_sample,
     draw_villages,
     village_candidates,
 )
+from xkaohe.inputs import Frame
+from xkaohe.io.plan_file import load_plan
+from xkaohe.plan import Plan, parse_plan
 
 PLAN_PATH = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 PLAN = load_plan(PLAN_PATH)

@@ -1,4 +1,4 @@
-"""Tests for :mod:`xkaohe.synth`: the synthetic province and roster.
+"""Tests for :mod:`xkaohe.synth.frame`: the synthetic province and roster.
 
 Fast tests use the ``small`` scale; one ``slow`` test checks the province's size.
 Reference values: DOMAIN.md ("Anhui facts for the demo roster") for the
@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xkaohe import synth
-from xkaohe.io.frame import Frame, check_frame
+from xkaohe.inputs import Frame
+from xkaohe.io.frame import check_frame
+from xkaohe.synth import frame as synth
 
 SEED = "test-synth"
 STATUSES = {"exited_2019", "exited_2016_2018", "new_2018_2019", "not_exited", "relapsed"}

@@ -1,4 +1,4 @@
-"""Tests for :mod:`xkaohe.synth_field`: simulated field returns and their planted truth.
+"""Tests for :mod:`xkaohe.synth.field`: simulated field returns and their planted truth.
 
 All on the ``small`` synthetic province. The rates are recomputed here from the
 survey by DESIGN.md's definitions ("Indicators"), independently of the module;
@@ -17,13 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xkaohe import schemas
+from xkaohe.draw.sampling import SamplePackage, draw_sample
+from xkaohe.inputs import Frame
 from xkaohe.io.field import load_field
-from xkaohe.io.frame import Frame
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.sample_package import write_tables
-from xkaohe.plan import Plan, load_plan
-from xkaohe.sampling import SamplePackage, draw_sample
-from xkaohe.synth import synthesize_frame
-from xkaohe.synth_field import ITEMS, synthesize_field
+from xkaohe.plan import Plan
+from xkaohe.synth.field import ITEMS, synthesize_field
+from xkaohe.synth.frame import synthesize_frame
 
 PLAN_PATH = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 SEED = "test-field"

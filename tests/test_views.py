@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from xkaohe import figures, views
 from xkaohe.errors import InputError
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.results import read_result
-from xkaohe.plan import load_plan
+from xkaohe.report import figures, views
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "params" / "plan-2019.yaml"
@@ -21,7 +21,7 @@ STATUS_TEXT = {"未达标", "存在风险", "达标", "不设标准", "无样本
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small synthetic run (frame, sample, field, truth, results), read-only."""
-    from xkaohe.pipeline import prepare_demo_run
+    from xkaohe.run.stages import prepare_demo_run
 
     out = tmp_path_factory.mktemp("views_run")
     prepare_demo_run(out, field_lists=False)

@@ -18,13 +18,13 @@ from xkaohe import __version__
 from xkaohe.errors import XkaoheError
 
 if TYPE_CHECKING:
-    from xkaohe.batch import JobResult
+    from xkaohe.run.batch import JobResult
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from xkaohe.pipeline import run_synth
+    from xkaohe.run.commands import run_synth
 
     written = run_synth(Path(args.out), args.scale, args.seed)
     print(f"synthetic {args.scale} province (seed {args.seed!r}) written to {args.out}:")
@@ -34,7 +34,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from xkaohe.pipeline import run_sample
+    from xkaohe.run.commands import run_sample
 
     package = run_sample(
         Path(args.frame),
@@ -54,7 +54,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify_sample(args: argparse.Namespace) -> int:
-    from xkaohe.pipeline import verify_sample
+    from xkaohe.run.commands import verify_sample
 
     for line in verify_sample(Path(args.directory)):
         print(line)
@@ -62,7 +62,7 @@ def _cmd_verify_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_lottery(args: argparse.Namespace) -> int:
-    from xkaohe.lottery import run_lottery
+    from xkaohe.run.commands import run_lottery
 
     lottery = run_lottery(Path(args.roster), Path(args.plan), args.seed, Path(args.out))
     print(f"{lottery.teams.height} teams drawn -> {args.out}")
@@ -70,7 +70,7 @@ def _cmd_lottery(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify_lottery(args: argparse.Namespace) -> int:
-    from xkaohe.lottery import verify_lottery
+    from xkaohe.run.commands import verify_lottery
 
     verify_lottery(Path(args.directory))
     print(f"lottery in {args.directory} re-derived and identical")
@@ -80,7 +80,7 @@ def _cmd_verify_lottery(args: argparse.Namespace) -> int:
 def _cmd_indicators(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from xkaohe.pipeline import run_indicators
+    from xkaohe.run.commands import run_indicators
 
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
     results = run_indicators(
@@ -130,7 +130,7 @@ def _report_summary(results: list[JobResult], index: Path) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from xkaohe.runner import STAGES, load_run_params, run_stages
+    from xkaohe.run.stages import STAGES, load_run_params, run_stages
 
     params = load_run_params(Path(args.params))
     if args.workers:
@@ -141,7 +141,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from xkaohe.pipeline import run_demo
+    from xkaohe.run.stages import run_demo
 
     out = Path(args.out)
     code = _report_summary(

@@ -9,13 +9,12 @@ key or value raises :class:`~xkaohe.errors.PlanError` naming it.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xkaohe.errors import PlanError
-from xkaohe.io.yaml import load_yaml_text
+from xkaohe.yamltext import load_yaml_text
 
 HouseholdStatus = Literal[
     "exited_2019", "exited_2016_2018", "new_2018_2019", "not_exited", "relapsed"
@@ -275,18 +274,4 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise PlanError("\n".join(lines)) from None
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file."""
-    from xkaohe.io.files import read_text
-
-    return parse_plan(read_text(path), str(path))
-
-
-def plan_hash(path: str | Path) -> str:
-    """SHA-256 of the plan file's bytes, as recorded in certificates."""
-    from xkaohe.io.files import sha256_file
-
-    return sha256_file(Path(path))
-
-
-__all__ = ["Plan", "load_plan", "parse_plan", "plan_hash"]
+__all__ = ["Plan", "parse_plan"]

@@ -130,7 +130,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
     """A small run and a JupyterLab server serving a copy of the explorer notebook."""
-    from xkaohe.pipeline import prepare_demo_run
+    from xkaohe.run.stages import prepare_demo_run
 
     run = tmp_path / "run"
     prepare_demo_run(run, field_lists=False)

@@ -3,19 +3,19 @@
 A missing table reads as empty (a team may have raised no problem yet); a
 bad cell is a problem reported with file, row and column. Rows that read but
 cannot be used (unknown household, a visit outside the field week, ...) are
-not dropped here: :mod:`xkaohe.fieldcheck` lists them as rejects.
+not dropped here: :mod:`xkaohe.field.checks` lists them as rejects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import polars as pl
 
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.tables import ROW, TableFile, read_table
+from xkaohe.inputs import ROW, Field, TableFile
+from xkaohe.io.tables import read_table
 
 _DTYPES = {
     "text": pl.String,
@@ -25,21 +25,6 @@ _DTYPES = {
     "enum": pl.String,
     "date": pl.Date,
 }
-
-
-@dataclass(frozen=True)
-class Field:
-    """The five field tables, typed and canonical, each with ``_row``."""
-
-    household_survey: pl.DataFrame
-    interviews: pl.DataFrame
-    project_checks: pl.DataFrame
-    problems: pl.DataFrame
-    experiences: pl.DataFrame
-    files: tuple[TableFile, ...] = ()
-
-    def tables(self) -> dict[str, pl.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "files"}
 
 
 def empty_table(spec: schemas.TableSpec) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """What a report's output depends on, as digests of files and of result slices.
 
 ``xkaohe run`` executes a report again only when its fingerprint changes
-(:mod:`xkaohe.runner`); this module reads what the fingerprints are made of
+(:mod:`xkaohe.run.stages`); this module reads what the fingerprints are made of
 and keeps the last successful ones in ``reports/.fingerprints.json``.
 """
 

@@ -9,48 +9,19 @@ raised together as one :class:`~xkaohe.errors.InputError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.tables import ROW, TableFile, read_tables
+from xkaohe.inputs import ROW, Frame
+from xkaohe.io.tables import read_tables
 
 # What drawing a sample needs: the households' ID numbers are not part of it.
 SAMPLING_COLUMNS: dict[str, frozenset[str]] = {
     "households": frozenset(c.name for c in schemas.HOUSEHOLDS.columns) - {"head_id_number"},
 }
-
-
-@dataclass(frozen=True)
-class Frame:
-    """The five frame tables, typed and canonical, with the files they came from."""
-
-    counties: pl.DataFrame
-    villages: pl.DataFrame
-    households: pl.DataFrame
-    projects: pl.DataFrame
-    project_beneficiaries: pl.DataFrame
-    files: tuple[TableFile, ...] = ()
-
-    @staticmethod
-    def from_tables(tables: dict[str, pl.DataFrame]) -> Frame:
-        """A Frame from in-memory tables with canonical columns (tests, synth)."""
-        with_rows = {
-            name: df
-            if ROW in df.columns
-            else df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
-            for name, df in tables.items()
-        }
-        return Frame(
-            counties=with_rows["counties"],
-            villages=with_rows["villages"],
-            households=with_rows["households"],
-            projects=with_rows["projects"],
-            project_beneficiaries=with_rows["project_beneficiaries"],
-        )
 
 
 def _unknown(

@@ -14,17 +14,10 @@ from typing import Any
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
+from xkaohe.inputs import LOTTERY_SCHEMAS, Lottery
 from xkaohe.io import files
 from xkaohe.io.files import sha256_file, write_json
 from xkaohe.io.xlsx import Sheet, write_workbook
-from xkaohe.lottery import (
-    CITY_SEP,
-    LEVEL_LABELS,
-    ROLE_LABELS,
-    SCHEMAS,
-    Lottery,
-    assignment_table,
-)
 from xkaohe.plan import Teams
 
 TABLES = ("teams", "members", "pairs")
@@ -60,14 +53,16 @@ def output_table(out_dir: str | Path) -> pl.DataFrame:
     )
 
 
-def write_lottery(out_dir: str | Path, lottery: Lottery, certificate: dict[str, Any]) -> None:
-    """Write the three CSVs, the xlsx team lists and ``certificate.json`` (with output hashes)."""
+def write_lottery(
+    out_dir: str | Path, lottery: Lottery, certificate: dict[str, Any], team_lists: list[Sheet]
+) -> None:
+    """Write the three CSVs, the printable ``team_lists`` and ``certificate.json`` (with hashes)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     frames = {"teams": lottery.teams, "members": lottery.members, "pairs": lottery.pairs}
     for name, df in frames.items():
         (out / f"{name}.csv").write_bytes(csv_text(df).encode("utf-8"))
-    write_team_lists(out / XLSX, lottery)
+    write_workbook(out / XLSX, team_lists, title="市际交叉考核 考核组名单")
     cert = dict(certificate)
     cert["outputs"] = {f"{name}.csv": sha256_file(out / f"{name}.csv") for name in TABLES}
     cert["outputs"][XLSX] = sha256_file(out / XLSX)  # recorded; verification compares the CSVs
@@ -86,7 +81,7 @@ def read_certificate(out_dir: str | Path) -> dict[str, Any]:
 
 
 def _read_table(path: Path, name: str) -> pl.DataFrame:
-    schema = SCHEMAS[name]
+    schema = LOTTERY_SCHEMAS[name]
     if not path.is_file():
         raise InputError(
             Problem(str(path), None, None, f"the lottery's {name}.csv", "no such file")
@@ -198,48 +193,6 @@ def compare_outputs(
     return problems
 
 
-# --------------------------------------------------------------------------- xlsx
-
-
-def write_team_lists(path: str | Path, lottery: Lottery) -> None:
-    """The printable xlsx: a summary sheet, then one sheet per team (Chinese headers)."""
-    members = lottery.members
-    pair_no = pl.concat(
-        [
-            lottery.pairs.select("team_id", pl.col("person_a").alias("person_id"), "pair_no"),
-            lottery.pairs.select("team_id", pl.col("person_b").alias("person_id"), "pair_no"),
-        ]
-    )
-    summary = assignment_table(lottery, share_as_number=True)
-    sheets = [
-        Sheet(
-            "总表", summary, "市际交叉考核 考核组总表", percent=("县乡村干部占比",), landscape=False
-        )
-    ]
-    for team in lottery.teams.sort("team_id").iter_rows(named=True):
-        tid = team["team_id"]
-        sheet = (
-            members.filter(pl.col("team_id") == tid)
-            .join(pair_no, on=["team_id", "person_id"], how="left")
-            .with_row_index("序号", offset=1)
-            .select(
-                pl.col("序号").cast(pl.Int64),
-                pl.col("role").replace_strict(ROLE_LABELS).alias("角色"),
-                pl.col("name").alias("姓名"),
-                pl.col("person_id").alias("人员编号"),
-                pl.col("unit").alias("单位"),
-                pl.col("level").replace_strict(LEVEL_LABELS).alias("层级"),
-                pl.col("home_city").fill_null("省直").alias("所在市"),
-                pl.col("pair_no").alias("入户小组"),
-            )
-        )
-        cities = str(team["target_cities"])
-        title = f"市际交叉考核 {tid} 被考核市：{cities.replace(CITY_SEP, '、')}"
-        tab = f"{tid} {cities.replace(CITY_SEP, '、')}"
-        sheets.append(Sheet(tab, sheet, title, landscape=False))
-    write_workbook(Path(path), sheets, title="市际交叉考核 考核组名单")
-
-
 __all__ = [
     "CERTIFICATE",
     "TABLES",
@@ -251,6 +204,5 @@ __all__ = [
     "read_certificate",
     "read_lottery",
     "write_lottery",
-    "write_team_lists",
     "xlsx_path",
 ]

@@ -68,7 +68,7 @@ def read_manifest(run: Path) -> dict[str, Any]:
 
 def run_plan(run: Path) -> Plan:
     """The plan a run's results were computed with (its copy in the results store)."""
-    from xkaohe.plan import load_plan
+    from xkaohe.io.plan_file import load_plan
 
     copy = results_dir(run) / PLAN_COPY
     return load_plan(copy if copy.exists() else read_manifest(run)["plan"]["path"])

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.tables import TableFile, read_tables
-
-
-@dataclass(frozen=True)
-class Roster:
-    """``cities`` and ``assessors`` as DESIGN.md's roster contract defines them."""
-
-    cities: pl.DataFrame
-    assessors: pl.DataFrame
-    files: tuple[TableFile, ...] = ()
+from xkaohe.inputs import Roster
+from xkaohe.io.tables import read_tables
 
 
 def load_roster(directory: str | Path) -> Roster:

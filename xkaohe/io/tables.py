@@ -15,28 +15,18 @@ Each returned frame carries ``_row``: the line number a spreadsheet shows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
+from xkaohe.inputs import ROW, TableFile
 from xkaohe.io.files import sha256_file
 from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS, Column, TableSpec
 
-ROW = "_row"
 EXTENSIONS = (".csv", ".xlsx")
 _DASHES = {"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-"}
 _MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
-
-
-@dataclass(frozen=True)
-class TableFile:
-    """Which file a table came from, and its hash (for certificates)."""
-
-    name: str
-    path: Path
-    sha256: str
 
 
 def find_table(directory: Path, name: str) -> Path | None:

@@ -35,7 +35,7 @@ Rules (the thresholds are ``plan.consistency``):
   drawn. A project with no check is ``not_checked``: a gap in the team's work,
   not a discrepancy of the county. Missing numbers raise no flag.
 
-When a flag becomes a problem is :mod:`xkaohe.findings`' business.
+When a flag becomes a problem is :mod:`xkaohe.analyse.findings`' business.
 """
 
 from __future__ import annotations

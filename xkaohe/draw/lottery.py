@@ -39,7 +39,7 @@ Definitions
 
 Protocol "lottery-prn-v1"
 -------------------------
-``prn(S, T, K)`` is the permanent random number of :mod:`xkaohe.draw`
+``prn(S, T, K)`` is the permanent random number of :mod:`xkaohe.draw.prn`
 (DESIGN.md, "prn-order-v1"); "in prn order" means ascending prn, ties broken by
 the key ascending. S is the seed text.
 
@@ -103,7 +103,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -111,17 +111,17 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from xkaohe.draw import PROTOCOL as PRN_PROTOCOL
-from xkaohe.draw import prn_series
-from xkaohe.errors import Problem, RuleError, VerificationError, XkaoheError
-from xkaohe.io.roster import Roster
+from xkaohe.draw.prn import PROTOCOL as PRN_PROTOCOL
+from xkaohe.draw.prn import prn_series
+from xkaohe.errors import RuleError
+from xkaohe.inputs import CITY_SEP, LOTTERY_PROTOCOL, LOTTERY_SCHEMAS, Lottery, Roster
 from xkaohe.plan import Plan, Teams
 from xkaohe.schemas import LEVEL
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
+    pass
 
-PROTOCOL = "lottery-prn-v1"
+PROTOCOL = LOTTERY_PROTOCOL
 STAGE_TARGET = "lottery-target"
 STAGE_LEADER = "lottery-leader"
 STAGE_DEPUTY = "lottery-deputy"
@@ -148,44 +148,8 @@ ROLE_LABELS = {
     "observer": "民主党派观察员",
 }
 LEVEL_LABELS = dict(LEVEL)
-CITY_SEP = ";"  # separates the cities of ``teams.target_cities``
 LEADER_SEARCH_LIMIT = 100_000  # look-ahead steps before step 2 gives up
 
-_S, _I, _F = pl.String(), pl.Int64(), pl.Float64()
-SCHEMAS: Mapping[str, Mapping[str, pl.DataType]] = {
-    "teams": {
-        "team_id": _S,
-        "leader_id": _S,
-        "deputy_id": _S,
-        "target_group": _S,
-        "target_cities": _S,
-        "size": _I,
-        "source_city": _S,
-        "counties": _I,
-        "grassroots": _I,
-        "grassroots_min": _I,
-        "grassroots_share": _F,
-    },
-    "members": {
-        "team_id": _S,
-        "person_id": _S,
-        "role": _S,
-        "level": _S,
-        "home_city": _S,
-        "name": _S,
-        "unit": _S,
-        "kind": _S,
-        "prn": _F,
-    },
-    "pairs": {
-        "team_id": _S,
-        "person_a": _S,
-        "person_b": _S,
-        "pair_no": _I,
-        "level_a": _S,
-        "level_b": _S,
-    },
-}
 
 _RULE_TEAMS = "one team per target group (teams.count)"
 _RULE_LEADER = "the leader is a city poverty-office director (teams.leader_kind)"
@@ -203,34 +167,6 @@ def _rule_share(rules: Teams) -> str:
         f"{levels} cadres >= {rules.grassroots_share_min:.0%} of every team "
         "(teams.grassroots_share_min)"
     )
-
-
-@dataclass(frozen=True, eq=False)
-class Lottery:
-    """The drawn teams, their members and household-visit pairs.
-
-    ``rules`` is the plan's ``teams:`` section the draw applied;
-    ``leader_rejections`` and ``pool_skips`` count the look-ahead pass-overs
-    of protocol steps 2 and 3-5 (both 0 when the plain walk reproduces the draw).
-    """
-
-    teams: pl.DataFrame
-    members: pl.DataFrame
-    pairs: pl.DataFrame
-    seed: str
-    rules: Teams
-    leader_rejections: int = 0
-    pool_skips: int = 0
-    protocol: str = PROTOCOL
-
-    @property
-    def row_counts(self) -> dict[str, int]:
-        """Rows of each output table."""
-        return {
-            "teams": self.teams.height,
-            "members": self.members.height,
-            "pairs": self.pairs.height,
-        }
 
 
 # --------------------------------------------------------------------------- helpers
@@ -853,7 +789,7 @@ def _assemble(
 
     role_rank = {r: i for i, r in enumerate(ROLES)}
     members_df = (
-        pl.DataFrame(member_rows, schema=SCHEMAS["members"])
+        pl.DataFrame(member_rows, schema=LOTTERY_SCHEMAS["members"])
         .with_columns(
             pl.col("role").replace_strict(role_rank, return_dtype=pl.Int64).alias("_rank")
         )
@@ -861,9 +797,9 @@ def _assemble(
         .drop("_rank")
     )
     return (
-        pl.DataFrame(team_rows, schema=SCHEMAS["teams"]).sort("team_id"),
+        pl.DataFrame(team_rows, schema=LOTTERY_SCHEMAS["teams"]).sort("team_id"),
         members_df,
-        pl.DataFrame(pair_rows, schema=SCHEMAS["pairs"]).sort("team_id", "pair_no"),
+        pl.DataFrame(pair_rows, schema=LOTTERY_SCHEMAS["pairs"]).sort("team_id", "pair_no"),
     )
 
 
@@ -988,363 +924,14 @@ def build_certificate(
     }
 
 
-# --------------------------------------------------------------------------- entry points
-
-
-def run_lottery(roster_dir: Path, plan_path: Path, seed: str, out_dir: Path) -> Lottery:
-    """Load the roster and plan, draw, and write teams/members/pairs, the xlsx and the certificate.
-
-    Raises
-    ------
-    InputError
-        A roster file or the plan cannot be read.
-    RuleError
-        The roster makes a hard rule impossible.
-    """
-    from xkaohe.io.lottery_files import write_lottery
-    from xkaohe.io.roster import load_roster
-    from xkaohe.plan import load_plan, plan_hash
-
-    plan = load_plan(plan_path)
-    roster = load_roster(roster_dir)
-    lottery = draw_lottery(roster, plan, seed)
-    cert = build_certificate(lottery, roster, roster_dir, plan_path, plan_hash(plan_path))
-    write_lottery(out_dir, lottery, cert)
-    return lottery
-
-
-def verify_lottery(out_dir: Path) -> None:
-    """Re-derive the draw recorded in ``out_dir/certificate.json`` and compare with the files.
-
-    Re-loads the roster and plan from the recorded paths (as given, else as
-    resolved at the draw), checks their SHA-256, re-draws with the recorded
-    seed and compares every CSV row with the one on disk.
-
-    Raises
-    ------
-    VerificationError
-        Listing each difference: a changed input file, a changed or missing row.
-    """
-    from xkaohe.io.files import sha256_file
-    from xkaohe.io.lottery_files import (
-        CERTIFICATE,
-        compare_outputs,
-        locate_input,
-        read_certificate,
-    )
-    from xkaohe.io.roster import load_roster
-    from xkaohe.plan import load_plan
-
-    out_dir = Path(out_dir)
-    cert = read_certificate(out_dir)
-    cert_path = str(out_dir / CERTIFICATE)
-    problems: list[Problem] = []
-    try:
-        protocol, seed = str(cert["protocol"]), str(cert["seed"])
-        plan_path = locate_input(cert["plan"]["path"], cert["plan"]["resolved"])
-        roster_dir = locate_input(cert["roster"]["dir"], cert["roster"]["resolved"])
-        plan_sha, files = str(cert["plan"]["sha256"]), dict(cert["roster"]["files"])
-    except (KeyError, TypeError) as exc:
-        raise VerificationError(
-            Problem(cert_path, None, None, "a lottery certificate", f"no entry {exc}")
-        ) from None
-    if protocol != PROTOCOL:
-        raise VerificationError(Problem(cert_path, None, "protocol", PROTOCOL, repr(protocol)))
-    if not plan_path.is_file():
-        raise VerificationError(
-            Problem(str(plan_path), None, None, "the plan file of the draw", "no such file")
-        )
-    now = sha256_file(plan_path)
-    if now != plan_sha:
-        problems.append(
-            Problem(
-                str(plan_path),
-                None,
-                None,
-                f"sha256 {plan_sha} (certified)",
-                f"sha256 {now}: the plan changed since the draw",
-            )
-        )
-    roster = load_roster(roster_dir)
-    present = {f.name: f for f in roster.files}
-    for name, rec in sorted(files.items()):
-        f = present.get(name)
-        if f is None or f.path.name != rec["file"]:
-            problems.append(
-                Problem(
-                    str(roster_dir),
-                    None,
-                    None,
-                    f"table {name} in {rec['file']}",
-                    f.path.name if f else "no such table",
-                )
-            )
-        elif f.sha256 != rec["sha256"]:
-            problems.append(
-                Problem(
-                    str(f.path),
-                    None,
-                    None,
-                    f"sha256 {rec['sha256']} (certified)",
-                    f"sha256 {f.sha256}: the file changed since the draw",
-                )
-            )
-    try:
-        lottery = draw_lottery(roster, load_plan(plan_path), seed)
-    except XkaoheError as exc:
-        problems.append(
-            Problem(
-                str(roster_dir),
-                None,
-                None,
-                "a roster the draw can use",
-                f"the re-draw failed: {exc}",
-            )
-        )
-    else:
-        problems += compare_outputs(out_dir, lottery, cert)
-    if problems:
-        raise VerificationError(problems)
-
-
-# --------------------------------------------------------------------------- notebook tables
-
-
-def summary_table(lottery: Lottery) -> pl.DataFrame:
-    """Key facts of a draw as ``项目, 值`` rows (seed, protocol, counts, look-ahead counts)."""
-    rules = lottery.rules
-    facts = [
-        ("抽签种子", lottery.seed),
-        ("抽签规程", f"{lottery.protocol}（永久随机数 {PRN_PROTOCOL}）"),
-        ("考核组数", str(lottery.teams.height)),
-        ("考核人员总数", str(lottery.members.height)),
-        ("入户走访小组数", str(lottery.pairs.height)),
-        ("县乡村干部占比下限", f"{rules.grassroots_share_min:.0%}"),
-        ("考核组人数公式", f"{rules.size.base} + {rules.size.per_county} × 被考核县数"),
-        ("禁止两市互考", "是" if rules.no_mutual_assessment else "否"),
-        ("组长回溯次数", str(lottery.leader_rejections)),
-        ("人员余量跳过次数", str(lottery.pool_skips)),
-    ]
-    return pl.DataFrame(facts, schema={"项目": pl.String, "值": pl.String}, orient="row")
-
-
-def pairs_summary(lottery: Lottery) -> pl.DataFrame:
-    """Per team: pairs, pairs mixing grassroots with other levels, people left off the pairs."""
-    grass = list(lottery.rules.grassroots_levels)
-    mixed = pl.col("level_a").is_in(grass) != pl.col("level_b").is_in(grass)
-    field = (
-        lottery.members.filter(pl.col("role").is_in(["contact", "member"]))
-        .group_by("team_id")
-        .len("field")
-    )
-    return (
-        lottery.pairs.group_by("team_id")
-        .agg(pl.len().alias("pairs"), mixed.sum().alias("mixed"))
-        .join(field, on="team_id", how="right")
-        .with_columns(pl.col("pairs", "mixed").fill_null(0))
-        .sort("team_id")
-        .select(
-            pl.col("team_id").alias("考核组"),
-            pl.col("pairs").alias("入户小组数"),
-            pl.col("mixed").alias("县乡村与其他层级混编"),
-            (pl.col("field") - 2 * pl.col("pairs")).alias("未编入小组人数"),
-        )
-    )
-
-
-def certificate_table(certificate: Mapping[str, Any]) -> pl.DataFrame:
-    """A lottery certificate as ``项目, 值`` rows a reviewer can check."""
-    rows = [
-        ("抽签规程", str(certificate.get("protocol"))),
-        ("随机种子", str(certificate.get("seed"))),
-        ("方案文件", str(certificate["plan"]["path"])),
-        ("方案文件 SHA-256", str(certificate["plan"]["sha256"])),
-        ("名单目录", str(certificate["roster"]["dir"])),
-    ]
-    rows += [
-        (f"名单 {v['file']} SHA-256", str(v["sha256"]))
-        for _, v in sorted(certificate["roster"]["files"].items())
-    ]
-    rows += [
-        (f"结果 {k} SHA-256", str(v)) for k, v in sorted(certificate.get("outputs", {}).items())
-    ]
-    rows.append(("软件版本", str(certificate.get("package_version"))))
-    return pl.DataFrame(rows, schema={"项目": pl.String, "值": pl.String}, orient="row")
-
-
-def assignment_table(lottery: Lottery, *, share_as_number: bool = False) -> pl.DataFrame:
-    """One row per team, Chinese headers: leader, deputy, source city, targets, size, grassroots.
-
-    ``share_as_number``: the grassroots share as a number (for the xlsx, which
-    formats it as a percentage) instead of text like "61.9%".
-    """
-    names = lottery.members.select("person_id", "name")
-    share = pl.col("grassroots_share")
-    return (
-        lottery.teams.join(
-            names.rename({"person_id": "leader_id", "name": "leader"}), on="leader_id", how="left"
-        )
-        .join(
-            names.rename({"person_id": "deputy_id", "name": "deputy"}), on="deputy_id", how="left"
-        )
-        .sort("team_id")
-        .select(
-            pl.col("team_id").alias("考核组"),
-            pl.col("leader").alias("组长"),
-            pl.col("source_city").alias("组长所在市"),
-            pl.col("deputy").alias("副组长"),
-            pl.col("target_cities").str.replace_all(CITY_SEP, "、", literal=True).alias("被考核市"),
-            pl.col("counties").alias("被考核县数"),
-            pl.col("size").alias("人数"),
-            pl.col("grassroots").alias("县乡村干部人数"),
-            (share if share_as_number else (share * 100).round(1).cast(pl.String) + "%").alias(
-                "县乡村干部占比"
-            ),
-        )
-    )
-
-
-def city_flows(lottery: Lottery) -> pl.DataFrame:
-    """``team_id, source_city, target_city``: which city's team assesses which city."""
-    return (
-        lottery.teams.select(
-            "team_id",
-            pl.col("source_city").fill_null("省直"),
-            pl.col("target_cities").str.split(CITY_SEP).alias("target_city"),
-        )
-        .explode("target_city")
-        .sort("team_id", "target_city")
-    )
-
-
-def composition(lottery: Lottery) -> pl.DataFrame:
-    """Per team and level: head count and share of the team; ``grassroots`` flags the levels."""
-    levels = list(LEVEL_LABELS)
-    return (
-        lottery.members.group_by("team_id", "level")
-        .len("count")
-        .join(lottery.teams.select("team_id", "size"), on="team_id")
-        .with_columns(
-            (pl.col("count") / pl.col("size")).alias("share"),
-            pl.col("level").is_in(list(lottery.rules.grassroots_levels)).alias("grassroots"),
-            pl.col("level").replace_strict(LEVEL_LABELS).alias("level_label"),
-            pl.col("level")
-            .replace_strict({v: i for i, v in enumerate(levels)}, return_dtype=pl.Int64)
-            .alias("_o"),
-        )
-        .sort("team_id", "_o")
-        .drop("_o", "size")
-    )
-
-
-def pairs_table(lottery: Lottery) -> pl.DataFrame:
-    """The household-visit pairs with names and levels, Chinese headers."""
-    names = lottery.members.select("person_id", "name")
-    level = pl.col("level_a").replace_strict(LEVEL_LABELS)
-    return (
-        lottery.pairs.join(names.rename({"person_id": "person_a", "name": "name_a"}), on="person_a")
-        .join(names.rename({"person_id": "person_b", "name": "name_b"}), on="person_b")
-        .sort("team_id", "pair_no")
-        .select(
-            pl.col("team_id").alias("考核组"),
-            pl.col("pair_no").alias("组号"),
-            pl.col("name_a").alias("成员甲"),
-            level.alias("成员甲层级"),
-            pl.col("name_b").alias("成员乙"),
-            pl.col("level_b").replace_strict(LEVEL_LABELS).alias("成员乙层级"),
-        )
-    )
-
-
-def figure_city_flows(lottery: Lottery) -> go.Figure:
-    """Sankey diagram: the leader's city (left) to the cities its team assesses (right)."""
-    import plotly.graph_objects as go
-
-    flows = city_flows(lottery)
-    left = sorted(set(flows["source_city"].to_list()))
-    right = sorted(set(flows["target_city"].to_list()))
-    labels = [f"{c}（派出）" for c in left] + [f"{c}（被考核）" for c in right]
-    index = {("s", c): i for i, c in enumerate(left)} | {
-        ("t", c): len(left) + i for i, c in enumerate(right)
-    }
-    fig = go.Figure(
-        go.Sankey(
-            node={"label": labels, "pad": 12, "thickness": 14},
-            link={
-                "source": [index[("s", c)] for c in flows["source_city"]],
-                "target": [index[("t", c)] for c in flows["target_city"]],
-                "value": [1] * flows.height,
-                "customdata": flows["team_id"].to_list(),
-                "hovertemplate": "%{customdata}: %{source.label} → %{target.label}<extra></extra>",
-            },
-        )
-    )
-    fig.update_layout(title="考核组派出市与被考核市", font={"size": 12}, height=600)
-    return fig
-
-
-def figure_composition(lottery: Lottery) -> go.Figure:
-    """Stacked bars of each team's levels as shares, with the grassroots minimum as a line.
-
-    The grassroots levels are stacked first, so the top of their segments is each
-    team's grassroots share, read against the dashed minimum.
-    """
-    import plotly.graph_objects as go
-
-    comp = composition(lottery)
-    fig = go.Figure()
-    grass = lottery.rules.grassroots_levels
-    stacked = [*grass, *(v for v in reversed(LEVEL_LABELS) if v not in grass)]
-    for level in stacked:  # grassroots at the bottom, so their top edge meets the line
-        label = LEVEL_LABELS.get(level, level)
-        part = comp.filter(pl.col("level") == level)
-        if part.height:
-            fig.add_bar(
-                x=part["team_id"].to_list(),
-                y=part["share"].to_list(),
-                name=label,
-                customdata=part["count"].to_list(),
-                hovertemplate=f"%{{x}} {label}: %{{customdata}}人（%{{y:.0%}}）<extra></extra>",
-            )
-    share = lottery.rules.grassroots_share_min
-    fig.add_hline(
-        y=share,
-        line_dash="dash",
-        line_color="black",
-        annotation_text=f"县乡村干部下限 {share:.0%}",
-        annotation_position="top left",
-    )
-    fig.update_layout(
-        barmode="stack",
-        title="各考核组人员层级构成",
-        yaxis_tickformat=".0%",
-        yaxis_title="占考核组人数",
-        xaxis_title="考核组",
-        legend_title="层级",
-    )
-    return fig
-
 
 __all__ = [
-    "CITY_SEP",
     "PROTOCOL",
     "ROLES",
     "ROLE_LABELS",
     "STAGES",
-    "Lottery",
-    "assignment_table",
     "build_certificate",
-    "certificate_table",
-    "city_flows",
-    "composition",
     "draw_lottery",
-    "figure_city_flows",
-    "figure_composition",
     "grassroots_minimum",
-    "pairs_summary",
-    "pairs_table",
     "rule_violations",
-    "run_lottery",
-    "summary_table",
-    "verify_lottery",
 ]

@@ -27,16 +27,16 @@ from pathlib import Path
 
 import polars as pl
 
-from xkaohe.consistency import ITEM_LABELS as CHECK_ITEM_LABELS
-from xkaohe.consistency import percent_text
+from xkaohe.analyse.consistency import ITEM_LABELS as CHECK_ITEM_LABELS
+from xkaohe.analyse.consistency import percent_text
+from xkaohe.analyse.findings import REVIEW_STATE_LABELS
+from xkaohe.analyse.indicators import CLASS_LABELS, ITEM_LABELS, ITEMS, RATES, STATUS_LABELS
 from xkaohe.errors import InputError, Problem
-from xkaohe.findings import REVIEW_STATE_LABELS
-from xkaohe.indicators import CLASS_LABELS, ITEM_LABELS, ITEMS, RATES, STATUS_LABELS
 from xkaohe.io.results import read_result, run_plan
 from xkaohe.io.run import is_synthetic, read_village_names
 from xkaohe.io.sample_package import read_package, zh
 from xkaohe.plan import Bound, ContentItem, Plan
-from xkaohe.report import mask_people, show_html, table_html
+from xkaohe.report.kit import mask_people, show_html, table_html
 from xkaohe.schemas import (
     COUNTY_CATEGORY,
     PROBLEM_LEVEL,

@@ -4,7 +4,7 @@ Plan 七(二): 省扶贫办梳理汇总交叉考核发现的问题，一对一�
 八 forbids leaking household, project or interview material, so a city's
 package (DESIGN.md, "Results store and reports") holds only that city's and
 its counties' own findings, with personal data masked. This module builds the
-packages from the results tables; :mod:`xkaohe.io.feedback_files` writes them.
+packages from the results tables; :mod:`xkaohe.run.feedback_files` writes them.
 
 What a city's package holds
 ---------------------------
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from xkaohe.findings import feedback_findings
+from xkaohe.analyse.findings import feedback_findings
 from xkaohe.plan import ContentItem, Plan
 from xkaohe.schemas import PROBLEM_LEVEL, require_columns
 

@@ -2,7 +2,7 @@
 
 One folder per city of the run, each holding only that city's and its
 counties' own findings, masked (what goes in and how it is masked:
-:mod:`xkaohe.feedback`)::
+:mod:`xkaohe.report.feedback`)::
 
     feedback/<city>/
       反馈问题清单.xlsx   a sheet for the city's own findings, one per county,
@@ -24,7 +24,13 @@ import polars as pl
 
 from xkaohe import schemas
 from xkaohe.errors import InputError
-from xkaohe.feedback import (
+from xkaohe.io.render import footer_html
+from xkaohe.io.results import read_result, run_plan
+from xkaohe.io.run import is_synthetic
+from xkaohe.io.tables import read_table
+from xkaohe.io.xlsx import Sheet, write_workbook
+from xkaohe.plan import Plan
+from xkaohe.report.feedback import (
     CityFeedback,
     NameMask,
     UnitFeedback,
@@ -33,13 +39,7 @@ from xkaohe.feedback import (
     findings_table,
     protected_words,
 )
-from xkaohe.io.render import footer_html
-from xkaohe.io.results import read_result, run_plan
-from xkaohe.io.run import is_synthetic
-from xkaohe.io.tables import read_table
-from xkaohe.io.xlsx import Sheet, write_workbook
-from xkaohe.plan import Plan
-from xkaohe.report import synthetic_banner, table_html
+from xkaohe.report.kit import synthetic_banner, table_html
 
 FEEDBACK = "feedback"
 XLSX_NAME = "反馈问题清单.xlsx"

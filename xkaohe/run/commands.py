@@ -16,32 +16,46 @@ from typing import Any
 import polars as pl
 
 from xkaohe import __version__
-from xkaohe.batch import JobResult
-from xkaohe.consistency import cross_check
-from xkaohe.draw import PROTOCOL
+from xkaohe.analyse.consistency import cross_check
+from xkaohe.analyse.estimate import count_frame
+from xkaohe.analyse.findings import candidate_problems, completeness, merge_findings
+from xkaohe.analyse.indicators import classify, county_indicators, item_rates, weighted
+from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
+from xkaohe.draw.lottery import build_certificate, draw_lottery
+from xkaohe.draw.prn import PROTOCOL
+from xkaohe.draw.sampling import SamplePackage, draw_sample
 from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
-from xkaohe.estimate import count_frame
-from xkaohe.fieldcheck import check_field
-from xkaohe.findings import candidate_problems, completeness, merge_findings
-from xkaohe.indicators import classify, county_indicators, item_rates, weighted
-from xkaohe.io.field import Field, load_field
+from xkaohe.field.checks import check_field
+from xkaohe.inputs import Field, Frame, Lottery, Roster
+from xkaohe.io.field import load_field
 from xkaohe.io.files import sha256_file
-from xkaohe.io.frame import SAMPLING_COLUMNS, Frame, load_frame
+from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
+from xkaohe.io.lottery_files import (
+    CERTIFICATE,
+    compare_outputs,
+    locate_input,
+    write_lottery,
+)
+from xkaohe.io.lottery_files import read_certificate as read_lottery_certificate
+from xkaohe.io.plan_file import load_plan, plan_hash
 from xkaohe.io.results import write_results
+from xkaohe.io.roster import load_roster
 from xkaohe.io.sample_package import (
     FIELD_LISTS,
     compare_csv,
     csv_bytes,
     field_list_sheets,
     read_certificate,
+    read_package,
     write_field_list,
     write_package,
     write_tables,
 )
-from xkaohe.lottery import run_lottery
-from xkaohe.plan import Plan, load_plan
-from xkaohe.sampling import SamplePackage, draw_sample
+from xkaohe.plan import Plan
+from xkaohe.report.lottery import team_list_sheets
 from xkaohe.schemas import check_sample_package
+from xkaohe.synth.field import synthesize_field
+from xkaohe.synth.frame import SCALES, synthesize_frame, synthesize_roster
 
 
 def sample_certificate(
@@ -213,10 +227,6 @@ def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -
     The field returns answer the sample that ``xkaohe sample`` draws from this
     frame with the same seed and plan (and the lottery's teams visit).
     """
-    from xkaohe.io.roster import Roster
-    from xkaohe.lottery import draw_lottery
-    from xkaohe.synth import SCALES, synthesize_frame, synthesize_roster
-    from xkaohe.synth_field import synthesize_field
 
     if scale not in SCALES:
         raise InputError(Problem("--scale", None, None, " or ".join(SCALES), repr(scale)))
@@ -237,42 +247,7 @@ def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -
     return {f"{folder}/{k}": v.height for folder, t in written.items() for k, v in t.items()}
 
 
-DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "params" / "plan-2019.yaml"
-
-
-def prepare_demo_run(
-    out: Path,
-    scale: str = "small",
-    seed: str = "demo",
-    plan_path: Path = DEFAULT_PLAN,
-    field_lists: bool = True,
-) -> None:
-    """Everything of the demo cycle before the notebooks: synthesis, sample, lottery, results."""
-    from xkaohe.io.run import mark_synthetic
-
-    run_synth(out, scale, seed, plan_path)
-    mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
-    run_sample(out / "frame", plan_path, seed, out / "sample", field_lists=field_lists)
-    run_lottery(out / "roster", plan_path, seed, out / "lottery")
-    run_indicators(out / "frame", out / "sample", out / "field", plan_path, out / "results")
-
-
-def run_demo(
-    out: Path,
-    scale: str = "small",
-    workers: int = 2,
-    seed: str = "demo",
-    plan_path: Path = DEFAULT_PLAN,
-) -> list[JobResult]:
-    """``xkaohe demo``: synthesise, then every stage of ``xkaohe run``; leaves run.yaml."""
-    from xkaohe.io.run import mark_synthetic
-    from xkaohe.runner import STAGES, RunParams, run_stages, write_run_params
-
-    run_synth(out, scale, seed, plan_path)
-    mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
-    params = RunParams(run=out, plan=plan_path, seed=seed, workers=workers)
-    write_run_params(out / "run.yaml", params)
-    return run_stages(params, STAGES)
+DEFAULT_PLAN = Path(__file__).resolve().parents[2] / "params" / "plan-2019.yaml"
 
 
 def compute_results(
@@ -335,7 +310,6 @@ def run_indicators(
     as_of: dt.date | None = None,
 ) -> dict[str, pl.DataFrame]:
     """``xkaohe indicators``: results of the run written once to ``out``."""
-    from xkaohe.io.sample_package import read_package
 
     plan = load_plan(plan_path)
     frame = load_frame(frame_dir, SAMPLING_COLUMNS)
@@ -354,3 +328,112 @@ def run_indicators(
     }
     write_results(out, results, manifest, plan_path)
     return results
+
+
+# --------------------------------------------------------------------------- lottery
+
+
+def run_lottery(roster_dir: Path, plan_path: Path, seed: str, out_dir: Path) -> Lottery:
+    """Load the roster and plan, draw, and write teams/members/pairs, the xlsx and the certificate.
+
+    Raises
+    ------
+    InputError
+        A roster file or the plan cannot be read.
+    RuleError
+        The roster makes a hard rule impossible.
+    """
+
+    plan = load_plan(plan_path)
+    roster = load_roster(roster_dir)
+    lottery = draw_lottery(roster, plan, seed)
+    cert = build_certificate(lottery, roster, roster_dir, plan_path, plan_hash(plan_path))
+    write_lottery(out_dir, lottery, cert, team_list_sheets(lottery))
+    return lottery
+
+
+def verify_lottery(out_dir: Path) -> None:
+    """Re-derive the draw recorded in ``out_dir/certificate.json`` and compare with the files.
+
+    Re-loads the roster and plan from the recorded paths (as given, else as
+    resolved at the draw), checks their SHA-256, re-draws with the recorded
+    seed and compares every CSV row with the one on disk.
+
+    Raises
+    ------
+    VerificationError
+        Listing each difference: a changed input file, a changed or missing row.
+    """
+
+    out_dir = Path(out_dir)
+    cert = read_lottery_certificate(out_dir)
+    cert_path = str(out_dir / CERTIFICATE)
+    problems: list[Problem] = []
+    try:
+        protocol, seed = str(cert["protocol"]), str(cert["seed"])
+        plan_path = locate_input(cert["plan"]["path"], cert["plan"]["resolved"])
+        roster_dir = locate_input(cert["roster"]["dir"], cert["roster"]["resolved"])
+        plan_sha, files = str(cert["plan"]["sha256"]), dict(cert["roster"]["files"])
+    except (KeyError, TypeError) as exc:
+        raise VerificationError(
+            Problem(cert_path, None, None, "a lottery certificate", f"no entry {exc}")
+        ) from None
+    if protocol != LOTTERY_PROTOCOL:
+        raise VerificationError(
+            Problem(cert_path, None, "protocol", LOTTERY_PROTOCOL, repr(protocol))
+        )
+    if not plan_path.is_file():
+        raise VerificationError(
+            Problem(str(plan_path), None, None, "the plan file of the draw", "no such file")
+        )
+    now = sha256_file(plan_path)
+    if now != plan_sha:
+        problems.append(
+            Problem(
+                str(plan_path),
+                None,
+                None,
+                f"sha256 {plan_sha} (certified)",
+                f"sha256 {now}: the plan changed since the draw",
+            )
+        )
+    roster = load_roster(roster_dir)
+    present = {f.name: f for f in roster.files}
+    for name, rec in sorted(files.items()):
+        f = present.get(name)
+        if f is None or f.path.name != rec["file"]:
+            problems.append(
+                Problem(
+                    str(roster_dir),
+                    None,
+                    None,
+                    f"table {name} in {rec['file']}",
+                    f.path.name if f else "no such table",
+                )
+            )
+        elif f.sha256 != rec["sha256"]:
+            problems.append(
+                Problem(
+                    str(f.path),
+                    None,
+                    None,
+                    f"sha256 {rec['sha256']} (certified)",
+                    f"sha256 {f.sha256}: the file changed since the draw",
+                )
+            )
+    try:
+        lottery = draw_lottery(roster, load_plan(plan_path), seed)
+    except XkaoheError as exc:
+        problems.append(
+            Problem(
+                str(roster_dir),
+                None,
+                None,
+                "a roster the draw can use",
+                f"the re-draw failed: {exc}",
+            )
+        )
+    else:
+        problems += compare_outputs(out_dir, lottery, cert)
+    if problems:
+        raise VerificationError(problems)

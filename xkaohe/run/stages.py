@@ -31,7 +31,6 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from xkaohe.batch import NOTEBOOKS, Job, JobResult, run_jobs
 from xkaohe.errors import InputError, PlanError, Problem
 from xkaohe.io.files import read_text
 from xkaohe.io.fingerprints import (
@@ -42,12 +41,19 @@ from xkaohe.io.fingerprints import (
     slice_digest,
     write_store,
 )
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.render import write_index
-from xkaohe.io.run import read_counties
-from xkaohe.io.yaml import load_yaml_text, write_yaml
+from xkaohe.io.results import read_result
+from xkaohe.io.run import mark_synthetic, read_counties
+from xkaohe.io.yaml import write_yaml
+from xkaohe.run.batch import NOTEBOOKS, Job, JobResult, run_jobs
+from xkaohe.run.commands import DEFAULT_PLAN, run_indicators, run_lottery, run_sample, run_synth
+from xkaohe.run.feedback_files import write_feedback
+from xkaohe.yamltext import load_yaml_text
 
-STAGES = ("sample", "lottery", "indicators", "reports", "feedback", "index")
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = (
+    Path(__file__).resolve().parent.parent
+)  # the xkaohe package: its code is in every fingerprint
 
 
 class RunParams(BaseModel):
@@ -236,46 +242,78 @@ def render_reports(
 # ------------------------------------------------------------------ stages
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One stage of ``xkaohe run``: its name, what it says, and what it does."""
+
+    name: str
+    label: str
+    action: Callable[[RunParams, Path, str | None], list[JobResult]]
+
+
+def _sample(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+    run_sample(params.input_dir("frame"), params.plan, params.seed, run / "sample")
+    return []
+
+
+def _lottery(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+    if params.input_dir("roster").is_dir():  # a run without a roster has no lottery
+        run_lottery(params.input_dir("roster"), params.plan, params.seed, run / "lottery")
+    return []
+
+
+def _indicators(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+    run_indicators(
+        params.input_dir("frame"),
+        run / "sample",
+        params.input_dir("field"),
+        params.plan,
+        run / "results",
+    )
+    return []
+
+
+def _reports(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+    return render_reports(run, params.workers, params.timeout_seconds, only)
+
+
+def _feedback(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+    write_feedback(run)
+    return []
+
+
+REGISTRY: tuple[Stage, ...] = (
+    Stage("sample", "抽样 sample", _sample),
+    Stage("lottery", "抽签 lottery", _lottery),
+    Stage("indicators", "指标 indicators", _indicators),
+    Stage("reports", "报告 reports", _reports),
+    Stage("feedback", "反馈 feedback", _feedback),
+    Stage("index", "目录 index", lambda params, run, only: []),  # written after the others
+)
+
+
+STAGES = tuple(stage.name for stage in REGISTRY)
+
+
 def run_stages(
     params: RunParams,
     stages: tuple[str, ...] = STAGES,
     only: str | None = None,
     say: Callable[[str], None] = print,
 ) -> list[JobResult]:
-    """Run the chosen stages in order; returns the report results (empty if none ran)."""
-    from xkaohe.lottery import run_lottery
-    from xkaohe.pipeline import run_indicators, run_sample
-
+    """Run the chosen stages in registry order; returns the report results (empty if none ran)."""
     run = params.run.resolve()
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise InputError(Problem("--stage", None, None, ", ".join(STAGES), ", ".join(unknown)))
     results: list[JobResult] = []
-    if "sample" in stages:
-        say("抽样 sample ...")
-        run_sample(params.input_dir("frame"), params.plan, params.seed, run / "sample")
-    if "lottery" in stages and params.input_dir("roster").is_dir():
-        say("抽签 lottery ...")
-        run_lottery(params.input_dir("roster"), params.plan, params.seed, run / "lottery")
-    if "indicators" in stages:
-        say("指标 indicators ...")
-        run_indicators(
-            params.input_dir("frame"),
-            run / "sample",
-            params.input_dir("field"),
-            params.plan,
-            run / "results",
-        )
-    if "reports" in stages:
-        results = render_reports(run, params.workers, params.timeout_seconds, only)
-    if "feedback" in stages:
-        from xkaohe.io.feedback_files import write_feedback
-
-        say("反馈 feedback ...")
-        write_feedback(run)
+    for stage in REGISTRY:
+        if stage.name not in stages:
+            continue
+        if stage.name != "reports":  # the batch has its own progress bar
+            say(f"{stage.label} ...")
+        results += stage.action(params, run, only)
     if "index" in stages:
-        from xkaohe.plan import load_plan
-
         failed = {r.job.stem: r.error for r in results if not r.ok}
         write_index(run, index_status(run), f"{load_plan(params.plan).title} 报告目录", failed)
     return results
@@ -283,8 +321,6 @@ def run_stages(
 
 def index_status(run: Path) -> pl.DataFrame:
     """Per county: how many rates fail or are at risk, and completeness (for index.html)."""
-    from xkaohe.io.results import read_result
-
     ind = read_result(run, "county_indicators")
     statuses = [c for c in ind.columns if c.endswith("_status")]
     comp = (
@@ -299,3 +335,35 @@ def index_status(run: Path) -> pl.DataFrame:
             "at_risk"
         ),
     ).join(comp, on="county_code", how="left")
+
+
+def prepare_demo_run(
+    out: Path,
+    scale: str = "small",
+    seed: str = "demo",
+    plan_path: Path = DEFAULT_PLAN,
+    field_lists: bool = True,
+) -> None:
+    """Everything of the demo cycle before the notebooks: synthesis, sample, lottery, results."""
+
+    run_synth(out, scale, seed, plan_path)
+    mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
+    run_sample(out / "frame", plan_path, seed, out / "sample", field_lists=field_lists)
+    run_lottery(out / "roster", plan_path, seed, out / "lottery")
+    run_indicators(out / "frame", out / "sample", out / "field", plan_path, out / "results")
+
+
+def run_demo(
+    out: Path,
+    scale: str = "small",
+    workers: int = 2,
+    seed: str = "demo",
+    plan_path: Path = DEFAULT_PLAN,
+) -> list[JobResult]:
+    """``xkaohe demo``: synthesise, then every stage of ``xkaohe run``; leaves run.yaml."""
+
+    run_synth(out, scale, seed, plan_path)
+    mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
+    params = RunParams(run=out, plan=plan_path, seed=seed, workers=workers)
+    write_run_params(out / "run.yaml", params)
+    return run_stages(params, STAGES)

@@ -14,7 +14,7 @@ and 饮水安全 hold.
   / all surveyed registered households.
 
 Each rate has its official ratio ``R`` (unweighted, as the policy counts it),
-a design-weighted estimate ``R_est`` with a 95% interval (:mod:`xkaohe.estimate`)
+a design-weighted estimate ``R_est`` with a 95% interval (:mod:`xkaohe.analyse.estimate`)
 and a status against the plan's threshold: ``fail`` when ``R`` is on the wrong
 side, ``at_risk`` when it is not but the interval reaches across, ``pass``
 otherwise. A county without surveyed households for a rate has no value and
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from xkaohe.estimate import design_weights, ratio_intervals
+from xkaohe.analyse.estimate import design_weights, ratio_intervals
 from xkaohe.plan import Plan
 
 EXITED = ("exited_2019", "exited_2016_2018")
@@ -84,7 +84,7 @@ def classify(survey: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """Each surveyed household with its qualification and classification.
 
     ``survey`` is the usable household questionnaires with ``county_code`` and
-    ``frame_status`` (null for general households), as :mod:`xkaohe.fieldcheck`
+    ``frame_status`` (null for general households), as :mod:`xkaohe.field.checks`
     gives them.
     """
     line = plan.indicators.income_line_yuan

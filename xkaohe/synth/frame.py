@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from xkaohe.draw import seeded_rng
+from xkaohe.draw.prn import seeded_rng
 from xkaohe.io.reference import read_anhui_counties
 
 __all__ = ["SCALES", "reference_counties", "synthesize_frame", "synthesize_roster"]

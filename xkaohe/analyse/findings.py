@@ -13,7 +13,7 @@
 
 Besides the teams' own problems, the system proposes candidates
 (:func:`candidate_problems`) from the county indicators (DESIGN.md,
-"Indicators") and from the cross-checks (:mod:`xkaohe.consistency`):
+"Indicators") and from the cross-checks (:mod:`xkaohe.analyse.consistency`):
 
 =====================  ====  ==================================================
 rule                   item  raised when
@@ -55,7 +55,7 @@ import datetime as dt
 
 import polars as pl
 
-from xkaohe.consistency import ITEM_LABELS, CrossChecks, percent_text
+from xkaohe.analyse.consistency import ITEM_LABELS, CrossChecks, percent_text
 from xkaohe.errors import InputError, PlanError, Problem
 from xkaohe.plan import Bound, Plan, Systemic
 from xkaohe.schemas import PROBLEMS, require_columns

@@ -3,7 +3,7 @@
 Everything here is **synthetic demo data**: what the teams would enter into the
 assessment information system during the field week (plan 六(二); DESIGN.md,
 "Field returns"), invented for the sample that :func:`xkaohe.sampling.draw_sample`
-drew from the synthetic frame of :mod:`xkaohe.synth`. The five field tables
+drew from the synthetic frame of :mod:`xkaohe.synth.frame`. The five field tables
 use the canonical columns and values of :data:`xkaohe.schemas.FIELD_TABLES`.
 
 What the visits find is mostly good news, as in the 2018 national exit checks
@@ -61,9 +61,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from xkaohe.draw import seeded_rng
+from xkaohe.draw.prn import seeded_rng
+from xkaohe.draw.sampling import SamplePackage
 from xkaohe.plan import Plan
-from xkaohe.sampling import SamplePackage
 from xkaohe.schemas import CLAIM_ITEMS, FIELD_TABLES, TableSpec
 
 __all__ = ["FAULTS", "ITEMS", "synthesize_field"]

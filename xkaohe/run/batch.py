@@ -30,16 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from xkaohe.io.render import footer_html, install_plotlyjs, write_report_html
-from xkaohe.report import PLOTLYJS_ENV, RUN_ENV
+from xkaohe.report.kit import PLOTLYJS_ENV, RUN_ENV
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 PLOTLYJS_SRC = "assets/plotly.min.js"
 KERNEL = "python3"
 # Run before every notebook in a warm kernel: a clean namespace and fresh report state.
 _RESET = (
     "get_ipython().run_line_magic('reset', '-f')\n"
-    "import xkaohe.report\n"
-    "xkaohe.report.start_notebook()"
+    "import xkaohe.report.kit\n"
+    "xkaohe.report.kit.start_notebook()"
 )
 
 

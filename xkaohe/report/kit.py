@@ -1,7 +1,7 @@
 """What notebooks call: find the run, load their slice, present it in Chinese.
 
 Notebooks stay thin (STYLE.md 1): each table they show is shaped here, each
-chart drawn in :mod:`xkaohe.figures`, and every file read goes through
+chart drawn in :mod:`xkaohe.report.figures`, and every file read goes through
 :mod:`xkaohe.io`.
 """
 
@@ -14,11 +14,12 @@ from typing import Any
 
 import polars as pl
 
+from xkaohe.draw.sampling import SamplePackage
 from xkaohe.io.files import read_json
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.run import is_synthetic, read_counties, read_village_names
 from xkaohe.io.sample_package import read_package, zh
-from xkaohe.plan import Plan, load_plan
-from xkaohe.sampling import SamplePackage
+from xkaohe.plan import Plan
 
 RUN_ENV = "XKAOHE_RUN"
 DEFAULT_RUN = Path("..") / "runs" / "demo"

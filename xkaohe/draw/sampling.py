@@ -2,7 +2,7 @@
 
 The protocol is normative and written out in DESIGN.md; this module follows
 its numbered steps and names them in comments. All units are ordered by their
-permanent random numbers (:mod:`xkaohe.draw`), so a draw does not depend on
+permanent random numbers (:mod:`xkaohe.draw.prn`), so a draw does not depend on
 row order, library versions or platform, and a reviewer can re-derive it.
 
 Work is done for all counties at once with polars. The only Python loop over
@@ -18,9 +18,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 import polars as pl
 
-from xkaohe.draw import prn_series
+from xkaohe.draw.prn import prn_series
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.frame import Frame
+from xkaohe.inputs import Frame
 from xkaohe.plan import InterviewQuota, Plan
 
 VILLAGE_TYPES = ("poor", "nonpoor_many_poor")

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from xkaohe import schemas
-from xkaohe.io.field import Field
-from xkaohe.io.tables import ROW
+from xkaohe.inputs import ROW, Field
 from xkaohe.plan import Plan
 
 REJECT_COLUMNS = {

@@ -30,20 +30,20 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
+from xkaohe.analyse.findings import REVIEW_STATE_LABELS
+from xkaohe.analyse.indicators import CLASS_LABELS, ITEMS, RATES, STATUS_LABELS
 from xkaohe.errors import InputError, Problem
-from xkaohe.findings import REVIEW_STATE_LABELS
-from xkaohe.indicators import CLASS_LABELS, ITEMS, RATES, STATUS_LABELS
 from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.io.sample_package import read_package, zh
 from xkaohe.plan import Plan
-from xkaohe.report import PERSONAL_COLUMNS, mask_people, synthetic_banner, table_html
+from xkaohe.report.kit import PERSONAL_COLUMNS, mask_people, synthetic_banner, table_html
+from xkaohe.report.views import FLAG_LABELS, KIND_LABELS, SCOPE_LABELS, SOURCE_LABELS
 from xkaohe.schemas import APPROVAL as APPROVAL_ZH
 from xkaohe.schemas import HOUSEHOLD_SURVEY
 from xkaohe.schemas import PROBLEM_LEVEL as LEVEL_ZH
 from xkaohe.schemas import PROJECT_STATUS as PROJECT_STATUS_ZH
 from xkaohe.schemas import REVIEW_OUTCOME as OUTCOME_ZH
-from xkaohe.views import FLAG_LABELS, KIND_LABELS, SCOPE_LABELS, SOURCE_LABELS
 
 ALL = ""
 """The value of an option that means "no filter" (全部)."""

@@ -26,7 +26,7 @@ the shaping is joins, filters, counts and Chinese labels. The one
 calculation of its own is :func:`detection_limits`, which asks
 :func:`xkaohe.estimate.ratio_intervals` what interval the *plan's* sample
 would give when nothing wrong is found — a property of the design, not of
-any county (Korn & Graubard 1998; see :mod:`xkaohe.estimate`).
+any county (Korn & Graubard 1998; see :mod:`xkaohe.analyse.estimate`).
 
 The report holds no personal data: household names, phones and ID numbers
 are dropped when the sample is loaded.
@@ -45,16 +45,16 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from xkaohe.consistency import percent_text
-from xkaohe.estimate import clopper_pearson, ratio_intervals
-from xkaohe.indicators import EXITED, RATES
-from xkaohe.indicators import STATUS_LABELS as RATE_STATUS_LABELS
+from xkaohe.analyse.consistency import percent_text
+from xkaohe.analyse.estimate import clopper_pearson, ratio_intervals
+from xkaohe.analyse.indicators import EXITED, RATES
+from xkaohe.analyse.indicators import STATUS_LABELS as RATE_STATUS_LABELS
 from xkaohe.io.lottery_files import read_lottery
 from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.io.sample_package import read_package
 from xkaohe.plan import Bound, ContentItem, Plan
-from xkaohe.report import show_html, table_html
+from xkaohe.report.kit import show_html, table_html
 
 # ------------------------------------------------------------------ labels
 
