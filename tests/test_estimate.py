@@ -221,9 +221,11 @@ def test_zero_in_four_villages_is_adjusted_for_degrees_of_freedom() -> None:
 
 
 def test_korn_graubard_by_hand() -> None:
-    # HAND_PERSONS: R = 0.3, v = 0.0672, n = 5 units, 4 villages.
+    # HAND_PERSONS: R = 0.3, v = 0.0672, n = 5 units, 4 villages of which 3 have
+    # a member (v3 has x = 0): df = 2, and n* = 3.125 < n needs no cap.
     r = one(frame(HAND_PERSONS[0]))
-    n_star = 0.3 * 0.7 / 0.0672 * (special.stdtrit(4, 0.975) / special.stdtrit(3, 0.975)) ** 2
+    assert (r["df"], r["n_psu"], r["insufficient"]) == (2, 4, False)
+    n_star = 0.3 * 0.7 / 0.0672 * (special.stdtrit(4, 0.975) / special.stdtrit(2, 0.975)) ** 2
     lo, hi = clopper_pearson(0.3 * n_star, n_star)
     assert r["n_eff"] == pytest.approx(n_star, rel=1e-12)
     assert (r["low"], r["high"]) == pytest.approx((float(lo), float(hi)), rel=1e-12)
@@ -231,8 +233,9 @@ def test_korn_graubard_by_hand() -> None:
 
 
 def test_logit_by_hand() -> None:
+    # t_{n-1} / sqrt(n*_df R(1-R)) with n*_df = n* (t_{n-1}/t_df)^2 is t_df * se / (R(1-R)).
     r = one(frame(HAND_PERSONS[0]), "logit")
-    half = special.stdtrit(3, 0.975) * math.sqrt(0.0672) / 0.21
+    half = special.stdtrit(2, 0.975) * math.sqrt(0.0672) / 0.21
     logit = math.log(0.3 / 0.7)
     assert r["low"] == pytest.approx(1 / (1 + math.exp(-(logit - half))), rel=1e-12)
     assert r["high"] == pytest.approx(1 / (1 + math.exp(-(logit + half))), rel=1e-12)
@@ -244,14 +247,48 @@ def test_logit_uses_korn_graubard_at_zero_and_one() -> None:
         assert one(df, "logit") == one(df, "korn_graubard")
 
 
-def test_truncated_at_the_number_of_units() -> None:
+def test_capped_at_the_number_of_units_before_the_df_adjustment() -> None:
     # Every village has the same ratio: the variance is 0, the interval is not.
+    # The design effect is capped at 1 (n* = n = 20) and then adjusted for the
+    # 3 degrees of freedom, so the df penalty does not vanish (issue 10).
     rows = [("c", f"v{v}", 1.0, float(i == 0), 1.0) for v in range(4) for i in range(5)]
+    adjust = (special.stdtrit(19, 0.975) / special.stdtrit(3, 0.975)) ** 2
     for method in METHODS:
         r = one(frame(rows), method)
         assert r["se"] == pytest.approx(0.0, abs=1e-15)
-        assert r["n_eff"] == pytest.approx(20.0)
+        assert r["n_eff"] == pytest.approx(20.0 * adjust, rel=1e-12)
         assert r["low"] < 0.2 < r["high"]
+
+
+def test_small_design_effect_keeps_the_df_penalty() -> None:
+    # A design effect of 0.2 (< (t_19/t_3)^2 = 0.41): capping after the
+    # adjustment would give n_eff = n and drop the penalty; capping before keeps it.
+    rows = [("c", f"v{v}", 1.0, float(i < 2 + (v % 2)), 1.0) for v in range(4) for i in range(5)]
+    r = one(frame(rows))
+    adjust = (special.stdtrit(19, 0.975) / special.stdtrit(3, 0.975)) ** 2
+    assert r["deff"] < adjust
+    assert r["n_eff"] == pytest.approx(20.0 * adjust, rel=1e-12)
+
+
+def test_three_of_ten_in_one_village_is_insufficient() -> None:
+    # 10 villages, 3 exited households all in v0: df = 0, interval (0, 1), 样本不足.
+    rows = [("c", "v0", 1.0, float(i == 0), 1.0) for i in range(3)]
+    rows += [("c", f"v{v}", 1.0, 0.0, 0.0) for v in range(1, 10) for _ in range(4)]
+    r = one(frame(rows))
+    assert (r["n"], r["n_psu"], r["df"], r["insufficient"]) == (3, 10, 0, True)
+    assert (r["low"], r["high"]) == (0.0, 1.0)
+    assert r["n_eff"] is None and r["deff"] is None
+
+
+def test_two_villages_with_members_give_one_df() -> None:
+    rows = [
+        ("c", f"v{v}", 1.0, float(v == 0 and i == 0), float(v < 2))
+        for v in range(6)
+        for i in range(4)
+    ]
+    r = one(frame(rows))
+    assert (r["df"], r["insufficient"]) == (1, False)
+    assert 0.0 <= r["low"] < r["high"] < 1.0
 
 
 @st.composite
@@ -263,8 +300,13 @@ def proportions(draw: st.DrawFn) -> list[tuple[str, str, float, float, float]]:
 @PROPERTY
 @given(proportions())
 def test_korn_graubard_matches_svy_for_proportions(rows: list) -> None:
+    # svy caps the effective sample size after the df adjustment; we cap the
+    # design effect before it (NCHS, Parker et al. 2017). The two agree when
+    # the estimated design effect is at least 1 or the estimate is 0 or 1.
     df = frame(rows)
-    ours = intervals(df).filter(pl.col("n_psu") > 1)
+    ours = intervals(df).filter(
+        (pl.col("df") >= 1) & (pl.col("deff").is_null() | (pl.col("deff") >= 1))
+    )
     multi = df.join(ours.select("county_code"), on="county_code", how="semi")
     if multi.height == 0:
         return
@@ -386,6 +428,8 @@ def test_output_columns_and_types() -> None:
             "se": pl.Float64,
             "n": pl.Int64,
             "n_psu": pl.Int64,
+            "df": pl.Int64,
+            "insufficient": pl.Boolean,
             "deff": pl.Float64,
             "n_eff": pl.Float64,
         }

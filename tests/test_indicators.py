@@ -92,12 +92,15 @@ def test_a_rate_without_households_is_empty_never_zero() -> None:
     assert r["omission_rate_low"] is None
 
 
-def test_zero_wrong_exits_in_a_small_sample_is_at_risk_not_pass() -> None:
+def test_zero_wrong_exits_in_a_small_sample_is_not_found_not_pass() -> None:
     # 0 of 30 exited households: the interval still reaches above 2 %.
     r = indicators_of([{"village_code": f"V{i % 4}"} for i in range(30)])
     assert r["wrong_exit_rate"] == 0.0
     assert 0.02 < r["wrong_exit_rate_high"] < 1
-    assert r["wrong_exit_rate_status"] == "at_risk"
+    assert r["wrong_exit_rate_status"] == "not_found"
+    assert r["wrong_exit_rate_df"] == 3 and r["wrong_exit_rate_insufficient"] is False
+    # 30 households: one hit already exceeds 2 %, so the limit is where P(K >= 1) = 0.8.
+    assert r["wrong_exit_rate_detect"] == pytest.approx(1 - 0.2 ** (1 / 30), rel=1e-9)
 
 
 def test_interval_contains_the_estimate() -> None:
@@ -126,7 +129,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]
     return tables
 
 
-def test_planted_bad_counties_fail_or_are_at_risk_and_clean_ones_never_fail(
+def test_planted_bad_counties_fail_and_clean_ones_never_fail(
         results: dict[str, pl.DataFrame]) -> None:
     truth = results["truth_counties"].with_columns(
         [(pl.col(c) == "true").alias(c) for c in ("wrong_exit", "omission", "low_approval")])
@@ -135,7 +138,7 @@ def test_planted_bad_counties_fail_or_are_at_risk_and_clean_ones_never_fail(
                         ("low_approval", "approval_rate")]:
         planted = ind.filter(pl.col(fault))
         assert planted.height > 0, fault
-        assert planted[f"{rate}_status"].is_in(["fail", "at_risk"]).all(), fault
+        assert (planted[f"{rate}_status"] == "fail").all(), fault
         clean = ind.filter(~pl.col(fault))
         assert (clean[f"{rate}_status"] != "fail").all(), fault
 

@@ -145,7 +145,12 @@ class Sampling(_Model):
     interviews: InterviewRules
 
 
+JudgedRate = Literal["wrong_exit_rate", "omission_rate", "approval_rate"]
+
+
 class Bound(_Model):
+    """A rate's threshold: ``max`` (fail above) or ``min`` (fail below), exactly one."""
+
     max: Share | None = None
     min: Share | None = None
 
@@ -155,11 +160,46 @@ class Bound(_Model):
             raise ValueError("a threshold has exactly one of 'max' or 'min'")
         return self
 
+    @property
+    def side(self) -> Literal["max", "min"]:
+        """``max``: the rate must not exceed ``value``; ``min``: must not fall below it."""
+        return "max" if self.max is not None else "min"
+
+    @property
+    def value(self) -> float:
+        """The threshold itself."""
+        value = self.max if self.max is not None else self.min
+        if value is None:  # excluded by _one_side
+            raise ValueError("a threshold without a value")
+        return float(value)
+
+
+class ExitStandard(_Model):
+    """The county exit standard, judged for the counties exiting this year (三(一)1)."""
+
+    categories: tuple[Literal["deep_poverty", "exit_2019", "exited", "non_key"], ...]
+    poverty_incidence_max: Share
+    poor_villages_exited: bool
+
 
 class Indicators(_Model):
     income_line_yuan: float = Field(gt=0)
     confidence: float = Field(gt=0, lt=1)
-    thresholds: dict[Literal["wrong_exit_rate", "omission_rate", "approval_rate"], Bound]
+    detection_power: float = Field(gt=0, lt=1)
+    thresholds: dict[JudgedRate, Bound]
+    exit_standard: ExitStandard
+
+    def threshold(self, rate: str) -> Bound | None:
+        """The threshold of ``rate``; None for a rate the plan does not judge."""
+        for name, bound in self.thresholds.items():
+            if name == rate:
+                return bound
+        return None
+
+    @property
+    def judged_rates(self) -> tuple[str, ...]:
+        """The rates with a threshold, in plan order."""
+        return tuple(self.thresholds)
 
 
 class Consistency(_Model):
@@ -251,6 +291,10 @@ class Plan(_Model):
     timeline: Timeline
     reports: Reports
 
+    def threshold(self, rate: str) -> Bound | None:
+        """The threshold of ``rate`` (see :meth:`Indicators.threshold`)."""
+        return self.indicators.threshold(rate)
+
     def category(self, code: str) -> CountyCategory:
         for c in self.county_categories:
             if c.code == code:
@@ -274,4 +318,4 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise PlanError("\n".join(lines)) from None
 
 
-__all__ = ["Plan", "parse_plan"]
+__all__ = ["Bound", "ExitStandard", "Plan", "parse_plan"]

@@ -14,11 +14,13 @@ and 饮水安全 hold.
   / all surveyed registered households.
 
 Each rate has its official ratio ``R`` (unweighted, as the policy counts it),
-a design-weighted estimate ``R_est`` with a 95% interval (:mod:`xkaohe.analyse.estimate`)
-and a status against the plan's threshold: ``fail`` when ``R`` is on the wrong
-side, ``at_risk`` when it is not but the interval reaches across, ``pass``
-otherwise. A county without surveyed households for a rate has no value and
-no status — never a zero.
+a design-weighted estimate ``R_est`` with a 95% interval (:mod:`xkaohe.analyse.estimate`;
+``R_df`` its degrees of freedom, ``R_insufficient`` when they are below 1 and
+the interval is (0, 1), 样本不足) and, for the rates with a plan threshold, a
+status and a detection limit ``R_detect`` decided by
+:mod:`xkaohe.analyse.verdicts` (``fail`` / ``not_found`` / ``pass``). A county
+without surveyed households for a rate has no value and no status — never a
+zero.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from xkaohe.analyse.estimate import design_weights, ratio_intervals
+from xkaohe.analyse.verdicts import detection_limits, rate_status
 from xkaohe.plan import Plan
 
 EXITED = ("exited_2019", "exited_2016_2018")
@@ -42,8 +45,8 @@ ITEM_LABELS = {
     "knows_helper": "知晓帮扶责任人",
     "approves": "认可或基本认可",
 }
-STATUS_LABELS = {"fail": "未达标", "at_risk": "存在风险", "pass": "达标"}
-"""A rate's status against the plan's threshold, in Chinese."""
+STATUS_LABELS = {"fail": "未达标", "not_found": "未发现超标", "pass": "达标"}
+"""Transitional: the report modules still import it; the one registry is ``xkaohe.codes``."""
 CLASS_LABELS = {
     "wrong_exit": "错退",
     "omission": "漏评",
@@ -127,27 +130,28 @@ def weighted(
     return design_weights(base, villages, frame_counts).drop("status")
 
 
-def _status(rate: str, ratio: pl.Expr, low: pl.Expr, high: pl.Expr, plan: Plan) -> pl.Expr:
-    bound = plan.indicators.thresholds.get(rate)  # type: ignore[call-overload]
+def _judged(out: pl.DataFrame, rate: str, plan: Plan) -> pl.DataFrame:
+    """``out`` with ``rate``'s status and detection limit, when the plan judges it."""
+    bound = plan.threshold(rate)
     if bound is None:
-        return pl.lit(None, pl.String)
-    if bound.max is not None:
-        fail, risky = ratio > bound.max, high > bound.max
-    else:
-        fail, risky = ratio < bound.min, low < bound.min
-    return (
-        pl.when(ratio.is_null())
-        .then(pl.lit(None, pl.String))
-        .when(fail)
-        .then(pl.lit("fail"))
-        .when(risky)
-        .then(pl.lit("at_risk"))
-        .otherwise(pl.lit("pass"))
+        return out
+    r = rate
+    limit = detection_limits(
+        out[f"_{r}_units"].fill_null(0).to_numpy(), bound, plan.indicators.detection_power
+    )
+    return out.with_columns(
+        rate_status(pl.col(r), pl.col(f"{r}_low"), pl.col(f"{r}_high"), bound).alias(f"{r}_status"),
+        pl.Series(f"{r}_detect", limit, dtype=pl.Float64, nan_to_null=True),
     )
 
 
 def county_indicators(households: pl.DataFrame, counties: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """One row per county: R, R_est, R_low, R_high, R_n and R_status per rate."""
+    """One row per county: R, R_est, R_low, R_high, R_n, R_df, R_insufficient per rate.
+
+    For the rates with a plan threshold also ``R_status`` and ``R_detect``
+    (:mod:`xkaohe.analyse.verdicts`). Every value is null for a county with
+    no surveyed household of the rate's population.
+    """
     out = counties.select("county_code").sort("county_code")
     for rate in RATES:
         size = pl.col("household_size") if rate.persons else pl.lit(1)
@@ -156,13 +160,19 @@ def county_indicators(households: pl.DataFrame, counties: pl.DataFrame, plan: Pl
         # without, say, general households still counts as a cluster.
         inside = rate.population.fill_null(False)
         units = households.with_columns(
-            _y=pl.when(inside).then(size * rate.hit.fill_null(False).cast(pl.Int64))
-            .otherwise(0).cast(pl.Float64),
+            _y=pl.when(inside)
+            .then(size * rate.hit.fill_null(False).cast(pl.Int64))
+            .otherwise(0)
+            .cast(pl.Float64),
             _x=pl.when(inside).then(size).otherwise(0).cast(pl.Float64),
         )
-        official = units.filter(inside).group_by("county_code").agg(
-            (pl.col("_y").sum() / pl.col("_x").sum()).alias(rate.name),
-            pl.col("_x").sum().cast(pl.Int64).alias(f"{rate.name}_n"),
+        official = (
+            units.filter(inside)
+            .group_by("county_code")
+            .agg(
+                (pl.col("_y").sum() / pl.col("_x").sum()).alias(rate.name),
+                pl.col("_x").sum().cast(pl.Int64).alias(f"{rate.name}_n"),
+            )
         )
         interval = ratio_intervals(
             units,
@@ -175,22 +185,21 @@ def county_indicators(households: pl.DataFrame, counties: pl.DataFrame, plan: Pl
             pl.col("est").alias(f"{rate.name}_est"),
             pl.col("low").alias(f"{rate.name}_low"),
             pl.col("high").alias(f"{rate.name}_high"),
+            pl.col("df").alias(f"{rate.name}_df"),
+            pl.col("insufficient").alias(f"{rate.name}_insufficient"),
+            pl.col("n").alias(f"_{rate.name}_units"),
         )
         out = out.join(official, on="county_code", how="left").join(
             interval, on="county_code", how="left"
         )
-        r = rate.name
-        out = out.with_columns(
-            _status(r, pl.col(r), pl.col(f"{r}_low"), pl.col(f"{r}_high"), plan).alias(
-                f"{r}_status"
-            )
-        )
+        out = _judged(out, rate.name, plan)
     columns = ["county_code"]
     for rate in RATES:
         r = rate.name
-        columns += [r, f"{r}_est", f"{r}_low", f"{r}_high", f"{r}_n"]
-        if r in plan.indicators.thresholds:
-            columns.append(f"{r}_status")
+        columns += [r, f"{r}_est", f"{r}_low", f"{r}_high", f"{r}_n", f"{r}_df"]
+        columns.append(f"{r}_insufficient")
+        if plan.threshold(r) is not None:
+            columns += [f"{r}_status", f"{r}_detect"]
     return out.select(columns)
 
 
@@ -208,8 +217,10 @@ def item_rates(households: pl.DataFrame, plan: Plan) -> pl.DataFrame:
             _y=pl.when(inside).then(pl.col(item).cast(pl.Float64)).otherwise(0.0),
             _x=pl.when(inside).then(1.0).otherwise(0.0),
         )
-        share = units.filter(inside).group_by("county_code").agg(
-            rate=pl.col("_y").mean(), n=pl.len().cast(pl.Int64)
+        share = (
+            units.filter(inside)
+            .group_by("county_code")
+            .agg(rate=pl.col("_y").mean(), n=pl.len().cast(pl.Int64))
         )
         ci = ratio_intervals(
             units,

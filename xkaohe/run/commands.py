@@ -20,6 +20,7 @@ from xkaohe.analyse.consistency import cross_check
 from xkaohe.analyse.estimate import count_frame
 from xkaohe.analyse.findings import candidate_problems, completeness, merge_findings
 from xkaohe.analyse.indicators import classify, county_indicators, item_rates, weighted
+from xkaohe.analyse.verdicts import county_verdicts
 from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
 from xkaohe.draw.lottery import build_certificate, draw_lottery
 from xkaohe.draw.prn import PROTOCOL
@@ -292,6 +293,7 @@ def compute_results(
         "counties": counties,
         "households": households,
         "county_indicators": indicators,
+        "county_verdicts": county_verdicts(indicators, counties, plan),
         "county_items": items,
         **{f"check_{name}": df for name, df in checks.tables().items()},
         "findings": findings,
