@@ -15,18 +15,20 @@ import polars as pl
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import read_json, write_json
 from xkaohe.io.sample_package import write_csv
+from xkaohe.results_spec import Result, check_results
 
 if TYPE_CHECKING:
     from xkaohe.plan import Plan
 
 MANIFEST = "manifest.json"
 PLAN_COPY = "plan.yaml"  # the plan the results were computed with: a run can move
-CSV_COPIES = ("county_indicators", "rejects")  # the contract's CSV, and what teams must fix
+CSV_COPIES = (Result.COUNTY_INDICATORS, Result.REJECTS)  # the contract's CSV; what teams fix
 
 
 def write_results(
     out: Path, tables: dict[str, pl.DataFrame], manifest: dict[str, Any], plan_file: Path
 ) -> None:
+    tables = check_results(tables)  # every table as declared in xkaohe/results_spec.py
     out.mkdir(parents=True, exist_ok=True)
     (out / PLAN_COPY).write_bytes(plan_file.read_bytes())
     for name, df in tables.items():
@@ -40,7 +42,7 @@ def results_dir(run: Path) -> Path:
     return run / "results"
 
 
-def read_result(run: Path, name: str, **equal: str) -> pl.DataFrame:
+def read_result(run: Path, name: Result, **equal: str) -> pl.DataFrame:
     """One results table, filtered on the given columns (read lazily, only the slice)."""
     path = results_dir(run) / f"{name}.parquet"
     if not path.exists():

@@ -39,6 +39,7 @@ from xkaohe.io.sample_package import read_package, zh
 from xkaohe.plan import Plan
 from xkaohe.report.kit import PERSONAL_COLUMNS, mask_people, synthetic_banner, table_html
 from xkaohe.report.views import FLAG_LABELS, KIND_LABELS, SCOPE_LABELS, SOURCE_LABELS
+from xkaohe.results_spec import Result
 from xkaohe.schemas import APPROVAL as APPROVAL_ZH
 from xkaohe.schemas import HOUSEHOLD_SURVEY
 from xkaohe.schemas import PROBLEM_LEVEL as LEVEL_ZH
@@ -136,7 +137,7 @@ def load_run(run: Path) -> RunData:
         )
     )
     households = (
-        read_result(run, "households")
+        read_result(run, Result.HOUSEHOLDS)
         .join(people, on="household_id", how="left")
         .join(villages.drop("county_code"), on="village_code", how="left")
     )
@@ -145,16 +146,16 @@ def load_run(run: Path) -> RunData:
         plan=plan,
         as_of=dt.date.fromisoformat(str(manifest["as_of"])),
         synthetic=is_synthetic(run),
-        counties=read_result(run, "counties"),
+        counties=read_result(run, Result.COUNTIES),
         villages=villages,
         households=households,
-        indicators=read_result(run, "county_indicators"),
-        findings=read_result(run, "findings"),
-        discrepancies=read_result(run, "check_discrepancies"),
-        claims=read_result(run, "check_claims"),
-        projects=read_result(run, "check_projects"),
-        completeness=read_result(run, "completeness"),
-        rejects=read_result(run, "rejects"),
+        indicators=read_result(run, Result.COUNTY_INDICATORS),
+        findings=read_result(run, Result.FINDINGS),
+        discrepancies=read_result(run, Result.CHECK_DISCREPANCIES),
+        claims=read_result(run, Result.CHECK_CLAIMS),
+        projects=read_result(run, Result.CHECK_PROJECTS),
+        completeness=read_result(run, Result.COMPLETENESS),
+        rejects=read_result(run, Result.REJECTS),
         sample_households=sample["households"].select(
             "county_code", "village_code", "household_id", "status", "selected_as"
         ),

@@ -55,6 +55,7 @@ from xkaohe.io.run import is_synthetic
 from xkaohe.io.sample_package import read_package
 from xkaohe.plan import Bound, ContentItem, Plan
 from xkaohe.report.kit import show_html, table_html
+from xkaohe.results_spec import Result
 
 # ------------------------------------------------------------------ labels
 
@@ -194,18 +195,18 @@ def load_province(run: Path) -> Province:
         plan=plan,
         synthetic=is_synthetic(run),
         as_of=dt.date.fromisoformat(str(manifest["as_of"])),
-        counties=with_city_order(read_result(run, "counties")),
-        indicators=read_result(run, "county_indicators"),
-        households=read_result(run, "households"),
-        findings=read_result(run, "findings"),
-        experiences=read_result(run, "experiences"),
-        completeness=read_result(run, "completeness"),
-        rejects=read_result(run, "rejects"),
-        check_rates=read_result(run, "check_rates"),
-        check_helpers=read_result(run, "check_helpers"),
-        check_villages=read_result(run, "check_villages"),
-        check_projects=read_result(run, "check_projects"),
-        check_discrepancies=read_result(run, "check_discrepancies"),
+        counties=with_city_order(read_result(run, Result.COUNTIES)),
+        indicators=read_result(run, Result.COUNTY_INDICATORS),
+        households=read_result(run, Result.HOUSEHOLDS),
+        findings=read_result(run, Result.FINDINGS),
+        experiences=read_result(run, Result.EXPERIENCES),
+        completeness=read_result(run, Result.COMPLETENESS),
+        rejects=read_result(run, Result.REJECTS),
+        check_rates=read_result(run, Result.CHECK_RATES),
+        check_helpers=read_result(run, Result.CHECK_HELPERS),
+        check_villages=read_result(run, Result.CHECK_VILLAGES),
+        check_projects=read_result(run, Result.CHECK_PROJECTS),
+        check_discrepancies=read_result(run, Result.CHECK_DISCREPANCIES),
         sample_villages=package["villages"].select("county_code", "village_code", "village_type"),
         sample_households=package["households"].select(
             "county_code", "village_code", "household_id", "status", "selected_as"

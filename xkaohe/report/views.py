@@ -37,6 +37,7 @@ from xkaohe.io.run import is_synthetic, read_village_names
 from xkaohe.io.sample_package import read_package, zh
 from xkaohe.plan import Bound, ContentItem, Plan
 from xkaohe.report.kit import mask_people, show_html, table_html
+from xkaohe.results_spec import Result
 from xkaohe.schemas import (
     COUNTY_CATEGORY,
     PROBLEM_LEVEL,
@@ -168,7 +169,7 @@ def _plan(run: Path) -> Plan:
 
 
 def _county_row(run: Path, county_code: str) -> dict[str, object]:
-    counties = read_result(run, "counties")
+    counties = read_result(run, Result.COUNTIES)
     code = str(county_code) or str(counties["county_code"].min())
     row = counties.filter(pl.col("county_code") == code)
     if row.height == 0:
@@ -256,7 +257,7 @@ def load_county_report(run: Path, county_code: str | int = "") -> CountyReport:
     package = read_package(run / "sample")
     sample_hh = mask_people(package["households"].filter(pl.col("county_code") == code))
     households = (
-        read_result(run, "households", county_code=code)
+        read_result(run, Result.HOUSEHOLDS, county_code=code)
         .join(
             sample_hh.select("household_id", "head_name", "phone"),
             on="household_id",
@@ -265,8 +266,8 @@ def load_county_report(run: Path, county_code: str | int = "") -> CountyReport:
         )
         .join(names, on="village_code", how="left", maintain_order="left")
     )
-    discrepancies = read_result(run, "check_discrepancies", county_code=code)
-    projects = read_result(run, "check_projects", county_code=code)
+    discrepancies = read_result(run, Result.CHECK_DISCREPANCIES, county_code=code)
+    projects = read_result(run, Result.CHECK_PROJECTS, county_code=code)
     paired_ids = projects.filter(pl.col("level") == "paired")["project_id"].implode()
     return CountyReport(
         run=run,
@@ -280,24 +281,24 @@ def load_county_report(run: Path, county_code: str | int = "") -> CountyReport:
         else str(info["paired_helper_county"]),
         plan=plan,
         synthetic=is_synthetic(run),
-        rates=rate_rows(read_result(run, "county_indicators", county_code=code), plan),
-        items=read_result(run, "county_items", county_code=code),
+        rates=rate_rows(read_result(run, Result.COUNTY_INDICATORS, county_code=code), plan),
+        items=read_result(run, Result.COUNTY_ITEMS, county_code=code),
         households=households,
         sample_villages=package["villages"].filter(pl.col("county_code") == code),
         sample_households=sample_hh,
         general_quota=package["general_quota"].filter(pl.col("county_code") == code),
         village_names=names,
-        check_rates=read_result(run, "check_rates", county_code=code),
-        helpers=read_result(run, "check_helpers", county_code=code),
-        village_claims=read_result(run, "check_villages", county_code=code),
+        check_rates=read_result(run, Result.CHECK_RATES, county_code=code),
+        helpers=read_result(run, Result.CHECK_HELPERS, county_code=code),
+        village_claims=read_result(run, Result.CHECK_VILLAGES, county_code=code),
         projects=projects.filter(pl.col("level") != "paired"),
         discrepancies=discrepancies.filter(~pl.col("subject").is_in(paired_ids)),
-        findings=read_result(run, "findings", county_code=code).filter(
+        findings=read_result(run, Result.FINDINGS, county_code=code).filter(
             ~pl.col("content_item").is_in(pairing)
         ),
-        experiences=read_result(run, "experiences", county_code=code),
-        completeness=read_result(run, "completeness", unit="county", code=code),
-        rejects=read_result(run, "rejects", county_code=code),
+        experiences=read_result(run, Result.EXPERIENCES, county_code=code),
+        completeness=read_result(run, Result.COMPLETENESS, unit="county", code=code),
+        rejects=read_result(run, Result.REJECTS, county_code=code),
     )
 
 
@@ -986,7 +987,9 @@ def load_paired_report(run: Path, county_code: str | int = "") -> PairedReport:
     InputError
         When the county is not in the run or has no paired helper county.
     """
-    counties = read_result(run, "counties").filter(pl.col("paired_helper_county").is_not_null())
+    counties = read_result(run, Result.COUNTIES).filter(
+        pl.col("paired_helper_county").is_not_null()
+    )
     code = str(county_code) or str(counties["county_code"].min())
     row = counties.filter(pl.col("county_code") == code)
     if row.height == 0:
@@ -1000,7 +1003,7 @@ def load_paired_report(run: Path, county_code: str | int = "") -> PairedReport:
     plan = _plan(run)
     pairing = [it.code for it in plan.content.pairing]
     package = read_package(run / "sample")
-    projects = read_result(run, "check_projects", county_code=code).filter(
+    projects = read_result(run, Result.CHECK_PROJECTS, county_code=code).filter(
         pl.col("level") == "paired"
     )
     ids = projects["project_id"].implode()
@@ -1012,14 +1015,14 @@ def load_paired_report(run: Path, county_code: str | int = "") -> PairedReport:
         helper=str(info["paired_helper_county"]),
         plan=plan,
         synthetic=is_synthetic(run),
-        findings=read_result(run, "findings", county_code=code).filter(
+        findings=read_result(run, Result.FINDINGS, county_code=code).filter(
             pl.col("content_item").is_in(pairing)
         ),
         projects=projects,
         beneficiaries=mask_people(
             package["project_households"].filter(pl.col("project_id").is_in(ids))
         ),
-        discrepancies=read_result(run, "check_discrepancies", county_code=code).filter(
+        discrepancies=read_result(run, Result.CHECK_DISCREPANCIES, county_code=code).filter(
             pl.col("subject").is_in(ids)
         ),
         interviewees=package["interviewees"].filter(
@@ -1122,7 +1125,7 @@ def load_city_report(run: Path, city_name: str = "") -> CityReport:
     InputError
         When the city is not in the run, naming the cities that are.
     """
-    all_counties = read_result(run, "counties").sort("county_code")
+    all_counties = read_result(run, Result.COUNTIES).sort("county_code")
     name = city_name or str(all_counties["city_name"][0])
     counties = all_counties.filter(pl.col("city_name") == name)
     if counties.height == 0:
@@ -1131,10 +1134,10 @@ def load_city_report(run: Path, city_name: str = "") -> CityReport:
     plan = _plan(run)
     codes = counties["county_code"].implode()
     pairing = [it.code for it in plan.content.pairing]
-    findings = read_result(run, "findings", city_name=name).filter(
+    findings = read_result(run, Result.FINDINGS, city_name=name).filter(
         ~pl.col("content_item").is_in(pairing)
     )
-    experiences = read_result(run, "experiences", city_name=name)
+    experiences = read_result(run, Result.EXPERIENCES, city_name=name)
     return CityReport(
         run=run,
         name=name,
@@ -1142,12 +1145,13 @@ def load_city_report(run: Path, city_name: str = "") -> CityReport:
         synthetic=is_synthetic(run),
         counties=counties,
         rates=rate_rows(
-            read_result(run, "county_indicators").filter(pl.col("county_code").is_in(codes)), plan
+            read_result(run, Result.COUNTY_INDICATORS).filter(pl.col("county_code").is_in(codes)),
+            plan,
         ).join(counties.select("county_code", "county_name"), on="county_code", how="left"),
         findings=findings.filter(pl.col("county_code").is_null()),
         county_findings=findings.filter(pl.col("county_code").is_not_null()),
         experiences=experiences.filter(pl.col("county_code").is_null()),
-        completeness=read_result(run, "completeness", city_name=name),
+        completeness=read_result(run, Result.COMPLETENESS, city_name=name),
     )
 
 

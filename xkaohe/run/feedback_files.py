@@ -40,6 +40,7 @@ from xkaohe.report.feedback import (
     protected_words,
 )
 from xkaohe.report.kit import synthetic_banner, table_html
+from xkaohe.results_spec import Result
 
 FEEDBACK = "feedback"
 XLSX_NAME = "反馈问题清单.xlsx"
@@ -273,9 +274,9 @@ def write_feedback(run: Path) -> list[Path]:
     InputError
         When a results table or the plan is missing.
     """
-    findings = read_result(run, "findings")
-    counties = read_result(run, "counties")
-    completeness = read_result(run, "completeness")
+    findings = read_result(run, Result.FINDINGS)
+    counties = read_result(run, Result.COUNTIES)
+    completeness = read_result(run, Result.COMPLETENESS)
     plan = run_plan(run)
     names, villages = read_mask_sources(run)
     keep = protected_words(plan, counties, *([] if villages is None else [villages]))

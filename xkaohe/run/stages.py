@@ -46,6 +46,7 @@ from xkaohe.io.render import write_index
 from xkaohe.io.results import read_result
 from xkaohe.io.run import mark_synthetic, read_counties
 from xkaohe.io.yaml import write_yaml
+from xkaohe.results_spec import Result
 from xkaohe.run.batch import NOTEBOOKS, Job, JobResult, run_jobs
 from xkaohe.run.commands import DEFAULT_PLAN, run_indicators, run_lottery, run_sample, run_synth
 from xkaohe.run.feedback_files import write_feedback
@@ -321,10 +322,10 @@ def run_stages(
 
 def index_status(run: Path) -> pl.DataFrame:
     """Per county: how many rates fail or are at risk, and completeness (for index.html)."""
-    ind = read_result(run, "county_indicators")
+    ind = read_result(run, Result.COUNTY_INDICATORS)
     statuses = [c for c in ind.columns if c.endswith("_status")]
     comp = (
-        read_result(run, "completeness")
+        read_result(run, Result.COMPLETENESS)
         .filter(pl.col("unit") == "county")
         .select(pl.col("code").alias("county_code"), "ok", "shortfall")
     )

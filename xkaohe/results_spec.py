@@ -1,0 +1,487 @@
+"""What each table of the results store is: name, key, columns with polars types.
+
+The results store (``runs/<run>/results/*.parquet``, DESIGN.md "Results store
+and reports") is written once per run by ``xkaohe indicators`` and read by
+every report, the index, the feedback packages and the explorer. Each table is
+declared here once (PUDL's ``metadata/resources`` pattern): readers name it
+through :class:`Result` (``read_result(run, Result.FINDINGS)``), never by a bare
+string, and :func:`check_results` refuses on write a table that is undeclared,
+lacks a column, has a column of another type or an undeclared one, or repeats
+its key.
+
+Input tables (what users give us, with Chinese headers and spellings) are
+declared in :mod:`xkaohe.schemas`; this module declares what we write.
+
+To add a table: one member of :class:`Result` and one :class:`ResultTable` in
+``TABLES`` below (description, columns, key). A failing check is a bug in
+xkaohe, not a user's mistake: it raises :class:`ResultContractError`, which the
+CLI treats as an internal error (exit 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import polars as pl
+
+HERE = "xkaohe/results_spec.py"  # named in messages: where to declare
+
+
+class ResultContractError(RuntimeError):
+    """A results table does not match its declaration (a bug, not the user's input)."""
+
+
+class Result(StrEnum):
+    """The name of every results table (its file is ``<name>.parquet``)."""
+
+    COUNTIES = "counties"
+    HOUSEHOLDS = "households"
+    COUNTY_INDICATORS = "county_indicators"
+    COUNTY_VERDICTS = "county_verdicts"
+    COUNTY_ITEMS = "county_items"
+    CHECK_CLAIMS = "check_claims"
+    CHECK_HELPERS = "check_helpers"
+    CHECK_VILLAGES = "check_villages"
+    CHECK_PROJECTS = "check_projects"
+    CHECK_RATES = "check_rates"
+    CHECK_DISCREPANCIES = "check_discrepancies"
+    FINDINGS = "findings"
+    EXPERIENCES = "experiences"
+    COMPLETENESS = "completeness"
+    REJECTS = "rejects"
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """One results table.
+
+    ``key`` is unique over the table (nulls compare equal); ``optional``
+    columns may be absent (e.g. the status of a rate the plan does not judge)
+    but have their declared type when present.
+    """
+
+    name: Result
+    description: str
+    columns: Mapping[str, pl.DataType]
+    key: tuple[str, ...] = ()
+    optional: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        stray = [c for c in (*self.key, *self.optional) if c not in self.columns]
+        if stray:
+            raise ResultContractError(
+                f"results table '{self.name}' in {HERE}: key or optional column(s) "
+                f"{', '.join(stray)} are not among its columns"
+            )
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The columns every written table has."""
+        return tuple(c for c in self.columns if c not in self.optional)
+
+    def schema(self) -> pl.Schema:
+        """The declared columns and types (optional ones included)."""
+        return pl.Schema(dict(self.columns))
+
+
+STR, INT, FLT, BOOL, DATE = pl.String(), pl.Int64(), pl.Float64(), pl.Boolean(), pl.Date()
+
+RATES = ("wrong_exit_rate", "omission_rate", "approval_rate", "wrong_inclusion_rate")
+"""The rates of ``county_indicators``, as :data:`xkaohe.analyse.indicators.RATES` names them."""
+
+
+def _rate_columns(rates: Iterable[str]) -> dict[str, pl.DataType]:
+    out: dict[str, pl.DataType] = {}
+    for r in rates:
+        out |= {r: FLT, f"{r}_est": FLT, f"{r}_low": FLT, f"{r}_high": FLT, f"{r}_n": INT}
+        out |= {f"{r}_df": INT, f"{r}_insufficient": BOOL, f"{r}_status": STR, f"{r}_detect": FLT}
+    return out
+
+
+# R_status and R_detect exist only for the rates the plan judges (it may judge
+# fewer); R_df and R_insufficient stay optional until analyse/indicators writes
+# them for every rate (issue 10).
+_RATE_OPTIONAL = frozenset(
+    f"{r}_{part}" for r in RATES for part in ("df", "insufficient", "status", "detect")
+)
+
+_TABLES = (
+    ResultTable(
+        Result.COUNTIES,
+        "The frame's counties: category, city, pairing (one row per county).",
+        {
+            "county_code": STR,
+            "county_name": STR,
+            "city_name": STR,
+            "category": STR,
+            "national_poverty_county": BOOL,
+            "paired_helper_county": STR,
+        },
+        key=("county_code",),
+    ),
+    ResultTable(
+        Result.HOUSEHOLDS,
+        "Each usable household questionnaire with its classification and design weight.",
+        {
+            "_row": INT,
+            "household_id": STR,
+            "village_code": STR,
+            "visit_date": DATE,
+            "team_id": STR,
+            "registered": BOOL,
+            "household_size": INT,
+            "income_per_capita_yuan": FLT,
+            "food_clothing_ok": BOOL,
+            "education_ok": BOOL,
+            "medical_ok": BOOL,
+            "housing_safe": BOOL,
+            "water_safe": BOOL,
+            "ineligible_evidence": BOOL,
+            "knows_helper": BOOL,
+            "approval": STR,
+            "county_code": STR,
+            "frame_status": STR,
+            "selected_as": STR,
+            "income_ok": BOOL,
+            "qualified": BOOL,
+            "is_exited": BOOL,
+            "approves": BOOL,
+            "wrong_exit": BOOL,
+            "omission": BOOL,
+            "wrong_inclusion": BOOL,
+            "relapse": BOOL,
+            "classification": STR,
+            "weight": FLT,
+            "city_name": STR,
+        },
+        key=("village_code", "household_id"),
+    ),
+    ResultTable(
+        Result.COUNTY_INDICATORS,
+        "Per county and rate: official ratio R, estimate, 95% interval, n, status.",
+        {"county_code": STR, **_rate_columns(RATES)},
+        key=("county_code",),
+        optional=_RATE_OPTIONAL,
+    ),
+    ResultTable(
+        Result.COUNTY_VERDICTS,
+        "One verdict per county (fail/no_data/not_found/pass), its scope and failing rates.",
+        {"county_code": STR, "verdict": STR, "scope": STR, "failing": STR},
+        key=("county_code",),
+    ),
+    ResultTable(
+        Result.COUNTY_ITEMS,
+        "Per county and content item (两不愁三保障 ...): the share meeting it, with interval.",
+        {
+            "county_code": STR,
+            "item": STR,
+            "label": STR,
+            "rate": FLT,
+            "est": FLT,
+            "low": FLT,
+            "high": FLT,
+            "n": INT,
+        },
+        key=("county_code", "item"),
+    ),
+    ResultTable(
+        Result.CHECK_CLAIMS,
+        "Each helper's claim about one surveyed household against the household's answer.",
+        {
+            "county_code": STR,
+            "village_code": STR,
+            "helper_id": STR,
+            "household_id": STR,
+            "item": STR,
+            "claim": STR,
+            "answer": STR,
+            "agrees": BOOL,
+            "status": STR,
+            "claim_value": FLT,
+            "answer_value": FLT,
+            "interview_id": STR,
+            "interview_row": INT,
+            "survey_row": INT,
+        },
+        key=("interview_id", "item", "household_id"),
+    ),
+    ResultTable(
+        Result.CHECK_HELPERS,
+        "Per helper (帮扶责任人) and village: claims checked, mismatches, awareness.",
+        {
+            "county_code": STR,
+            "village_code": STR,
+            "helper_id": STR,
+            "claims": INT,
+            "checked": INT,
+            "mismatches": INT,
+            "mismatch_rate": FLT,
+            "households": INT,
+            "households_not_knowing": INT,
+            "mismatch_flagged": BOOL,
+            "flagged": BOOL,
+        },
+        key=("county_code", "village_code", "helper_id"),
+    ),
+    ResultTable(
+        Result.CHECK_VILLAGES,
+        "A village cadre's claim per item against the village's surveyed households.",
+        {
+            "county_code": STR,
+            "village_code": STR,
+            "item": STR,
+            "claim": BOOL,
+            "claimants": INT,
+            "households": INT,
+            "contradicting": INT,
+            "mismatch_rate": FLT,
+            "flagged": BOOL,
+            "interview_rows": pl.List(INT),
+            "contradicting_rows": pl.List(INT),
+        },
+        key=("county_code", "village_code", "item", "claim"),
+    ),
+    ResultTable(
+        Result.CHECK_PROJECTS,
+        "Each sampled project's record against the team's project check.",
+        {
+            "county_code": STR,
+            "village_code": STR,
+            "project_id": STR,
+            "kind": STR,
+            "level": STR,
+            "name": STR,
+            "funds_yuan": FLT,
+            "beneficiaries_drawn": INT,
+            "checked": BOOL,
+            "check_date": DATE,
+            "check_status": STR,
+            "funds_spent_yuan": FLT,
+            "beneficiaries_confirmed": INT,
+            "issue": STR,
+            "check_row": INT,
+            "funds_overspent": BOOL,
+            "spent_but_not_started": BOOL,
+            "spent_but_abandoned": BOOL,
+            "beneficiaries_short": BOOL,
+            "not_checked": BOOL,
+            "any_discrepancy": BOOL,
+        },
+        key=("project_id",),
+    ),
+    ResultTable(
+        Result.CHECK_RATES,
+        "Cross-check rates per county and per village (unit), with helper awareness.",
+        {
+            "unit": STR,
+            "county_code": STR,
+            "village_code": STR,
+            "helper_claims_checked": INT,
+            "helper_mismatches": INT,
+            "helper_mismatch_rate": FLT,
+            "helper_mismatch_flagged": BOOL,
+            "village_claim_households": INT,
+            "village_claim_contradicting": INT,
+            "village_claim_mismatch_rate": FLT,
+            "village_claim_flagged": BOOL,
+            "projects_sampled": INT,
+            "projects_checked": INT,
+            "projects_with_discrepancy": INT,
+            "project_discrepancy_rate": FLT,
+            "registered_asked": INT,
+            "knows_helper": INT,
+            "helper_awareness": FLT,
+            "awareness_ok": BOOL,
+        },
+        key=("unit", "county_code", "village_code"),
+    ),
+    ResultTable(
+        Result.CHECK_DISCREPANCIES,
+        "One list of specific contradictions, each with the rows of the files that show it.",
+        {
+            "county_code": STR,
+            "village_code": STR,
+            "kind": STR,
+            "subject": STR,
+            "household_id": STR,
+            "item": STR,
+            "item_label": STR,
+            "recorded": STR,
+            "found": STR,
+            "reference": STR,
+        },
+    ),
+    ResultTable(
+        Result.FINDINGS,
+        "Problems: the teams' and the system's candidates, with review state and scope.",
+        {
+            "problem_id": STR,
+            "raised_date": DATE,
+            "team_id": STR,
+            "level": STR,
+            "city_name": STR,
+            "county_code": STR,
+            "village_code": STR,
+            "content_item": STR,
+            "description": STR,
+            "evidence": STR,
+            "needs_review": BOOL,
+            "review_date": DATE,
+            "review_outcome": STR,
+            "suggestion": STR,
+            "source": STR,
+            "rule": STR,
+            "covered_by": STR,
+            "review_due": DATE,
+            "review_state": STR,
+            "confirmed": BOOL,
+            "in_report": BOOL,
+            "scope": STR,
+            "_row": INT,
+        },
+        key=("problem_id",),
+    ),
+    ResultTable(
+        Result.EXPERIENCES,
+        "The teams' good experiences (经验做法) per city or county.",
+        {
+            "_row": INT,
+            "experience_id": STR,
+            "city_name": STR,
+            "county_code": STR,
+            "title": STR,
+            "description": STR,
+        },
+        key=("experience_id",),
+    ),
+    ResultTable(
+        Result.COMPLETENESS,
+        "Per city and county (unit, code): whether the teams' report material is complete.",
+        {
+            "unit": STR,
+            "code": STR,
+            "name": STR,
+            "city_name": STR,
+            "experiences": INT,
+            "problems": INT,
+            "problems_with_suggestion": INT,
+            "experiences_ok": BOOL,
+            "problems_ok": BOOL,
+            "suggestions_ok": BOOL,
+            "ok": BOOL,
+            "shortfall": STR,
+        },
+        key=("unit", "code"),
+    ),
+    ResultTable(
+        Result.REJECTS,
+        "Field-return rows set aside, with file, row, column, expected and found.",
+        {
+            "table": STR,
+            "file": STR,
+            "row": INT,
+            "column": STR,
+            "expected": STR,
+            "found": STR,
+            "county_code": STR,
+        },
+    ),
+)
+
+TABLES: dict[Result, ResultTable] = {t.name: t for t in _TABLES}
+"""Every declared results table by name."""
+
+
+def _check_registry() -> None:
+    missing = [r.value for r in Result if r not in TABLES]
+    if missing or len(TABLES) != len(_TABLES):
+        raise ResultContractError(
+            f"{HERE}: every Result needs exactly one ResultTable; "
+            f"without one: {', '.join(missing) or '-'}"
+        )
+
+
+_check_registry()
+
+
+def table(name: str) -> ResultTable:
+    """The declaration of ``name``; an undeclared name says where to declare it."""
+    try:
+        return TABLES[Result(name)]
+    except ValueError:
+        raise ResultContractError(
+            f"results table '{name}' is not declared: add a member to Result and a "
+            f"ResultTable (description, columns with polars types, key) to TABLES in {HERE}"
+        ) from None
+
+
+def _key_problems(spec: ResultTable, df: pl.DataFrame) -> list[str]:
+    if not spec.key or df.height == 0 or any(c not in df.columns for c in spec.key):
+        return []
+    dup = df.select(spec.key).filter(pl.struct(spec.key).is_duplicated())
+    if dup.height == 0:
+        return []
+    shown = ", ".join(
+        "(" + ", ".join(repr(v) for v in row) + ")" for row in dup.unique().head(3).iter_rows()
+    )
+    return [f"key ({', '.join(spec.key)}) repeated in {dup.height} rows, e.g. {shown}"]
+
+
+def check_result(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` checked against the declaration of ``name``.
+
+    A column of polars type ``Null`` (all values empty, type unknown) is cast
+    to its declared type; that is the only change.
+
+    Raises
+    ------
+    ResultContractError
+        The table is undeclared, or every way it differs from its declaration:
+        a missing, undeclared or wrongly typed column, a repeated key.
+    """
+    spec = table(name)
+    problems = [f"column '{c}' missing" for c in spec.required if c not in df.columns]
+    nulls: list[pl.Expr] = []
+    for c, dtype in df.schema.items():
+        declared = spec.columns.get(c)
+        if declared is None:
+            problems.append(f"column '{c}' ({dtype}) is not declared")
+        elif dtype == pl.Null:
+            nulls.append(pl.col(c).cast(declared))
+        elif dtype != declared:
+            problems.append(f"column '{c}': declared {declared}, found {dtype}")
+    problems += _key_problems(spec, df)
+    if problems:
+        raise ResultContractError(
+            f"results table '{spec.name}' does not match its declaration in {HERE}: "
+            + "; ".join(problems)
+        )
+    return df.with_columns(nulls) if nulls else df
+
+
+def check_results(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Every table of a run checked (:func:`check_result`), all problems in one error."""
+    out: dict[str, pl.DataFrame] = {}
+    problems: list[str] = []
+    for name, df in tables.items():
+        try:
+            out[name] = check_result(name, df)
+        except ResultContractError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ResultContractError("\n".join(problems))
+    return out
+
+
+__all__ = [
+    "RATES",
+    "TABLES",
+    "Result",
+    "ResultContractError",
+    "ResultTable",
+    "check_result",
+    "check_results",
+    "table",
+]
