@@ -54,6 +54,7 @@ from xkaohe.io.sample_package import (
 )
 from xkaohe.plan import Plan
 from xkaohe.report.lottery import team_list_sheets
+from xkaohe.results_spec import Result
 from xkaohe.schemas import check_sample_package
 from xkaohe.synth.field import synthesize_field
 from xkaohe.synth.frame import SCALES, synthesize_frame, synthesize_roster
@@ -290,16 +291,16 @@ def compute_results(
     candidates = candidate_problems(indicators, checks, counties, plan)
     findings = merge_findings(checked.problems, candidates, plan, as_of)
     return {
-        "counties": counties,
-        "households": households,
-        "county_indicators": indicators,
-        "county_verdicts": county_verdicts(indicators, counties, plan),
-        "county_items": items,
+        Result.COUNTIES: counties,
+        Result.HOUSEHOLDS: households,
+        Result.COUNTY_INDICATORS: indicators,
+        Result.COUNTY_VERDICTS: county_verdicts(indicators, counties, plan),
+        Result.COUNTY_ITEMS: items,
         **{f"check_{name}": df for name, df in checks.tables().items()},
-        "findings": findings,
-        "experiences": checked.experiences,
-        "completeness": completeness(findings, checked.experiences, counties, plan),
-        "rejects": checked.rejects,
+        Result.FINDINGS: findings,
+        Result.EXPERIENCES: checked.experiences,
+        Result.COMPLETENESS: completeness(findings, checked.experiences, counties, plan),
+        Result.REJECTS: checked.rejects,
     }
 
 
