@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from xkaohe import codes
+
 Kind = Literal["text", "bool", "int", "float", "enum", "date"]
 
 TRUE_WORDS = ("true", "1", "是", "yes", "y", "t", "对")
@@ -64,35 +66,15 @@ class TableSpec:
         raise KeyError(name)
 
 
-def enum(pairs: dict[str, str]) -> dict[str, str]:
-    """Accepted spellings from {canonical: Chinese}; dashes in year ranges normalised."""
-    out: dict[str, str] = {}
-    for canonical, chinese in pairs.items():
-        out[canonical] = canonical
-        out[chinese] = canonical
-    return out
+def enum(code_set: codes.CodeSet) -> dict[str, str]:
+    """Accepted spellings of a code set (:mod:`xkaohe.codes`: code, Chinese label, aliases)."""
+    return code_set.spellings()
 
 
-COUNTY_CATEGORY = {
-    "deep_poverty": "深度贫困县",
-    "exit_2019": "拟摘帽县",
-    "exited": "已脱贫摘帽县",
-    "non_key": "非重点县",
-}
-HOUSEHOLD_STATUS = {
-    "exited_2019": "2019年脱贫户",
-    "exited_2016_2018": "2016-2018年脱贫户",
-    "new_2018_2019": "2018-2019年新识别贫困户",
-    "not_exited": "未脱贫户",
-    "relapsed": "返贫户",
-}
-PROJECT_KIND = {
-    "county": "县级项目",
-    "village": "到村项目",
-    "household_policy": "到户政策项目",
-    "paired_cooperation": "结对合作项目",
-}
-VILLAGE_TYPE = {"poor": "贫困村", "nonpoor_many_poor": "贫困人口较多的非贫困村"}
+COUNTY_CATEGORY = codes.COUNTY_CATEGORY
+HOUSEHOLD_STATUS = codes.HOUSEHOLD_STATUS
+PROJECT_KIND = codes.PROJECT_KIND
+VILLAGE_TYPE = codes.VILLAGE_TYPE
 
 C = Column
 
@@ -160,19 +142,8 @@ PROJECT_BENEFICIARIES = TableSpec(
 FRAME_TABLES = (COUNTIES, VILLAGES, HOUSEHOLDS, PROJECTS, PROJECT_BENEFICIARIES)
 
 # Roster (DESIGN.md, "Roster and the lottery").
-ASSESSOR_KIND = {
-    "director": "市扶贫办主任",
-    "division_cadre": "省直处级干部",
-    "party_observer": "民主党派",
-    "staff": "工作人员",
-}
-LEVEL = {
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡镇级",
-    "village": "村级",
-}
+ASSESSOR_KIND = codes.ASSESSOR_KIND
+LEVEL = codes.ASSESSOR_LEVEL
 
 CITIES = TableSpec(
     "cities",
@@ -226,7 +197,7 @@ def _sample_contracts() -> dict[str, Any]:
 
     text, real, flag = pl.String, pl.Float64, pl.Boolean
     unit = pa.Check.in_range(0, 1, include_min=False)
-    statuses = list(HOUSEHOLD_STATUS)
+    statuses = list(HOUSEHOLD_STATUS.order)
 
     def col(dtype: Any, *checks: Any, nullable: bool = False, unique: bool = False) -> Any:
         return pa.Column(dtype, list(checks), nullable=nullable, unique=unique)
@@ -237,12 +208,14 @@ def _sample_contracts() -> dict[str, Any]:
                 "county_code": col(text),
                 "village_code": col(text, unique=True),
                 "township_code": col(text),
-                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
+                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE.order))),
                 "prn": col(real, unit),
                 "tilt_weight": col(real, pa.Check.ge(1)),
                 "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
                 "relaxed_township": col(flag),
-                "substituted_for": col(text, pa.Check.isin(list(VILLAGE_TYPE)), nullable=True),
+                "substituted_for": col(
+                    text, pa.Check.isin(list(VILLAGE_TYPE.order)), nullable=True
+                ),
             }
         ),
         "households": pa.DataFrameSchema(
@@ -260,14 +233,14 @@ def _sample_contracts() -> dict[str, Any]:
                 "county_code": col(text),
                 "village_code": col(text),
                 "villager_group": col(text),
-                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE))),
+                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE.order))),
             }
         ),
         "projects": pa.DataFrameSchema(
             {
                 "county_code": col(text),
                 "project_id": col(text),
-                "kind": col(text, pa.Check.isin(list(PROJECT_KIND))),
+                "kind": col(text, pa.Check.isin(list(PROJECT_KIND.order))),
                 "prn": col(real, unit),
             }
         ),
@@ -313,16 +286,11 @@ def check_sample_package(tables: dict[str, Any]) -> None:
 # ------------------------------------------------------------ field returns
 # What teams enter each day (DESIGN.md, "Field returns"); same reading rules.
 
-APPROVAL = {"approve": "认可", "basic": "基本认可", "disapprove": "不认可"}
-INTERVIEW_LEVEL = {"city": "市级", "county": "县级", "village": "村级", "helper": "帮扶责任人"}
-PROJECT_STATUS = {
-    "not_started": "未开工",
-    "in_progress": "在建",
-    "completed": "已完工",
-    "abandoned": "已停工",
-}
-PROBLEM_LEVEL = {"city": "市级", "county": "县级", "village": "村级", "household": "户级"}
-REVIEW_OUTCOME = {"pending": "待复核", "confirmed": "属实", "dismissed": "不属实"}
+APPROVAL = codes.APPROVAL
+INTERVIEW_LEVEL = codes.INTERVIEW_LEVEL
+PROJECT_STATUS = codes.PROJECT_STATUS
+PROBLEM_LEVEL = codes.PROBLEM_LEVEL
+REVIEW_OUTCOME = codes.REVIEW_OUTCOME
 
 HOUSEHOLD_SURVEY = TableSpec(
     "household_survey",

@@ -45,13 +45,13 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
+from xkaohe.codes import CHECK_ITEM, PROJECT_STATUS
 from xkaohe.errors import InputError, Problem
 from xkaohe.plan import Plan
 from xkaohe.schemas import (
     CLAIM_ITEMS,
     FALSE_WORDS,
     HOUSEHOLD_SURVEY,
-    PROJECT_STATUS,
     TRUE_WORDS,
     require_columns,
 )
@@ -68,12 +68,8 @@ INT_ITEMS: tuple[str, ...] = tuple(
 FLOAT_ITEMS: tuple[str, ...] = tuple(
     c for c in CLAIM_ITEMS if HOUSEHOLD_SURVEY.column(c).kind == "float"
 )
-ITEM_LABELS: dict[str, str] = {c: HOUSEHOLD_SURVEY.column(c).alias for c in CLAIM_ITEMS} | {
-    "funds_spent_yuan": "资金使用",
-    "status": "项目进度",
-    "beneficiaries_confirmed": "受益户",
-}
-"""Chinese labels of the compared items (survey headers; project aspects)."""
+ITEM_LABELS: dict[str, str] = CHECK_ITEM.labels()
+"""Chinese labels of the compared items (:data:`xkaohe.codes.CHECK_ITEM`)."""
 
 CLAIM_STATUSES = ("agrees", "contradicts", "not_surveyed", "unreadable", "no_answer", "other_item")
 KINDS = ("helper_claim", "village_claim", "project")
@@ -853,7 +849,7 @@ def discrepancies(
     )
 
     def status_found(status: str) -> pl.Expr:
-        return pl.concat_str(pl.lit(f"项目{PROJECT_STATUS[status]}"), issue)
+        return pl.concat_str(pl.lit(f"项目{PROJECT_STATUS.label(status)}"), issue)
 
     project_rules: list[tuple[str, str, pl.Expr, pl.Expr]] = [
         (

@@ -116,7 +116,6 @@ from xkaohe.draw.prn import prn_series
 from xkaohe.errors import RuleError
 from xkaohe.inputs import CITY_SEP, LOTTERY_PROTOCOL, LOTTERY_SCHEMAS, Lottery, Roster
 from xkaohe.plan import Plan, Teams
-from xkaohe.schemas import LEVEL
 
 if TYPE_CHECKING:
     pass
@@ -140,14 +139,6 @@ STAGES = (
 )
 
 ROLES = ("leader", "deputy", "contact", "member", "observer")
-ROLE_LABELS = {
-    "leader": "组长",
-    "deputy": "副组长",
-    "contact": "联系人",
-    "member": "组员",
-    "observer": "民主党派观察员",
-}
-LEVEL_LABELS = dict(LEVEL)
 LEADER_SEARCH_LIMIT = 100_000  # look-ahead steps before step 2 gives up
 
 
@@ -928,7 +919,6 @@ def build_certificate(
 __all__ = [
     "PROTOCOL",
     "ROLES",
-    "ROLE_LABELS",
     "STAGES",
     "build_certificate",
     "draw_lottery",

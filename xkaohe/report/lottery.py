@@ -8,10 +8,13 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from xkaohe.draw.lottery import LEVEL_LABELS, ROLE_LABELS
+from xkaohe.codes import ASSESSOR_LEVEL, MEMBER_ROLE
 from xkaohe.draw.prn import PROTOCOL as PRN_PROTOCOL
 from xkaohe.inputs import CITY_SEP, Lottery
 from xkaohe.io.xlsx import Sheet
+
+LEVEL_LABELS = ASSESSOR_LEVEL.labels()
+ROLE_LABELS = MEMBER_ROLE.labels()
 
 # --------------------------------------------------------------------------- notebook tables
 

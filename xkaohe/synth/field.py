@@ -61,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from xkaohe.codes import SURVEY_ITEM
 from xkaohe.draw.prn import seeded_rng
 from xkaohe.draw.sampling import SamplePackage
 from xkaohe.plan import Plan
@@ -75,8 +76,7 @@ Bools = npt.NDArray[np.bool_]
 ITEMS = ("food_clothing_ok", "education_ok", "medical_ok", "housing_safe", "water_safe")
 FAULTS = ("wrong_exit", "omission", "low_approval")
 _EXITED = ("exited_2019", "exited_2016_2018")
-_ITEM_ZH = {"food_clothing_ok": "不愁吃穿", "education_ok": "义务教育", "medical_ok": "基本医疗",
-            "housing_safe": "住房安全", "water_safe": "饮水安全"}
+_ITEM_ZH = {item: SURVEY_ITEM.label(item, short=True) for item in ITEMS}
 
 # Shape of the synthetic returns (not plan numbers): shares of units planted.
 _BAD_SHARE, _BAD_MIN = 0.06, 3
