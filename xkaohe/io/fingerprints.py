@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from xkaohe.io.files import write_text
+
 STORE = ".fingerprints.json"
 
 
@@ -66,5 +68,4 @@ def read_store(reports: Path) -> dict[str, str]:
 
 
 def write_store(reports: Path, known: dict[str, str]) -> None:
-    reports.mkdir(parents=True, exist_ok=True)
-    (reports / STORE).write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+    write_text(reports / STORE, json.dumps(known, indent=1, sort_keys=True))

@@ -16,7 +16,7 @@ import polars as pl
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import LOTTERY_SCHEMAS, Lottery
 from xkaohe.io import files
-from xkaohe.io.files import sha256_file, write_json
+from xkaohe.io.files import sha256_file, write_bytes, write_json
 from xkaohe.io.xlsx import Sheet, write_workbook
 from xkaohe.plan import Teams
 
@@ -61,7 +61,7 @@ def write_lottery(
     out.mkdir(parents=True, exist_ok=True)
     frames = {"teams": lottery.teams, "members": lottery.members, "pairs": lottery.pairs}
     for name, df in frames.items():
-        (out / f"{name}.csv").write_bytes(csv_text(df).encode("utf-8"))
+        write_bytes(out / f"{name}.csv", csv_text(df).encode("utf-8"))
     write_workbook(out / XLSX, team_lists, title="市际交叉考核 考核组名单")
     cert = dict(certificate)
     cert["outputs"] = {f"{name}.csv": sha256_file(out / f"{name}.csv") for name in TABLES}

@@ -92,6 +92,16 @@ def safe_name(text: str) -> str:
     return f"{_cut(kept, MAX_BYTES - HASH_CHARS - 1) or '_'}-{digest}"
 
 
+def report_stem(kind: str, key: str) -> str:
+    """The file stem of a report about one unit: ``county_341221``, ``city_阜阳市``.
+
+    ``kind`` is ours (county, city, paired, sample); ``key`` is data and passes
+    :func:`safe_name`. The batch, the index and the sign-off all name a report
+    through this one function.
+    """
+    return f"{kind}_{safe_name(key)}"
+
+
 def inside(run: Path, path: Path) -> Path:
     """``path`` resolved, after checking that it stays inside the folder ``run``.
 
@@ -115,4 +125,4 @@ def inside(run: Path, path: Path) -> Path:
     return target
 
 
-__all__ = ["CODE_PATTERN", "MAX_BYTES", "inside", "safe_name"]
+__all__ = ["CODE_PATTERN", "MAX_BYTES", "inside", "report_stem", "safe_name"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.files import read_json, write_json
+from xkaohe.io.files import atomic_path, read_json, write_bytes, write_json
 from xkaohe.io.sample_package import write_csv
 from xkaohe.results_spec import Result, check_results
 
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 PLAN_COPY = "plan.yaml"  # the plan the results were computed with: a run can move
 CSV_COPIES = (Result.COUNTY_INDICATORS, Result.REJECTS)  # the contract's CSV; what teams fix
+WRITER = (
+    "a results table written by the indicators stage "
+    "(xkaohe indicators, or xkaohe run --stage indicators: run it again)"
+)
 
 
 def write_results(
@@ -30,9 +34,10 @@ def write_results(
 ) -> None:
     tables = check_results(tables)  # every table as declared in xkaohe/results_spec.py
     out.mkdir(parents=True, exist_ok=True)
-    (out / PLAN_COPY).write_bytes(plan_file.read_bytes())
+    write_bytes(out / PLAN_COPY, plan_file.read_bytes())
     for name, df in tables.items():
-        df.write_parquet(out / f"{name}.parquet", statistics=False)
+        with atomic_path(out / f"{name}.parquet") as tmp:  # a reader never sees half a table
+            df.write_parquet(tmp, statistics=False)
         if name in CSV_COPIES:
             write_csv(df, out / f"{name}.csv")
     write_json(out / MANIFEST, manifest | {"tables": {k: v.height for k, v in tables.items()}})
@@ -46,15 +51,25 @@ def read_result(run: Path, name: Result, **equal: str) -> pl.DataFrame:
     """One results table, filtered on the given columns (read lazily, only the slice)."""
     path = results_dir(run) / f"{name}.parquet"
     if not path.exists():
-        raise InputError(
-            Problem(
-                str(path), None, None, "a results table (run xkaohe indicators)", "no such file"
-            )
-        )
+        raise InputError(Problem(str(path), None, None, WRITER, "no such file"))
     lazy = pl.scan_parquet(path)
     for column, value in equal.items():
         lazy = lazy.filter(pl.col(column) == value)
-    return lazy.collect()
+    try:
+        return lazy.collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:  # truncated, overwritten, not parquet
+        lines = str(exc).strip().splitlines()
+        why = lines[0][:120] if lines else type(exc).__name__
+        raise InputError(
+            Problem(str(path), None, None, WRITER, f"a damaged file ({why})")
+        ) from None
+
+
+def read_rejects(run: Path) -> pl.DataFrame | None:
+    """The field rows the indicators stage rejected, or None when the run has no results yet."""
+    if not (results_dir(run) / f"{Result.REJECTS}.parquet").exists():
+        return None
+    return read_result(run, Result.REJECTS)
 
 
 def read_manifest(run: Path) -> dict[str, Any]:

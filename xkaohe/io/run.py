@@ -18,14 +18,14 @@ from pathlib import Path
 import polars as pl
 
 from xkaohe import schemas
+from xkaohe.io.files import write_text
 from xkaohe.io.tables import read_tables
 
 SYNTHETIC_MARKER = "SYNTHETIC"
 
 
 def mark_synthetic(run: Path, text: str) -> None:
-    run.mkdir(parents=True, exist_ok=True)
-    (run / SYNTHETIC_MARKER).write_text(text + "\n", encoding="utf-8")
+    write_text(run / SYNTHETIC_MARKER, text + "\n")
 
 
 def is_synthetic(run: Path) -> bool:

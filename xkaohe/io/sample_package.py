@@ -131,8 +131,9 @@ def zh(expr: pl.Expr) -> pl.Expr:
 
 
 def write_csv(df: pl.DataFrame, path: Path) -> None:
-    """Deterministic UTF-8 CSV (no BOM; empty cell for null)."""
-    df.write_csv(path, null_value="", float_precision=None, line_terminator="\n")
+    """Deterministic UTF-8 CSV (no BOM; empty cell for null), written atomically."""
+    with files.atomic_path(path) as tmp:
+        df.write_csv(tmp, null_value="", float_precision=None, line_terminator="\n")
 
 
 def write_tables(out: Path, tables: dict[str, pl.DataFrame]) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from xkaohe.io.files import atomic_path
+
 _FIXED_TIME = dt.datetime(2019, 1, 1)  # workbook metadata: no hidden clock in the file
 _INVALID = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
@@ -29,6 +31,7 @@ class Sheet:
     heading: str = ""  # printed at the top of every page; default: the tab name
     percent: tuple[str, ...] = ()  # columns holding shares, printed as 65.0%
     landscape: bool = True
+    footer: str = ""  # printed at the foot of every page, left of the page number
 
 
 def display_width(text: str) -> int:
@@ -42,22 +45,34 @@ def _column_width(header: str, values: pl.Series) -> float:
     return float(min(max(widest + 2, 6), 48))
 
 
+def _tab_base(title: str) -> str:
+    """A legal tab name for ``title``: Excel refuses []:*?/\\, control characters, a leading
+    or trailing apostrophe, more than 31 characters and the reserved name History."""
+    base = "".join(c if c.isprintable() else "_" for c in title.translate(_INVALID))
+    base = base[:31].strip("'") or "Sheet"
+    return base + "_" if base.lower() == "history" else base
+
+
 def unique_tab_names(titles: list[str]) -> list[str]:
-    """Excel tab names: at most 31 characters, no []:*?/\\, unique."""
+    """Excel tab names, legal (:func:`_tab_base`) and unique ignoring case, as Excel compares."""
     out: list[str] = []
     for title in titles:
-        base = title.translate(_INVALID)[:31] or "Sheet"
+        base = _tab_base(title)
         name, n = base, 2
-        while name in out:
+        while name.lower() in {o.lower() for o in out}:
             suffix = f"({n})"
-            name, n = base[: 31 - len(suffix)] + suffix, n + 1
+            name, n = base[: 31 - len(suffix)].rstrip("'") + suffix, n + 1
         out.append(name)
     return out
 
 
 def write_workbook(path: Path, sheets: list[Sheet], title: str = "") -> None:
-    """Write ``sheets`` to ``path``; ids and codes are written as text."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``sheets`` to ``path`` atomically; ids and codes are written as text."""
+    with atomic_path(path) as tmp:
+        _write_workbook(tmp, sheets, title)
+
+
+def _write_workbook(path: Path, sheets: list[Sheet], title: str) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_urls": False})
     wb.set_properties({"title": title, "created": _FIXED_TIME, "author": "xkaohe"})
     head = wb.add_format(
@@ -93,7 +108,8 @@ def write_workbook(path: Path, sheets: list[Sheet], title: str = "") -> None:
         ws.set_header(
             f"&C&12{sheet.heading or (f'{title} — {sheet.title}' if title else sheet.title)}"
         )
-        ws.set_footer("&C第 &P 页，共 &N 页")
+        foot = sheet.footer.replace("&", "&&")
+        ws.set_footer(f"&L{foot}&R第 &P 页，共 &N 页" if foot else "&C第 &P 页，共 &N 页")
         if df.height:
             ws.autofilter(0, 0, df.height, max(len(df.columns) - 1, 0))
     wb.close()

@@ -7,7 +7,9 @@ from typing import Any
 
 import yaml
 
+from xkaohe.io.files import write_text
+
 
 def write_yaml(path: Path, data: Any) -> None:
     """Readable YAML (Chinese kept as is, keys in the given order)."""
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    write_text(path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
