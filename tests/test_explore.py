@@ -451,11 +451,17 @@ def test_field_progress_agrees_with_the_results_review_state(data: ex.RunData) -
     p = ex.field_progress(data)
     assert p.as_of == data.as_of and p.deadline == data.plan.timeline.team_reports_by
     # the results' "overdue", plus team reviews dated after the day (still open on it)
+    # that were already due before it
     f = data.findings
     after = pl.col("review_date") > data.as_of
     overdue = f.filter(
         (pl.col("review_state") == "overdue")
-        | ((pl.col("review_state") == "late") & after & (pl.col("source") == "team"))
+        | (
+            (pl.col("review_state") == "late")
+            & after
+            & (pl.col("source") == "team")
+            & (pl.col("review_due") < data.as_of)
+        )
     )
     proposed = f.filter(
         pl.col("covered_by").is_null()

@@ -43,7 +43,7 @@ def _rates(p: Province) -> list[str]:
 
 def test_loader_reads_the_whole_store_without_personal_data(prov: Province) -> None:
     assert prov.counties.height == prov.indicators.height == prov.plan.scope.counties
-    assert prov.as_of == prov.plan.timeline.team_reports_by  # the demo's manifest date
+    assert prov.as_of == prov.plan.timeline.field_end  # the demo's run date, in the field week
     assert prov.synthetic
     assert prov.teams is not None and prov.teams.height == prov.plan.teams.count
     assert not {"head_name", "phone", "head_id_number"} & set(prov.sample_households.columns)
@@ -237,7 +237,8 @@ def test_deadlines_judged_from_the_manifest_date(prov: Province) -> None:
         (pl.col("review_state") == "proposed") & pl.col("in_report")
     ).height
     table = province.deadline_table(d)
-    assert table["判断"][1].startswith("未到截止日（还有19天）")
+    left = (prov.plan.timeline.provincial_report_by - prov.as_of).days
+    assert table["判断"][1].startswith(f"未到截止日（还有{left}天）")
     late = province.deadline_table(dataclasses.replace(d, as_of=dt.date(2019, 12, 22)))
     assert late["判断"].to_list() == ["已逾期21天", "已逾期2天"]
     clean = dataclasses.replace(d, team_overdue=0, system_overdue=0, incomplete_reports=0)

@@ -255,6 +255,10 @@ class Timeline(_Model):
             )
         return self
 
+    def in_field_week(self, day: dt.date) -> dt.date:
+        """``day`` moved into the field week (六(四)): its first day if before, last if after."""
+        return min(max(day, self.field_start), self.field_end)
+
 
 class CountRange(_Model):
     min: int = Field(ge=0)

@@ -49,7 +49,7 @@ from xkaohe.schemas import REVIEW_OUTCOME as OUTCOME_ZH
 ALL = ""
 """The value of an option that means "no filter" (全部)."""
 
-STATUS_COLORS = {"pass": "#2ca02c", "at_risk": "#ff7f0e", "fail": "#d62728"}
+STATUS_COLORS = {"pass": "#2ca02c", "not_found": "#1f77b4", "fail": "#d62728"}
 NO_DATA_COLOR = "#9e9e9e"
 CLAIM_STATUS_ZH = {
     "agrees": "一致",
@@ -236,7 +236,7 @@ def rates_for(indicators: pl.DataFrame, county_code: str, plan: Plan) -> pl.Data
 
     Columns: ``rate, label, value`` (the official ratio), ``est, low, high``
     (design-weighted estimate and its 95% interval), ``n`` (denominator),
-    ``status`` (pass | at_risk | fail | null), ``threshold`` and ``side``
+    ``status`` (pass | not_found | fail | null), ``threshold`` and ``side``
     (``max``: the rate must not exceed it; ``min``: must reach it; null: no
     threshold). A county without indicators has nulls, never zeros.
     """
@@ -245,8 +245,8 @@ def rates_for(indicators: pl.DataFrame, county_code: str, plan: Plan) -> pl.Data
     rows = []
     for rate in RATES:
         r = rate.name
-        bound = plan.indicators.thresholds.get(r)  # type: ignore[call-overload]
-        side = None if bound is None else ("max" if bound.max is not None else "min")
+        bound = plan.threshold(r)
+        side = None if bound is None else bound.side
         rows.append(
             {
                 "rate": r,
@@ -364,9 +364,9 @@ def rates_figure(
             row=1,
             col=i,
         )
-        bound = plan.indicators.thresholds.get(rate.name)  # type: ignore[call-overload]
+        bound = plan.threshold(rate.name)
         if bound is not None:
-            line = bound.max if bound.max is not None else bound.min
+            line = bound.value
             fig.add_hline(
                 y=line,
                 line_dash="dash",

@@ -56,8 +56,8 @@ def village_draw(candidates: pl.DataFrame) -> go.Figure:
 
 # ------------------------------------------------------------ rates and items
 
-STATUS_COLOR = {"fail": "#d62728", "at_risk": "#ff7f0e", "pass": "#2ca02c"}
-STATUS_LABEL = {"fail": "未达标", "at_risk": "存在风险", "pass": "达标"}
+STATUS_COLOR = {"fail": "#d62728", "not_found": "#1f77b4", "pass": "#2ca02c"}
+STATUS_LABEL = {"fail": "未达标", "not_found": "未发现超标", "pass": "达标"}
 _NO_STATUS = "#1f77b4"
 _THRESHOLD_COLOR = "#b00020"
 
@@ -126,7 +126,7 @@ def rate_intervals(rates: pl.DataFrame, title: str = "") -> go.Figure:
 
     ``rates`` is :func:`xkaohe.views.rate_rows` for one county. A panel's
     dashed red line is the plan's threshold: an interval reaching across it
-    is what makes a rate 存在风险.
+    is what makes a rate 未发现超标 rather than 达标.
     """
     n = rates.height
     fig = make_subplots(

@@ -63,12 +63,12 @@ STATUS_LABELS = RATE_STATUS_LABELS | {"no_data": "无样本"}
 """A rate's (or a county's) status against the plan's thresholds, in Chinese."""
 VERDICT_LABELS = {
     "fail": "未达标",
-    "at_risk": "存在风险（样本不足以确认）",
+    "not_found": "未发现超标（样本不足以确认达标）",
     "pass": "达标",
     "no_data": "无样本，无法判断",
 }
 """A county's overall verdict on the three rates."""
-STATUS_COLORS = {"fail": "#d62728", "at_risk": "#ff7f0e", "pass": "#2ca02c", "no_data": "#7f7f7f"}
+STATUS_COLORS = {"fail": "#d62728", "not_found": "#1f77b4", "pass": "#2ca02c", "no_data": "#7f7f7f"}
 """The same colours as the county reports' figures."""
 SCOPE_LABELS = {"systemic": "共性问题", "case": "个性问题"}
 LEVEL_LABELS = {"county": "县级", "city": "市级", "pairing": "县域结对帮扶"}
@@ -95,7 +95,7 @@ PROJECT_FLAGS = {
 }
 PROJECT_LEVELS = {"county": "县级项目", "village": "到村、到户项目", "paired": "结对合作项目"}
 _DASH = "—"
-_VERDICT_ORDER = ("fail", "at_risk", "pass", "no_data")
+_VERDICT_ORDER = ("fail", "no_data", "not_found", "pass")  # analyse.verdicts.VERDICTS
 
 
 def _esc(value: object) -> str:
@@ -248,11 +248,11 @@ def rows_positive(df: pl.DataFrame, column: str) -> list[int]:
 
 
 def rows_to_watch(df: pl.DataFrame, column: str) -> list[int]:
-    """Positions of the rows whose ``column`` says 未达标 or 存在风险 (to highlight)."""
+    """Positions of the rows whose ``column`` says 未达标 (to highlight)."""
     return [
         i
         for i, v in enumerate(df[column].cast(pl.String).to_list())
-        if v and (v.startswith(STATUS_LABELS["fail"]) or v.startswith(STATUS_LABELS["at_risk"]))
+        if v and v.startswith(STATUS_LABELS["fail"])
     ]
 
 
@@ -408,7 +408,7 @@ def forest_rows(p: Province, rate: str) -> pl.DataFrame:
         ``city_order, city_name, county_code, county_name, category, ratio``
         (the official sample ratio), ``est, low, high`` (design-weighted
         estimate and its interval), ``n`` (the ratio's denominator) and
-        ``status`` (fail, at_risk, pass; ``no_data`` without households).
+        ``status`` (fail, not_found, pass; ``no_data`` without households).
     """
     ind = p.indicators.select(
         "county_code",
@@ -427,7 +427,7 @@ def forest_rows(p: Province, rate: str) -> pl.DataFrame:
 
 
 def status_counts(p: Province) -> pl.DataFrame:
-    """Counties per rate and status: ``指标, 标准, 未达标, 存在风险, 达标, 无样本``."""
+    """Counties per rate and status: ``指标, 标准, 未达标, 无样本, 未发现超标, 达标``."""
     rows = []
     for name, label, bound in judged_rates(p.plan):
         s = forest_rows(p, name)["status"]
@@ -575,29 +575,16 @@ def county_verdicts(p: Province) -> pl.DataFrame:
     -------
     pl.DataFrame
         The counties' columns, for each judged rate ``<rate>, <rate>_low,
-        <rate>_high, <rate>_status`` and ``verdict``: ``fail`` when any rate
-        fails, else ``at_risk`` when any interval reaches across its
-        threshold, else ``no_data`` when a rate has no households, else
-        ``pass``.
+        <rate>_high, <rate>_status`` and ``verdict``, ``scope``: the stored
+        ``county_verdicts`` (decided in :mod:`xkaohe.analyse.verdicts`).
     """
     names = [name for name, _, _ in judged_rates(p.plan)]
     cols: list[str | pl.Expr] = ["county_code"]
     for r in names:
         cols += [r, f"{r}_low", f"{r}_high", pl.col(f"{r}_status").fill_null("no_data")]
     out = p.counties.join(p.indicators.select(cols), on="county_code", how="left")
-    st = [pl.col(f"{r}_status").fill_null("no_data") for r in names]
-    verdict = (
-        pl.when(pl.any_horizontal([s == "fail" for s in st]))
-        .then(pl.lit("fail"))
-        .when(pl.any_horizontal([s == "at_risk" for s in st]))
-        .then(pl.lit("at_risk"))
-        .when(pl.any_horizontal([s == "no_data" for s in st]))
-        .then(pl.lit("no_data"))
-        .otherwise(pl.lit("pass"))
-    )
-    return out.with_columns(
-        *[s.alias(f"{r}_status") for r, s in zip(names, st, strict=True)]
-    ).with_columns(verdict=verdict)
+    stored = read_result(p.run, Result.COUNTY_VERDICTS).select("county_code", "verdict", "scope")
+    return out.join(stored, on="county_code", how="left", maintain_order="left")
 
 
 def _reported(findings: pl.DataFrame) -> pl.DataFrame:
@@ -663,7 +650,7 @@ def exit_table(rows: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 def _verdict_sentence(row: dict[str, Any], plan: Plan) -> str:
     rates = judged_rates(plan)
     fail = [lab for n, lab, _ in rates if row[f"{n}_status"] == "fail"]
-    risk = [lab for n, lab, _ in rates if row[f"{n}_status"] == "at_risk"]
+    risk = [lab for n, lab, _ in rates if row[f"{n}_status"] == "not_found"]
     empty = [lab for n, lab, _ in rates if row[f"{n}_status"] == "no_data"]
     values = "，".join(
         f"{lab}{_pct(row[n])}" if row[n] is not None else f"{lab}无样本" for n, lab, _ in rates
@@ -673,15 +660,15 @@ def _verdict_sentence(row: dict[str, Any], plan: Plan) -> str:
             "、".join(fail) + "的抽样比率超出标准，<b>未达到贫困县退出标准</b>，"
             "建议暂缓退出，逐户核实后整改。"
         )
+    elif empty:
+        say = "、".join(empty) + "没有调查样本，无法判断是否达标。"
     elif risk:
         say = (
             f"{len(rates)}项指标的抽样比率均达到标准，但"
             + "、".join(risk)
             + f"的{_conf(plan.indicators.confidence)}置信区间跨越标准线，"
-            "<b>存在风险（样本不足以确认达标）</b>；建议在退出专项评估中扩大样本核实。"
+            "<b>未发现超标（样本不足以确认达标）</b>；建议在退出专项评估中扩大样本核实。"
         )
-    elif empty:
-        say = "、".join(empty) + "没有调查样本，无法判断是否达标。"
     else:
         say = f"{len(rates)}项指标的置信区间均在标准以内，<b>达标</b>。"
     return (
@@ -692,15 +679,15 @@ def _verdict_sentence(row: dict[str, Any], plan: Plan) -> str:
 
 _VERDICT_VERB = {
     "fail": "有指标未达标",
-    "at_risk": "存在风险（样本不足以确认达标）",
+    "not_found": "未发现超标（样本不足以确认达标）",
     "pass": "确认达标",
     "no_data": "缺少样本",
 }
-_VERDICT_ADJ = {"fail": "指标未达标", "at_risk": "存在风险", "pass": "能确认达标"}
+_VERDICT_ADJ = {"fail": "指标未达标", "not_found": "未发现超标", "pass": "能确认达标"}
 
 
 def verdict_counts_text(verdicts: pl.Series, names: dict[str, list[str]] | None = None) -> str:
-    """ "9个县存在风险（…）；没有指标未达标或能确认达标的县": counts by verdict, zeros folded.
+    """ "9个县未发现超标（…）；没有指标未达标或能确认达标的县": counts by verdict, zeros folded.
 
     ``names`` optionally lists counties per verdict, shown after its count.
     """
@@ -721,7 +708,7 @@ def verdict_counts_text(verdicts: pl.Series, names: dict[str, list[str]] | None 
 
 
 def exit_sentences(rows: pl.DataFrame, plan: Plan) -> str:
-    """One sentence per county — 达标 / 存在风险（样本不足以确认）/ 未达标 — and a total (HTML)."""
+    """One sentence per county — 达标 / 未发现超标 / 未达标 — and a total (HTML)."""
     head = f"<p>{rows.height}个拟摘帽县中，{verdict_counts_text(rows['verdict'])}。</p>"
     items = "".join(_verdict_sentence(r, plan) for r in rows.iter_rows(named=True))
     return head + f"<ul style='line-height:1.8'>{items}</ul>"
@@ -745,7 +732,7 @@ def category_rows(p: Province) -> pl.DataFrame:
     Returns
     -------
     pl.DataFrame
-        ``category, label, focus, counties, fail, at_risk, pass, no_data,
+        ``category, label, focus, counties, fail, no_data, not_found, pass,
         problems, confirmed, systemic`` (problems: findings of the category's
         counties in the report).
     """
@@ -778,7 +765,7 @@ def category_table(rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("label").alias("考核类别"),
         pl.col("counties").alias("县数"),
         pl.col("fail").alias("有指标未达标"),
-        pl.col("at_risk").alias("存在风险"),
+        pl.col("not_found").alias("未发现超标"),
         pl.col("pass").alias("确认达标"),
         pl.col("problems").alias("列入报告的问题"),
         pl.col("confirmed").alias("其中已确认"),
@@ -865,7 +852,7 @@ def city_rows(p: Province) -> pl.DataFrame:
     Returns
     -------
     pl.DataFrame
-        ``city_order, city_name, counties, fail, at_risk, pass, no_data``
+        ``city_order, city_name, counties, fail, no_data, not_found, pass``
         (counties by verdict), ``<rate>_fail`` per judged rate, ``failed``
         (the failing counties and their failing rates, as text; null if
         none), ``problems, confirmed, systemic, case`` (reported findings of the city
@@ -922,7 +909,7 @@ def city_table(rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("city_name").alias("市"),
         pl.col("counties").alias("县数"),
         pl.col("fail").alias("未达标"),
-        pl.col("at_risk").alias("存在风险"),
+        pl.col("not_found").alias("未发现超标"),
         pl.col("pass").alias("确认达标"),
         pl.col("failed").fill_null(_DASH).alias("未达标的县（指标）"),
         pl.col("problems").alias("列入报告的问题"),
@@ -1543,7 +1530,7 @@ def limits_text(limits: DetectionLimits, p: Province) -> str:
         f"{_conf(limits.confidence)}置信区间的上限仍约为<b>{_pct(we.bound)}</b>，"
         f"远高于{_pct(we.threshold, 0)}。{med}"
         f"也就是说，本次样本<b>不能证明任何一个县的错退率低于{_pct(we.threshold, 0)}</b>；"
-        "报告中大多数县显示“存在风险”，是样本量的限制，不是发现了问题。</li>"
+        "报告中大多数县显示“未发现超标”，是样本量的限制，不是发现了问题。</li>"
         f"<li><b>漏掉问题的可能：</b>如果某县真实错退率恰好是{_pct(we.threshold, 0)}，"
         f"抽查{we.households}户一户也碰不到的概率约为{_pct(limits.miss_at_threshold, 0)}；"
         f"真实错退率要达到约{_pct(limits.detect80_rate)}，抽查才有八成把握至少发现1户"
@@ -1552,7 +1539,7 @@ def limits_text(limits: DetectionLimits, p: Province) -> str:
         f"{limits.srs_households_to_prove}户已脱贫户，{design}。</li>"
         + approval_line
         + "</ul><b>建议：</b>把本次“未达标”的县作为确定的问题，督促立即整改；"
-        "对“存在风险”的拟摘帽县，不以本次考核作为达标依据，在退出专项评估中以足够样本核实。"
+        "对“未发现超标”的拟摘帽县，不以本次考核作为达标依据，在退出专项评估中以足够样本核实。"
     )
 
 

@@ -441,7 +441,7 @@ def _status_text() -> pl.Expr:
 
 
 def rate_table(rates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """The rates of :func:`rate_rows` with Chinese headers and statuses (未达标/存在风险/达标)."""
+    """The rates of :func:`rate_rows` with Chinese headers and statuses (未达标/未发现超标/达标)."""
     conf = f"{plan.indicators.confidence * 100:g}%置信区间"
     return rates.select(
         pl.col("label").alias("指标"),
@@ -455,10 +455,10 @@ def rate_table(rates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 
 def status_note(plan: Plan) -> str:
-    """One sentence on what 存在风险 means (HTML)."""
+    """One sentence on what 未发现超标 means (HTML)."""
     conf = f"{plan.indicators.confidence * 100:g}%"
     return (
-        "<p><b>状态说明：</b>“未达标”指抽样比率本身超出标准；“存在风险”指抽样比率达到标准，"
+        "<p><b>状态说明：</b>“未达标”指抽样比率本身超出标准；“未发现超标”指抽样比率未超出标准，"
         f"但{conf}置信区间跨越了标准线，样本量不足以确认该县确实达标；“达标”指置信区间整体在标准以内。"
         "错评率方案未设标准，只作为识别问题的线索。</p>"
     )
@@ -843,22 +843,25 @@ def _rates_line(rates: pl.DataFrame) -> str:
     return "；".join(f"{lab}{r}（{s}）" for lab, r, s in shown.select("label", "_r", "_s").rows())
 
 
-def _verdict(rates: pl.DataFrame, exit_standard: bool) -> str:
+def _verdict(rates: pl.DataFrame, verdict: str, exit_standard: bool) -> str:
+    """The stored verdict (analyse.verdicts) in words; rates outside the exit standard's
+    scope are a reference line only (八(二)), so no county is called 未达标 on them."""
     judged = rates.filter(pl.col("side").is_not_null())
     fail = judged.filter(pl.col("status") == "fail")["label"].to_list()
-    risk = judged.filter(pl.col("status") == "at_risk")["label"].to_list()
+    risk = judged.filter(pl.col("status") == "not_found")["label"].to_list()
     empty = judged.filter(pl.col("ratio").is_null())["label"].to_list()
     n = judged.height
-    if fail:
-        head = "、".join(fail) + "未达标"
-        return head + ("，不符合贫困县退出标准。" if exit_standard else "，需重点整改。")
-    if empty:
+    if verdict == "fail":
+        if exit_standard:
+            return "、".join(fail) + "未达标，不符合贫困县退出标准。"
+        return "、".join(fail) + "的抽样比率超过参考标准线（非本县考核标准），所涉农户需逐户核实。"
+    if verdict == "no_data":
         return "、".join(empty) + "没有调查样本，无法判断是否达标。"
-    if risk:
+    if verdict == "not_found":
         return (
-            f"{n}项指标的抽样比率均达到标准，但" + "、".join(risk) + "的置信区间跨越标准线，"
-            "样本不足以确认达标"
-            + ("，退出存在风险，建议扩大核查范围。" if exit_standard else "，需持续关注。")
+            f"{n}项指标的抽样比率均未超出标准，但" + "、".join(risk) + "的置信区间跨越标准线，"
+            "未发现超标，但样本不足以确认达标"
+            + ("，建议在退出专项评估中扩大核查范围。" if exit_standard else "。")
         )
     return f"{n}项指标均达标" + ("，符合贫困县退出标准。" if exit_standard else "。")
 
@@ -931,8 +934,9 @@ def focus_table(cr: CountyReport) -> pl.DataFrame:
 
 def category_focus(cr: CountyReport) -> str:
     """The plan's focus for the county's category, what the results say, a verdict (HTML)."""
-    exit_standard = cr.category == "exit_2019"
-    verdict = _verdict(cr.rates, exit_standard)
+    stored = read_result(cr.run, Result.COUNTY_VERDICTS, county_code=cr.code).row(0, named=True)
+    exit_standard = stored["scope"] == "exit_standard"
+    verdict = _verdict(cr.rates, stored["verdict"], exit_standard)
     note = (
         "综合贫困发生率和贫困村出列情况不在入户抽样指标之内，需结合县级统计数据核实。"
         if exit_standard

@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from xkaohe.io.render import footer_html, install_plotlyjs, write_report_html
+from xkaohe.io.resources import notebooks_dir
 from xkaohe.report.kit import PLOTLYJS_ENV, RUN_ENV
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = notebooks_dir()  # the checkout's notebooks/, or the wheel's copy
 PLOTLYJS_SRC = "assets/plotly.min.js"
 KERNEL = "python3"
 # Run before every notebook in a warm kernel: a clean namespace and fresh report state.

@@ -41,6 +41,7 @@ from xkaohe.io.lottery_files import read_certificate as read_lottery_certificate
 from xkaohe.io.plan_file import load_plan, plan_hash
 from xkaohe.io.results import write_results
 from xkaohe.io.roster import load_roster
+from xkaohe.io.run import is_synthetic, mark_synthetic
 from xkaohe.io.sample_package import (
     FIELD_LISTS,
     compare_csv,
@@ -246,6 +247,7 @@ def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -
     written = {"frame": frame, "roster": roster, "field": field, "truth": truth}
     for folder, tables in written.items():
         write_tables(out / folder, tables)
+    mark_synthetic(out, f"synthetic province (xkaohe synth), scale {scale}, seed {seed!r}")
     return {f"{folder}/{k}": v.height for folder, t in written.items() for k, v in t.items()}
 
 
@@ -304,6 +306,23 @@ def compute_results(
     }
 
 
+def choose_as_of(
+    plan: Plan, given: dt.date | None, synthetic: bool, today: dt.date
+) -> tuple[dt.date, str]:
+    """The run's as-of date and how it was chosen (recorded in the results manifest).
+
+    A given date is used as it is. Otherwise the run date: a real assessment
+    is judged on the day it is computed. Synthetic demo data has no run date
+    of its own, so the run date is moved into the plan's field week (六(四)),
+    the week the demo pretends to be in.
+    """
+    if given is not None:
+        return given, "given"
+    if synthetic:
+        return plan.timeline.in_field_week(today), "run date, moved into the field week (synthetic)"
+    return today, "run date"
+
+
 def run_indicators(
     frame_dir: Path,
     sample_dir: Path,
@@ -312,18 +331,24 @@ def run_indicators(
     out: Path,
     as_of: dt.date | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """``xkaohe indicators``: results of the run written once to ``out``."""
+    """``xkaohe indicators``: results of the run written once to ``out``.
+
+    ``as_of`` (the day review states and deadlines are judged on) defaults to
+    the run date; see :func:`choose_as_of`.
+    """
 
     plan = load_plan(plan_path)
     frame = load_frame(frame_dir, SAMPLING_COLUMNS)
     sample = read_package(sample_dir)
     field = load_field(field_dir)
-    when = as_of or plan.timeline.team_reports_by
+    synthetic = is_synthetic(frame_dir.parent) or is_synthetic(field_dir.parent)
+    when, rule = choose_as_of(plan, as_of, synthetic, dt.date.today())
     results = compute_results(frame, sample, field, plan, when)
     cert = read_certificate(sample_dir)
     manifest = {
         "package_version": __version__,
         "as_of": when.isoformat(),
+        "as_of_rule": rule,
         "plan": {"path": str(plan_path.resolve()), "sha256": sha256_file(plan_path)},
         "seed": cert.get("seed"),
         "sample_certificate": cert.get("outputs", {}),

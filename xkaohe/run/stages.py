@@ -22,6 +22,7 @@ Fingerprints live in ``reports/.fingerprints.json``.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -70,6 +71,7 @@ class RunParams(BaseModel):
     field: Path | None = None  # default: <run>/field
     workers: int = Field(default=2, ge=1)
     timeout_seconds: int = Field(default=600, ge=10)
+    as_of: dt.date | None = None  # review states and deadlines; default: the run date
 
     def input_dir(self, name: str) -> Path:
         given: Path | None = getattr(self, name)
@@ -89,7 +91,7 @@ def load_run_params(path: Path) -> RunParams:
 
 def write_run_params(path: Path, params: RunParams) -> None:
     data = {
-        k: str(v) if isinstance(v, Path) else v
+        k: str(v) if isinstance(v, Path | dt.date) else v
         for k, v in params.model_dump(exclude_none=True).items()
     }
     write_yaml(path, data)
@@ -270,6 +272,7 @@ def _indicators(params: RunParams, run: Path, only: str | None) -> list[JobResul
         params.input_dir("field"),
         params.plan,
         run / "results",
+        params.as_of,
     )
     return []
 
