@@ -55,11 +55,23 @@ def write_text(path: Path, text: str, encoding: str = "utf-8", newline: str | No
         fh.write(text)
 
 
-def read_text(path: str | Path) -> str:
-    """Read a UTF-8 text file the user named; a missing file is an InputError."""
+MAX_TEXT_BYTES = 1 << 20
+"""Largest plan or run parameter file read (the 2019 plan is about 20 KB)."""
+
+
+def read_text(path: str | Path, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """Read a UTF-8 text file the user named (at most ``max_bytes``); a problem is an InputError."""
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InputError(
+                Problem(
+                    str(p), None, None, f"a file of at most {max_bytes:,} bytes", "a larger one"
+                )
+            )
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{p}: file not found") from None
     except IsADirectoryError:
