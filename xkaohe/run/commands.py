@@ -39,6 +39,7 @@ from xkaohe.io.lottery_files import (
 )
 from xkaohe.io.lottery_files import read_certificate as read_lottery_certificate
 from xkaohe.io.plan_file import load_plan, plan_hash
+from xkaohe.io.resources import default_plan
 from xkaohe.io.results import write_results
 from xkaohe.io.roster import load_roster
 from xkaohe.io.run import is_synthetic, mark_synthetic
@@ -251,7 +252,7 @@ def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -
     return {f"{folder}/{k}": v.height for folder, t in written.items() for k, v in t.items()}
 
 
-DEFAULT_PLAN = Path(__file__).resolve().parents[2] / "params" / "plan-2019.yaml"
+DEFAULT_PLAN = default_plan()  # params/plan-2019.yaml, of the checkout or the wheel
 
 
 def compute_results(
