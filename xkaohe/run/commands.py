@@ -18,7 +18,8 @@ import polars as pl
 from xkaohe import __version__
 from xkaohe.analyse.consistency import cross_check
 from xkaohe.analyse.estimate import count_frame
-from xkaohe.analyse.findings import candidate_problems, completeness, merge_findings
+from xkaohe.analyse.candidates import candidate_problems
+from xkaohe.analyse.findings import completeness, merge_findings
 from xkaohe.analyse.indicators import classify, county_indicators, item_rates, weighted
 from xkaohe.analyse.verdicts import county_verdicts
 from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
@@ -291,7 +292,9 @@ def compute_results(
         assignments=frame.households.select("helper_id", "household_id"),
         sources=sources,
     )
-    candidates = candidate_problems(indicators, checks, counties, plan)
+    candidates = candidate_problems(
+        indicators, checks, counties, plan, households=households, sources=sources
+    )
     findings = merge_findings(checked.problems, candidates, plan, as_of)
     return {
         Result.COUNTIES: counties,
