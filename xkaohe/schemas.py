@@ -212,10 +212,25 @@ def _sample_contracts() -> dict[str, Any]:
                 "prn": col(real, unit),
                 "tilt_weight": col(real, pa.Check.ge(1)),
                 "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
+                "inclusion_prob_se": col(real, pa.Check.in_range(0, 0.5)),
                 "relaxed_township": col(flag),
                 "substituted_for": col(
                     text, pa.Check.isin(list(VILLAGE_TYPE.order)), nullable=True
                 ),
+            }
+        ),
+        "village_candidates": pa.DataFrameSchema(
+            {
+                "county_code": col(text),
+                "village_code": col(text, unique=True),
+                "township_code": col(text),
+                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE.order))),
+                "prn": col(real, unit),
+                "tilt_weight": col(real, pa.Check.ge(1)),
+                "xi": col(real, pa.Check.gt(0)),
+                "drawn": col(flag),
+                "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
+                "inclusion_prob_se": col(real, pa.Check.in_range(0, 0.5)),
             }
         ),
         "households": pa.DataFrameSchema(
