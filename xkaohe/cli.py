@@ -154,6 +154,84 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _passphrase(confirm: bool = False) -> bytes:
+    """The key passphrase: from the environment (never the command line), else a prompt."""
+    import getpass
+    import os
+
+    from xkaohe.errors import InputError
+    from xkaohe.io.signatures import PASSPHRASE_ENV
+
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given.encode("utf-8")
+    if not sys.stdin.isatty():
+        raise InputError(f"{PASSPHRASE_ENV}: expected the key passphrase; found nothing set")
+    first = getpass.getpass("passphrase: ")
+    if confirm and getpass.getpass("again: ") != first:
+        raise InputError("passphrase: expected the same text twice; found two different")
+    return first.encode("utf-8")
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from xkaohe.run.signoff import make_keys
+
+    made = make_keys(
+        args.name,
+        Path(args.out),
+        _passphrase(confirm=True),
+        Path(args.run) if args.run else None,
+        args.person_id,
+    )
+    print(
+        f"key pair for {made['name']} ({made['person_id'] or 'no person id'}): {args.out} "
+        f"(private, keep it), {made['public_file']} (public); fingerprint {made['fingerprint']}"
+        + (f"; registered in {args.run}" if args.run else "")
+    )
+    return 0
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from xkaohe.run.signoff import sign_report
+    from xkaohe.run.stages import refresh_index
+
+    run = Path(args.run)
+    entry = sign_report(run, args.report, Path(args.key), _passphrase())
+    payload = entry["payload"]
+    refresh_index(run)
+    print(
+        f"{args.report} signed by {payload['signer']['name']} ({payload['role']}) at "
+        f"{payload['signed_at']}: html {payload['html_sha256'][:12]}…, "
+        f"results {payload['results_sha256'][:12]}…"
+    )
+    return 0
+
+
+def _cmd_verify_signatures(args: argparse.Namespace) -> int:
+    from xkaohe.run.signoff import verify_signatures
+
+    for line in verify_signatures(Path(args.run)):
+        print(line)
+    return 0
+
+
+def _cmd_release_feedback(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from xkaohe.errors import InputError
+    from xkaohe.run.signoff import release_feedback
+
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
+    written, refused = release_feedback(Path(args.run), args.by, as_of, args.city or ())
+    for e in written:
+        print(f"released {e['city']} ({len(e['files'])} files) by {e['released_by']}")
+    if refused:
+        raise InputError("refused to release:\n" + "\n".join(f"  {r}" for r in refused))
+    if not written:
+        print("nothing new to release")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xkaohe",
@@ -232,6 +310,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", default="demo", help="seed text (default: demo)")
     p.add_argument("--workers", type=int, default=2, help="parallel notebooks (default: 2)")
     p.set_defaults(handler=_cmd_demo)
+    p = sub.add_parser("keys", help="make a leader's or deputy's signing key pair")
+    p.add_argument("--name", required=True, help="the holder's name (as in the lottery)")
+    p.add_argument("--out", required=True, help="private key file to write (FILE.pub beside it)")
+    p.add_argument("--run", help="register the public key in this run (looks the name up)")
+    p.add_argument("--person-id", help="the holder's person id (when two share a name)")
+    p.set_defaults(handler=_cmd_keys)
+
+    p = sub.add_parser("sign", help="sign a team report (its HTML and results slice)")
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument("--report", required=True, metavar="STEM", help="report stem, e.g. county_X")
+    p.add_argument("--key", required=True, help="private key file (passphrase from env/prompt)")
+    p.set_defaults(handler=_cmd_sign)
+
+    p = sub.add_parser("verify-signatures", help="check every team report's signatures")
+    p.add_argument("--run", required=True, help="run folder")
+    p.set_defaults(handler=_cmd_verify_signatures)
+
+    p = sub.add_parser("release-feedback", help="release signed cities' feedback packages")
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument("--by", required=True, help="who releases (recorded)")
+    p.add_argument("--city", nargs="+", action="extend", help="only these cities")
+    p.add_argument("--as-of", help="today's date for the field-week rule (default: today)")
+    p.set_defaults(handler=_cmd_release_feedback)
     return parser
 
 

@@ -76,7 +76,6 @@ class VillageRules(_Model):
     distinct_townships: bool
     many_poor_share: Share
     remoteness_tilt: float = Field(ge=0)
-    inclusion_replicates: PositiveInt  # step 6, "pi-mc-v1": replicate walks per county
 
     @property
     def quota(self) -> dict[str, int]:
@@ -236,6 +235,11 @@ class Teams(_Model):
     size: TeamSize
     no_mutual_assessment: bool
     exclude_home_city: bool
+    # roster rules (四(二), 六(一)); defaults only so that older lottery certificates still read
+    selection: Literal["drawn", "office"] = "drawn"
+    one_cadre_per_unit: bool = False
+    department_required: bool = False
+    priority_departments: tuple[str, ...] = ()
 
 
 class Timeline(_Model):
@@ -273,34 +277,48 @@ class Systemic(_Model):
     city_counties: int = Field(ge=1)
 
 
-CandidateRuleName = Literal[
-    "wrong_exit_rate",
-    "omission_rate",
-    "approval_rate",
-    "wrong_inclusion_rate",
-    "helper_claims",
-    "helper_awareness",
-    "village_claims",
-    "projects",
-    "paired_funds",
-    "paired_beneficiaries",
-]
-"""The system's candidate rules (``xkaohe.analyse.candidates.RULES``), in report order."""
-
-
-class CandidateRule(_Model):
-    """Where a candidate rule files its problem (a 三 content item) and the suggestion it makes."""
-
-    item: str = Field(pattern=r"^[A-Z][0-9]+$")
-    suggestion: str = Field(min_length=1)
-
-
 class Reports(_Model):
     experiences: CountRange
     problems_min: int = Field(ge=0)
     suggestion_required: bool
     systemic: Systemic
-    candidates: dict[CandidateRuleName, CandidateRule]
+
+
+class Signoff(_Model):
+    """Who signs a team report (六(五): 经组长和副组长签字)."""
+
+    roles: tuple[Literal["leader", "deputy"], ...] = Field(min_length=1)
+
+
+class CodeLabel(_Model):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+
+
+class DisciplineRule(CodeLabel):
+    party: Literal["team", "assessed"]  # who the rule binds: 考核组 or 被考核地方
+
+
+class Discipline(_Model):
+    """The discipline rules (八(二)(三)) and what may be done about a breach."""
+
+    rules: tuple[DisciplineRule, ...] = Field(min_length=1)
+    actions: tuple[CodeLabel, ...] = Field(min_length=1)
+    reporters: tuple[CodeLabel, ...] = Field(min_length=1)
+
+
+class Rectification(_Model):
+    """The rectification register (七(二) 督促各地抓好整改落实)."""
+
+    statuses: tuple[CodeLabel, ...] = Field(min_length=1)
+    done_status: str
+    evidence_required: bool
+
+    @model_validator(mode="after")
+    def _done_known(self) -> Rectification:
+        if self.done_status not in {s.code for s in self.statuses}:
+            raise ValueError("done_status must be one of the statuses")
+        return self
 
 
 class Plan(_Model):
@@ -318,20 +336,9 @@ class Plan(_Model):
     teams: Teams
     timeline: Timeline
     reports: Reports
-
-    @model_validator(mode="after")
-    def _candidate_items(self) -> Plan:
-        unknown = {
-            rule: c.item
-            for rule, c in self.reports.candidates.items()
-            if c.item not in self.content.codes
-        }
-        if unknown:
-            listed = ", ".join(f"{rule}: {item}" for rule, item in unknown.items())
-            raise ValueError(
-                f"reports.candidates files problems under items the content lacks ({listed})"
-            )
-        return self
+    signoff: Signoff
+    discipline: Discipline
+    rectification: Rectification
 
     def threshold(self, rate: str) -> Bound | None:
         """The threshold of ``rate`` (see :meth:`Indicators.threshold`)."""

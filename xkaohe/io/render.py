@@ -95,12 +95,21 @@ def write_index(
     status: pl.DataFrame,
     title: str = "交叉考核报告目录",
     failed: dict[str, str] | None = None,
+    signoff: dict[str, tuple[str, str]] | None = None,
 ) -> Path:
     """``reports/index.html``: every report by city, each county with its status.
 
     ``status``: county_code, fail, at_risk (numbers of rates), ok, shortfall.
     """
     bad = failed or {}
+    signed = signoff or {}
+
+    def sig(stem: str) -> str:  # a team report's sign-off: (status code, Chinese text)
+        if stem not in signed:
+            return ""
+        code, text = signed[stem]
+        return f' <small class="sig sig-{html.escape(code)}">{html.escape(text)}</small>'
+
     counties = (
         read_counties(run / "frame")
         .join(status, on="county_code", how="left")
@@ -132,17 +141,18 @@ def write_index(
                 else f'<span style="color:#b00020">{html.escape(r["shortfall"] or "不齐全")}</span>'
             )
             paired = (
-                _link(run, f"paired_{code}", "结对帮扶", bad)
+                _link(run, f"paired_{code}", "结对帮扶", bad) + sig(f"paired_{code}")
                 if r["national_poverty_county"] and r["paired_helper_county"]
                 else ""
             )
             rows.append(
-                f"<tr><td>{_link(run, f'county_{code}', r['county_name'], bad)}</td>"
+                f"<tr><td>{_link(run, f'county_{code}', r['county_name'], bad)}"
+                f"{sig(f'county_{code}')}</td>"
                 f"<td>{rates}</td><td>{complete}</td>"
                 f"<td>{_link(run, f'sample_{code}', '抽样', bad)}</td><td>{paired}</td></tr>"
             )
         sections.append(
-            f"<h2>{_link(run, f'city_{city}', city, bad)}</h2>"
+            f"<h2>{_link(run, f'city_{city}', city, bad)}{sig(f'city_{city}')}</h2>"
             "<table><tr><th>县（市、区）</th><th>三率一度</th><th>报告完整性</th>"
             f"<th>抽样</th><th>结对</th></tr>{''.join(rows)}</table>"
         )
@@ -155,7 +165,10 @@ def write_index(
     page = (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:24px}}"
-        "td,th{padding:3px 12px;border-bottom:1px solid #eee;text-align:left}</style></head><body>"
+        "td,th{padding:3px 12px;border-bottom:1px solid #eee;text-align:left}"
+        ".sig{color:#888}.sig-signed{color:#2e7d32}.sig-partly_signed{color:#8a6d00}"
+        ".sig-changed,.sig-invalid,.sig-wrong_signer{color:#b00020;font-weight:bold}"
+        "</style></head><body>"
         f"{banner}<h1>{html.escape(title)}</h1>{''.join(sections)}{footer_html(run)}</body></html>"
     )
     out = run / "reports" / "index.html"

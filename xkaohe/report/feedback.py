@@ -1,204 +1,101 @@
-"""One-to-one feedback of the findings to each city and its counties (plan 七(二)).
+"""One-to-one feedback packages: each city and each county is told its own problems only.
 
-Plan 七(二): 省扶贫办梳理汇总交叉考核发现的问题，一对一地反馈给各市、县. Discipline
-八 forbids leaking household, project or interview material, so a city's
-package (DESIGN.md, "Results store and reports") holds only that city's and
-its counties' own findings, with personal data masked. This module builds the
-packages from the results tables; :mod:`xkaohe.run.feedback_files` writes them.
+Plan 七(二): 省扶贫办梳理汇总交叉考核发现的问题，一对一地反馈给各市、县（市、区），
+并督促各地抓好整改落实. Plan 八(三) forbids leaking household, project or
+interview material. So (DESIGN.md, "Results store and reports"):
 
-What a city's package holds
----------------------------
-* Only findings that count: confirmed and still in the report
-  (:func:`xkaohe.findings.feedback_findings`): no dismissed, pending or
-  covered finding.
-* Only its own: ``city_name`` is the city **and** the finding is city-level
-  (no ``county_code``) or its ``county_code`` is one of the city's counties in
-  the run's counties table. A finding whose county belongs to another city,
-  or to no known county, is in no package; :func:`misfiled_findings` lists
-  them so that the provincial office can correct the record.
-* The completeness of the city's and each county's report (plan 五: 3–5
-  typical experiences, at least 3 problems with suggestions).
+* **One package per city** holds the city's *city-level* findings only
+  (``county_code`` empty, ``city_name`` the city); **one package per county**
+  holds that county's findings only. Nobody receives a neighbour's problems,
+  the teams' internal material (report completeness, review workflow) or
+  other places' village names.
+* Only findings that count: confirmed and in the report
+  (:func:`xkaohe.analyse.findings.feedback_findings`). A finding filed under
+  a county of another city is in no package (:func:`misfiled_findings`).
+* Personal data are masked by :mod:`xkaohe.privacy` in every free-text
+  column (ID and phone numbers, the names the run knows), place names and
+  plan labels spared. Registry codes stay: the county needs them to rectify.
+* Every package has an id (:func:`package_id`) printed with its recipient in
+  the header and footer of every file, so a leaked copy names its recipient,
+  and a rectification register template (整改台账) keyed by problem id.
 
-Masking (applied by :func:`mask_text` to every text column of a finding)
------------------------------------------------------------------------
-* ID numbers: every ``\\d{17}[\\dXx]`` becomes its first 6 and last 2
-  characters around 10 asterisks (as :func:`xkaohe.report.mask_id_number`).
-* Mobile numbers: ``1\\d{10}`` standing alone (not inside a longer run of
-  digits; an optional 86 prefix and ``-`` or space separators allowed)
-  becomes ``138****5678`` (as :func:`xkaohe.report.mask_phone`). The bound
-  matters: 16-digit household ids and the 15 digits of a helper id contain
-  runs that start with 1 and would otherwise be cut up.
-* Names: free text has no pattern that marks a name, so the mask is the
-  run's own list of known names (household heads in the registry extract,
-  assessors in the roster): each occurrence keeps its surname, the rest
-  becomes asterisks (as :func:`xkaohe.report.mask_name`). Place names
-  (city, county, township, village) and the plan's item labels are protected,
-  because many two-character names are also parts of place names (黄山,
-  刘林村). Names the run does not know (general households, outsiders) are
-  not caught: the mask is a safety net; teams still must not write names.
-* Kept as they are: household ids, village and county codes, helper ids and
-  project ids. They are registry codes the county needs to find the case and
-  rectify it, and they identify a person only to whoever already holds the
-  registry. 15-digit first-generation ID numbers are not masked: they cannot
-  be told from such codes.
+This module builds the packages from the results tables;
+:mod:`xkaohe.run.feedback_files` writes them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
 from dataclasses import dataclass
 
 import polars as pl
 
 from xkaohe.analyse.findings import feedback_findings
+from xkaohe.codes import FINDING_SCOPE, FINDING_SOURCE
 from xkaohe.plan import ContentItem, Plan
+from xkaohe.privacy import KnownNames, mask_frame
 from xkaohe.schemas import PROBLEM_LEVEL, require_columns
-
-ID_NUMBER = r"(\d{6})\d{10}(\d[\dXx])"
-"""An 18-character ID number (``\\d{17}[\\dXx]``), its first 6 and last 2 captured."""
-MOBILE = r"(^|\D)((?:86)?1\d{2})([-\s]?)\d{4}([-\s]?)(\d{4})(\D|$)"
-"""A mobile number not inside a longer run of digits; kept parts captured."""
 
 TEXT_COLUMNS = ("description", "evidence", "suggestion")
 """The free-text columns of a finding: names are searched for here."""
 
-SOURCE_LABELS = {"team": "考核组发现", "indicator": "指标测算", "cross_check": "交叉比对"}
-SCOPE_LABELS = {"systemic": "共性问题", "case": "个性问题"}
 
+REGISTER_COLUMNS = {
+    "package_id": "反馈包编号",
+    "unit_code": "反馈单位代码",
+    "problem_id": "问题编号",
+    "description": "问题描述",
+    "measure": "整改措施",
+    "responsible_unit": "责任单位",
+    "deadline": "完成时限",
+    "status": "整改状态",
+    "evidence": "整改佐证材料",
+}
+"""The rectification register (整改台账): canonical name -> the Chinese header printed.
 
-# ------------------------------------------------------------------ masking
-
-
-@dataclass(frozen=True)
-class NameMask:
-    """Known personal names and their masked forms, for free text.
-
-    Build it with :meth:`build`. ``patterns`` are searched leftmost-first:
-    protected words (which map to themselves) come first, then names, longest
-    first, so that 张三丰 is masked whole and 黄山市 is never cut.
-    """
-
-    patterns: tuple[str, ...] = ()
-    replacements: tuple[str, ...] = ()
-
-    @classmethod
-    def build(cls, names: Iterable[str | None], keep: Iterable[str | None] = ()) -> NameMask:
-        """The mask of ``names`` (two characters or more), sparing the words in ``keep``.
-
-        Parameters
-        ----------
-        names
-            Personal names (nulls and one-character names are ignored).
-        keep
-            Words never masked, such as place names, even when they contain
-            a name.
-
-        Returns
-        -------
-        NameMask
-            Deterministic: the same names and words give the same mask.
-        """
-
-        def longest_first(words: Iterable[str | None]) -> list[str]:
-            found = {w.strip() for w in words if w and len(w.strip()) >= 2}
-            return sorted(found, key=lambda w: (-len(w), w))
-
-        protected = longest_first(keep)
-        people = [n for n in longest_first(names) if n not in set(protected)]
-        masked = [n[0] + "*" * (len(n) - 1) for n in people]
-        return cls(tuple(protected + people), tuple(protected + masked))
-
-    def apply(self, text: pl.Expr) -> pl.Expr:
-        """``text`` with every known name masked (surname kept)."""
-        if not self.patterns:
-            return text
-        return text.str.replace_many(list(self.patterns), list(self.replacements), leftmost=True)
-
-
-def mask_text(text: pl.Expr, names: NameMask | None = None) -> pl.Expr:
-    """Mask ID numbers, mobile numbers and, with ``names``, known names in free text.
-
-    Parameters
-    ----------
-    text
-        A string expression.
-    names
-        Known names to mask; None masks numbers only.
-
-    Returns
-    -------
-    pl.Expr
-        The masked text (null stays null). The mobile pattern runs twice so
-        that two numbers separated by one character are both caught.
-    """
-    phone = r"${1}${2}${3}****${4}${5}${6}"
-    out = (
-        text.str.replace_all(ID_NUMBER, r"${1}**********${2}")
-        .str.replace_all(MOBILE, phone)
-        .str.replace_all(MOBILE, phone)
-    )
-    return names.apply(out) if names is not None else out
-
-
-def mask_findings(findings: pl.DataFrame, names: NameMask | None = None) -> pl.DataFrame:
-    """Every string column masked: numbers everywhere, names in :data:`TEXT_COLUMNS`."""
-    return findings.with_columns(
-        mask_text(pl.col(c), names if c in TEXT_COLUMNS else None)
-        for c, t in findings.schema.items()
-        if t == pl.String
-    )
+The first four columns are filled in by the office; the county (or city)
+fills in the rest and returns the workbook."""
 
 
 # ----------------------------------------------------------------- packages
 
 
 @dataclass(frozen=True)
-class UnitFeedback:
-    """What one city (its own work) or one county is told.
+class Package:
+    """What one recipient is told: a city about its own work, or one county.
 
+    ``code`` is the county code, or the city name for a city package;
     ``findings`` has the problems columns, ``scope`` and ``source``, masked,
-    in plan item order; ``completeness`` is the unit's row of the
-    completeness table (empty when the run has none for it).
+    in plan item order.
     """
 
-    unit: str  # city | county
-    code: str  # the county code; the city name for a city
+    package_id: str
+    kind: str  # city | county
+    city_name: str
+    code: str
     name: str
     category: str | None
     findings: pl.DataFrame
-    completeness: pl.DataFrame
 
     @property
-    def shortfall(self) -> str | None:
-        """What the unit's report lacks (plan 五), in Chinese; None when complete."""
-        if self.completeness.height == 0:
-            return None
-        value = self.completeness["shortfall"][0]
-        return None if value is None else str(value)
+    def recipient(self) -> str:
+        """The recipient as printed: 阜阳市（市本级） or 临泉县（341221）."""
+        return f"{self.name}（市本级）" if self.kind == "city" else f"{self.name}（{self.code}）"
 
 
-@dataclass(frozen=True)
-class CityFeedback:
-    """One city's package: its own findings, then each of its counties'."""
+def package_id(year: int, run_name: str, kind: str, code: str) -> str:
+    """A stable id naming the recipient: ``FK2019-341221-1a2b3c`` (city: the city name).
 
-    city_name: str
-    city: UnitFeedback
-    counties: tuple[UnitFeedback, ...]
-
-    @property
-    def units(self) -> tuple[UnitFeedback, ...]:
-        return (self.city, *self.counties)
-
-    @property
-    def findings(self) -> pl.DataFrame:
-        """All the package's findings, the city's first."""
-        return pl.concat([u.findings for u in self.units], how="vertical")
+    The hash covers the run, so the same recipient's packages of two runs differ.
+    """
+    digest = hashlib.sha256(f"{run_name}|{kind}|{code}".encode()).hexdigest()[:6]
+    return f"FK{year}-{code}-{digest}"
 
 
 def misfiled_findings(findings: pl.DataFrame, counties: pl.DataFrame) -> pl.DataFrame:
     """Confirmed, reported findings whose county is not one of their city's counties.
 
-    They go into no city's package: the record must be corrected first.
+    They go into no package: the record must be corrected first.
     """
     require_columns(findings, "findings", ("city_name", "county_code", "confirmed", "in_report"))
     own = counties.select("county_code", "city_name")
@@ -221,22 +118,9 @@ def city_findings(
     counties: pl.DataFrame,
     city_name: str,
     plan: Plan,
-    names: NameMask | None = None,
+    names: KnownNames | None = None,
 ) -> pl.DataFrame:
-    """The findings fed back to ``city_name``, masked (see the module docstring).
-
-    Parameters
-    ----------
-    findings
-        The results store's findings (:func:`xkaohe.findings.merge_findings`).
-    counties
-        The run's counties: ``county_code, city_name``.
-    city_name
-        The city.
-    plan
-        The plan: the order of the content items.
-    names
-        Known names to mask in the free text.
+    """The findings fed back to ``city_name`` and its counties, masked, in package order.
 
     Returns
     -------
@@ -257,9 +141,10 @@ def city_findings(
         .unique("problem_id", keep="none")
     )
     order = _item_order(plan)
+    joined = rows.join(source, on="problem_id", how="left")
+    masked = mask_frame(joined, names or KnownNames(), columns=TEXT_COLUMNS)
     return (
-        mask_findings(rows.join(source, on="problem_id", how="left"), names)
-        .with_columns(
+        masked.with_columns(
             _o=pl.col("content_item").replace_strict(
                 order, default=len(order), return_dtype=pl.Int64
             )
@@ -269,26 +154,14 @@ def city_findings(
     )
 
 
-def _unit(
-    completeness: pl.DataFrame,
-    kind: str,
-    code: str,
-    name: str,
-    category: str | None,
-    findings: pl.DataFrame,
-) -> UnitFeedback:
-    done = completeness.filter((pl.col("unit") == kind) & (pl.col("code") == code))
-    return UnitFeedback(kind, code, name, category, findings, done)
-
-
-def build_feedback(
+def build_packages(
     findings: pl.DataFrame,
     counties: pl.DataFrame,
-    completeness: pl.DataFrame,
     plan: Plan,
-    names: NameMask | None = None,
-) -> list[CityFeedback]:
-    """Every city's package: one per city of ``counties``, cities in county-code order.
+    run_name: str,
+    names: KnownNames | None = None,
+) -> list[Package]:
+    """Every package: per city (in county-code order) the city's, then each county's.
 
     Parameters
     ----------
@@ -297,43 +170,48 @@ def build_feedback(
     counties
         The run's counties: ``county_code, county_name, city_name`` (and
         ``category``, shown when present).
-    completeness
-        The results store's completeness table
-        (:func:`xkaohe.findings.completeness`).
     plan
         The plan.
+    run_name
+        The run folder's name (in the package ids).
     names
         Known names to mask in the free text.
 
     Returns
     -------
-    list[CityFeedback]
-        Every city gets a package, with every one of its counties, even when
-        it has no finding to be told.
+    list[Package]
+        Every city and every county gets a package, even with nothing to be told.
     """
     require_columns(counties, "counties", ("county_code", "county_name", "city_name"))
-    require_columns(completeness, "completeness", ("unit", "code", "shortfall"))
     ordered = counties.sort("county_code")
-    cities = ordered["city_name"].unique(maintain_order=True).to_list()
     has_category = "category" in ordered.columns
-    out: list[CityFeedback] = []
-    for city in cities:
+    out: list[Package] = []
+    for city in ordered["city_name"].unique(maintain_order=True).to_list():
         rows = city_findings(findings, counties, city, plan, names)
-        own = _unit(
-            completeness, "city", city, city, None, rows.filter(pl.col("county_code").is_null())
-        )
-        parts = [
-            _unit(
-                completeness,
-                "county",
-                c["county_code"],
-                c["county_name"],
-                c["category"] if has_category else None,
-                rows.filter(pl.col("county_code") == c["county_code"]),
+        out.append(
+            Package(
+                package_id(plan.year, run_name, "city", city),
+                "city",
+                city,
+                city,
+                city,
+                None,
+                rows.filter(pl.col("county_code").is_null()),
             )
-            for c in ordered.filter(pl.col("city_name") == city).iter_rows(named=True)
-        ]
-        out.append(CityFeedback(city, own, tuple(parts)))
+        )
+        for c in ordered.filter(pl.col("city_name") == city).iter_rows(named=True):
+            code = c["county_code"]
+            out.append(
+                Package(
+                    package_id(plan.year, run_name, "county", code),
+                    "county",
+                    city,
+                    code,
+                    c["county_name"],
+                    c["category"] if has_category else None,
+                    rows.filter(pl.col("county_code") == code),
+                )
+            )
     return out
 
 
@@ -354,17 +232,18 @@ def _review_text() -> pl.Expr:
 def findings_table(
     findings: pl.DataFrame, plan: Plan, villages: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """A unit's findings with Chinese headers, as the package prints them.
+    """A package's findings with Chinese headers, as the package prints them.
 
     Parameters
     ----------
     findings
-        Rows of :func:`city_findings` (already masked).
+        Rows of one :class:`Package` (already masked).
     plan
         The plan: the content items' labels.
     villages
         Optional ``village_code, village_name, township_name`` to name the
-        village of a village- or household-level finding.
+        village of a village- or household-level finding (only villages the
+        findings name are looked up, so no other place's name can enter).
 
     Returns
     -------
@@ -391,38 +270,46 @@ def findings_table(
     return df.select(
         pl.int_range(1, pl.len() + 1).cast(pl.String).alias("序号"),
         pl.col("problem_id").alias("问题编号"),
-        pl.col("level").replace_strict(PROBLEM_LEVEL, default=pl.col("level")).alias("问题层级"),
+        pl.col("level")
+        .replace_strict(PROBLEM_LEVEL.labels(), default=pl.col("level"))
+        .alias("问题层级"),
         place.fill_null("").alias("村"),
         pl.col("content_item")
         .replace_strict(labels, default=pl.col("content_item"))
         .alias("考核内容"),
-        pl.col("scope").replace_strict(SCOPE_LABELS, default=pl.col("scope")).alias("问题性质"),
+        pl.col("scope")
+        .replace_strict(FINDING_SCOPE.labels(), default=pl.col("scope"))
+        .alias("问题性质"),
         pl.col("description").fill_null("").alias("问题描述"),
         pl.col("evidence").fill_null("").alias("佐证材料"),
         pl.col("suggestion").fill_null("（缺少意见建议）").alias("意见建议"),
         _review_text().alias("复核情况"),
         pl.col("raised_date").dt.strftime("%Y-%m-%d").fill_null("").alias("发现日期"),
         pl.col("source")
-        .replace_strict(SOURCE_LABELS, default=pl.col("source"))
+        .replace_strict(FINDING_SOURCE.labels(), default=pl.col("source"))
         .fill_null("")
         .alias("问题来源"),
     )
 
 
-def completeness_table(package: CityFeedback) -> pl.DataFrame:
-    """The city's and its counties' report completeness, with Chinese headers."""
-    rows = [
-        (
-            u.name,
-            "市级" if u.unit == "city" else "县级",
-            str(u.findings.height),
-            "无记录"
-            if u.completeness.height == 0
-            else ("符合要求" if u.shortfall is None else u.shortfall),
-        )
-        for u in package.units
-    ]
-    return pl.DataFrame(rows, schema=["单位", "层级", "反馈问题数", "考核报告完整性"], orient="row")
+def register_template(package: Package) -> pl.DataFrame:
+    """The rectification register of a package (整改台账), one row per problem, Chinese headers.
+
+    The office fills 反馈包编号, 反馈单位代码, 问题编号 and 问题描述; the
+    recipient fills 整改措施, 责任单位, 完成时限 (YYYY-MM-DD), 整改状态 and
+    整改佐证材料, and returns the workbook (``xkaohe rectification import``).
+    """
+    f = package.findings
+    return pl.DataFrame(
+        {
+            "package_id": [package.package_id] * f.height,
+            "unit_code": [package.code] * f.height,
+            "problem_id": f["problem_id"].to_list(),
+            "description": f["description"].fill_null("").to_list(),
+            **{c: [""] * f.height for c in list(REGISTER_COLUMNS)[4:]},
+        },
+        schema={c: pl.String for c in REGISTER_COLUMNS},
+    ).rename(REGISTER_COLUMNS)
 
 
 def protected_words(plan: Plan, *tables: pl.DataFrame) -> list[str]:
@@ -445,15 +332,13 @@ def protected_words(plan: Plan, *tables: pl.DataFrame) -> list[str]:
 
 
 __all__ = [
-    "CityFeedback",
-    "NameMask",
-    "UnitFeedback",
-    "build_feedback",
+    "REGISTER_COLUMNS",
+    "Package",
+    "build_packages",
     "city_findings",
-    "completeness_table",
     "findings_table",
-    "mask_findings",
-    "mask_text",
     "misfiled_findings",
+    "package_id",
     "protected_words",
+    "register_template",
 ]

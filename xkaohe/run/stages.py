@@ -44,13 +44,16 @@ from xkaohe.io.fingerprints import (
 )
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.render import write_index
-from xkaohe.io.results import read_result
+from xkaohe.io.results import read_result, run_plan
 from xkaohe.io.run import mark_synthetic, read_counties
 from xkaohe.io.yaml import write_yaml
+from xkaohe.plan import Plan
+from xkaohe.report.signoff import index_labels
 from xkaohe.results_spec import Result
 from xkaohe.run.batch import NOTEBOOKS, Job, JobResult, run_jobs
 from xkaohe.run.commands import DEFAULT_PLAN, run_indicators, run_lottery, run_sample, run_synth
 from xkaohe.run.feedback_files import write_feedback
+from xkaohe.run.signoff import ReportRef, record_team_reports, signoff_status
 from xkaohe.yamltext import load_yaml_text
 
 PACKAGE = (
@@ -278,6 +281,13 @@ def _indicators(params: RunParams, run: Path, only: str | None) -> list[JobResul
 
 
 def _reports(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+    record_team_reports(
+        run,
+        (
+            ReportRef(s.job.stem, s.job.notebook, s.job.group, s.county_codes or (), s.job.title)
+            for s in report_jobs(run, only)
+        ),
+    )
     return render_reports(run, params.workers, params.timeout_seconds, only)
 
 
@@ -319,8 +329,17 @@ def run_stages(
         results += stage.action(params, run, only)
     if "index" in stages:
         failed = {r.job.stem: r.error for r in results if not r.ok}
-        write_index(run, index_status(run), f"{load_plan(params.plan).title} 报告目录", failed)
+        refresh_index(run, load_plan(params.plan), failed)
     return results
+
+
+def refresh_index(
+    run: Path, plan: Plan | None = None, failed: dict[str, str] | None = None
+) -> Path:
+    """Write ``reports/index.html`` again, with every team report's sign-off state."""
+    plan = plan or run_plan(run)
+    labels = index_labels(signoff_status(run, plan)) if (run / "signatures").is_dir() else {}
+    return write_index(run, index_status(run), f"{plan.title} 报告目录", failed, labels)
 
 
 def index_status(run: Path) -> pl.DataFrame:
