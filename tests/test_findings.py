@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import polars as pl
 import pytest
 
+from xkaohe.analyse import candidates as cd
 from xkaohe.analyse import consistency as cs
 from xkaohe.analyse import findings as fd
 from xkaohe.errors import InputError, PlanError
 from xkaohe.io.plan_file import load_plan
-from xkaohe.plan import Plan, Systemic
+from xkaohe.plan import CandidateRuleName, Plan, Systemic, parse_plan
 
-PLAN = load_plan(Path(__file__).parent.parent / "params" / "plan-2019.yaml")
+PLAN_PATH = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
+PLAN = load_plan(PLAN_PATH)
 END = PLAN.timeline.field_end  # 2019-11-29
 D = dt.date
 RATES = ("wrong_exit_rate", "omission_rate", "approval_rate", "wrong_inclusion_rate")
@@ -83,9 +85,15 @@ def _with(plan: Plan, section: str, **values: Any) -> Plan:
 
 # --------------------------------------------------------------- candidates
 
+EXITING = COUNTIES.with_columns(
+    category=pl.when(pl.col("county_code") == "A1")
+    .then(pl.lit("exit_2019"))
+    .otherwise(pl.lit("non_key"))
+)
+
 
 @pytest.mark.parametrize(
-    ("row", "item", "words"),
+    ("row", "counties", "item", "words"),
     [
         pytest.param(
             {
@@ -95,39 +103,60 @@ def _with(plan: Plan, section: str, **values: Any) -> Plan:
                 "wrong_exit_rate_high": 0.1,
                 "wrong_exit_rate_status": "fail",
             },
+            EXITING,
             "C8",
             ["错退率为5%", "抽样40人，其中2人", "超过2%的标准", "设计加权估计4%", "1%—10%"],
-            id="wrong-exit-fail",
+            id="wrong-exit-fail-exiting-county",
         ),
         pytest.param(
-            {"omission_rate": 0.0, "omission_rate_high": 0.06, "omission_rate_status": "at_risk"},
+            {"wrong_exit_rate": 0.05, "wrong_exit_rate_status": "fail"},
+            COUNTIES,
+            "C8",
+            ["错退率为5%", "超过2%的参考线"],
+            id="wrong-exit-fail-reference-line",
+        ),
+        pytest.param(
+            {"omission_rate": 0.0, "omission_rate_high": 0.06, "omission_rate_status": "not_found"},
+            COUNTIES,
+            None,
+            [],
+            id="omission-not-found-no-case",
+        ),
+        pytest.param(
+            {"omission_rate": 0.025 / 2, "omission_rate_status": "not_found"},
+            COUNTIES,
             "C7",
-            ["漏评率为0%", "未超过2%的标准", "95%置信区间0%—6%跨越标准线"],
-            id="omission-at-risk",
+            ["入户调查发现疑似漏评户", "漏评率为1.25%", "未超过2%的参考线", "逐户核实"],
+            id="omission-case-found-below-the-line",
         ),
         pytest.param(
             {"approval_rate": 0.85, "approval_rate_status": "fail"},
+            EXITING,
             "C9",
             ["群众认可度为85%", "其中34户认可或基本认可", "低于90%的标准"],
             id="approval-fail",
         ),
         pytest.param(
-            {"approval_rate": 0.95, "approval_rate_low": 0.85, "approval_rate_status": "at_risk"},
-            "C9",
-            ["达到90%的标准", "跨越标准线"],
-            id="approval-at-risk",
+            {"approval_rate": 0.95, "approval_rate_low": 0.85, "approval_rate_status": "not_found"},
+            EXITING,
+            None,
+            [],
+            id="approval-not-found-proposes-nothing",
         ),
         pytest.param(
             {"wrong_inclusion_rate": 0.05},
+            COUNTIES,
             "C7",
             ["错评率为5%", "其中2户有错评线索"],
             id="wrong-inclusion",
         ),
-        pytest.param({}, None, [], id="all-pass"),
+        pytest.param({}, COUNTIES, None, [], id="all-pass"),
     ],
 )
-def test_indicator_candidates(row: dict[str, Any], item: str | None, words: list[str]) -> None:
-    out = fd.candidate_problems(indicators({"county_code": "A1", **row}), None, COUNTIES, PLAN)
+def test_indicator_candidates(
+    row: dict[str, Any], counties: pl.DataFrame, item: str | None, words: list[str]
+) -> None:
+    out = cd.candidate_problems(indicators({"county_code": "A1", **row}), None, counties, PLAN)
     assert out["content_item"].to_list() == ([item] if item else [])
     for w in words:
         assert w in out["description"][0]
@@ -141,7 +170,61 @@ def test_indicator_candidates(row: dict[str, Any], item: str | None, words: list
             "review_outcome",
             "source",
         ).row(0) == ("AUTO-A1-01", END, "county", "甲市", True, "pending", "indicator")
-        assert out["suggestion"][0] == fd.SUGGESTIONS[out["rule"][0]]
+        rule = out["rule"][0]
+        assert out["suggestion"][0] == PLAN.reports.candidates[rule].suggestion
+        assert "未达标" not in out["description"][0] and "需重点整改" not in out["description"][0]
+
+
+def _households(*rows: dict[str, Any]) -> pl.DataFrame:
+    """Classified households of county A1: no case unless a row says so."""
+    base = {
+        "county_code": "A1",
+        "village_code": "V1",
+        "wrong_exit": False,
+        "omission": False,
+        "wrong_inclusion": False,
+        "approves": True,
+    }
+    return pl.DataFrame(
+        [base | {"household_id": f"H{i}", "_row": i + 2} | r for i, r in enumerate(rows)]
+    )
+
+
+def test_each_case_is_named_with_its_household_and_row() -> None:
+    ind = indicators({"county_code": "A1", "wrong_exit_rate": 0.05})  # 2 of 40, still "pass"
+    hh = _households(
+        {},
+        {"wrong_exit": True, "village_code": "V2"},
+        {"wrong_exit": True, "village_code": "V3"},
+        {"omission": True},  # no omission in the indicators: lists nothing on its own
+    )
+    out = cd.candidate_problems(
+        ind, None, COUNTIES, PLAN, households=hh, sources={"household_survey": "入户.xlsx"}
+    )
+    assert out["rule"].to_list() == ["wrong_exit_rate"]
+    evidence = out["evidence"][0]
+    assert "错退户2户" in evidence
+    assert "户H1（村V2，入户.xlsx 第3行）" in evidence
+    assert "户H2（村V3，入户.xlsx 第4行）" in evidence
+    assert "H0" not in evidence
+
+
+def test_a_failing_approval_lists_the_households_that_do_not_approve() -> None:
+    ind = indicators({"county_code": "A1", "approval_rate": 0.85, "approval_rate_status": "fail"})
+    hh = _households({}, {"approves": False})
+    out = cd.candidate_problems(ind, None, COUNTIES, PLAN, households=hh)
+    assert "不认可的户1户：户H1（村V1，household_survey.csv 第3行）" in out["evidence"][0]
+
+
+def test_no_rate_problem_without_a_failing_rate_or_a_case() -> None:
+    statuses = {f"{r}_status": "not_found" for r in RATES if r != "wrong_inclusion_rate"}
+    ind = indicators(*({"county_code": c, **statuses} for c in COUNTIES["county_code"]))
+    assert cd.candidate_problems(ind, None, COUNTIES, PLAN).height == 0
+
+
+def test_the_registry_matches_the_plans_rules_in_order() -> None:
+    assert [r.name for r in cd.RULES] == list(get_args(CandidateRuleName))
+    assert set(PLAN.reports.candidates) == {r.name for r in cd.RULES}
 
 
 def test_candidates_have_the_problems_columns_and_are_numbered_per_county() -> None:
@@ -155,7 +238,7 @@ def test_candidates_have_the_problems_columns_and_are_numbered_per_county() -> N
         },
         {"county_code": "B1", "omission_rate": 0.05, "omission_rate_status": "fail"},
     )
-    out = fd.candidate_problems(ind, None, COUNTIES, PLAN, raised=D(2019, 11, 27))
+    out = cd.candidate_problems(ind, None, COUNTIES, PLAN, raised=D(2019, 11, 27))
     assert out.columns == [*fd.PROBLEM_COLUMNS, "source", "rule"]
     assert out.select("problem_id", "content_item", "city_name").rows() == [
         ("AUTO-A1-01", "C8", "甲市"),
@@ -168,14 +251,27 @@ def test_candidates_have_the_problems_columns_and_are_numbered_per_county() -> N
 def test_candidate_for_an_unknown_county_is_an_error() -> None:
     ind = indicators({"county_code": "Z9", "wrong_exit_rate_status": "fail"})
     with pytest.raises(InputError, match=r"counties.*no row for Z9"):
-        fd.candidate_problems(ind, None, COUNTIES, PLAN)
+        cd.candidate_problems(ind, None, COUNTIES, PLAN)
 
 
 def test_a_plan_without_the_rules_items_is_an_error() -> None:
     county = tuple(it for it in PLAN.content.county if it.code != "C8")
     plan = _with(PLAN, "content", county=county)
     with pytest.raises(PlanError, match="C8"):
-        fd.candidate_problems(None, None, COUNTIES, plan)
+        cd.candidate_problems(None, None, COUNTIES, plan)
+
+
+def test_a_plan_without_a_rule_is_an_error() -> None:
+    rules = {k: v for k, v in PLAN.reports.candidates.items() if k != "projects"}
+    plan = _with(PLAN, "reports", candidates=rules)
+    with pytest.raises(PlanError, match=r"lacks rule.*projects"):
+        cd.candidate_problems(None, None, COUNTIES, plan)
+
+
+def test_the_plan_refuses_a_rule_filed_under_an_unknown_item() -> None:
+    text = PLAN_PATH.read_text(encoding="utf-8").replace("      item: C6\n", "      item: C99\n")
+    with pytest.raises(PlanError, match="projects: C99"):
+        parse_plan(text)
 
 
 def _cross_checks() -> cs.CrossChecks:
@@ -240,7 +336,7 @@ def _cross_checks() -> cs.CrossChecks:
 
 
 def test_cross_check_candidates() -> None:
-    out = fd.candidate_problems(None, _cross_checks(), COUNTIES, PLAN)
+    out = cd.candidate_problems(None, _cross_checks(), COUNTIES, PLAN)
     got = out.select("problem_id", "rule", "content_item", "source").rows()
     assert got == [
         ("AUTO-A1-01", "helper_claims", "C4", "cross_check"),
@@ -358,7 +454,7 @@ def test_dismissed_problems_stay_in_the_table_but_leave_the_report() -> None:
         confirmed("T1", "A1", "C8"),
         confirmed("T2", "A1", "C7", review_outcome="dismissed"),
     )
-    out = fd.merge_findings(team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
+    out = fd.merge_findings(team, cd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
     assert out.select("problem_id", "source", "confirmed", "in_report").rows() == [
         ("T1", "team", True, True),
         ("T2", "team", False, False),
@@ -381,7 +477,7 @@ def test_candidate_covered_by_a_team_problem() -> None:
         confirmed("T1", "A1", "C8"),
         confirmed("T2", "A1", "C7", review_outcome="dismissed"),  # dismissed: covers nothing
     )
-    cand = fd.candidate_problems(ind, None, COUNTIES, PLAN)
+    cand = cd.candidate_problems(ind, None, COUNTIES, PLAN)
     out = fd.merge_findings(team, cand, PLAN, D(2019, 11, 29))
     got = out.select("problem_id", "content_item", "source", "covered_by", "in_report").rows()
     assert got == [
@@ -397,7 +493,7 @@ def test_candidate_covered_by_a_team_problem() -> None:
 def test_unknown_content_item_in_team_problems() -> None:
     team = problems(confirmed("T1", "A1", "C8"), confirmed("T2", "A1", "X1"))
     with pytest.raises(InputError, match=r"problems, row 3, column 'content_item.*'X1'"):
-        fd.merge_findings(team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
+        fd.merge_findings(team, cd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
 
 
 def test_systemic_and_case() -> None:
@@ -417,7 +513,7 @@ def test_systemic_and_case() -> None:
         confirmed("T9", "B1", "C6"),
         {"problem_id": "T10", "county_code": "A1", "content_item": "C6"},
     )
-    out = fd.merge_findings(team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
+    out = fd.merge_findings(team, cd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
     scope = dict(zip(out["problem_id"], out["scope"], strict=True))
     assert scope == {
         "T1": "systemic",
@@ -433,7 +529,7 @@ def test_systemic_and_case() -> None:
     }
     strict = Systemic(province_counties=4, city_counties=3)
     out = fd.merge_findings(
-        team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END, strict
+        team, cd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END, strict
     )
     assert set(out["scope"]) == {"case"}
 
@@ -445,7 +541,7 @@ def test_feedback_holds_only_the_citys_reported_findings() -> None:
         confirmed("T3", None, "M1", level="city"),
         confirmed("T4", "A2", "C7", review_outcome="dismissed"),
     )
-    out = fd.merge_findings(team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
+    out = fd.merge_findings(team, cd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
     assert sorted(fd.feedback_findings(out, "甲市")["problem_id"]) == ["T1", "T3"]
 
 
@@ -500,7 +596,7 @@ def test_county_completeness(
     n_exp: int, rows: list[dict[str, Any]], ok: bool, shortfall: str | None
 ) -> None:
     team = problems(*[confirmed(f"T{i}", "A1", "C8") | r for i, r in enumerate(rows)])
-    out = fd.merge_findings(team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
+    out = fd.merge_findings(team, cd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
     exp = pl.DataFrame(_experiences("A1", n_exp), schema_overrides={"county_code": pl.String})
     got = fd.completeness(out, exp, COUNTIES.filter(pl.col("county_code") == "A1"), PLAN)
     county = got.filter(pl.col("unit") == "county").row(0, named=True)
@@ -518,7 +614,7 @@ def test_completeness_per_city_and_county() -> None:
     exp = pl.DataFrame(
         _experiences(None, 4) + _experiences("A1", 3), schema_overrides={"county_code": pl.String}
     )
-    out = fd.merge_findings(team, fd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
+    out = fd.merge_findings(team, cd.candidate_problems(None, None, COUNTIES, PLAN), PLAN, END)
     got = fd.completeness(out, exp, COUNTIES.filter(pl.col("city_name") == "甲市"), PLAN)
     assert got.columns == [
         "unit",
@@ -545,7 +641,7 @@ def test_completeness_per_city_and_county() -> None:
 def test_suggestions_not_required_when_the_plan_says_so() -> None:
     lax = _with(PLAN, "reports", suggestion_required=False)
     team = problems(*[confirmed(f"T{i}", "A1", "C8", suggestion=None) for i in range(3)])
-    out = fd.merge_findings(team, fd.candidate_problems(None, None, COUNTIES, lax), lax, END)
+    out = fd.merge_findings(team, cd.candidate_problems(None, None, COUNTIES, lax), lax, END)
     exp = pl.DataFrame(_experiences("A1", 3), schema_overrides={"county_code": pl.String})
     got = fd.completeness(out, exp, COUNTIES.filter(pl.col("county_code") == "A1"), lax)
     county = got.filter(pl.col("unit") == "county").row(0, named=True)

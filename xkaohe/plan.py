@@ -76,6 +76,7 @@ class VillageRules(_Model):
     distinct_townships: bool
     many_poor_share: Share
     remoteness_tilt: float = Field(ge=0)
+    inclusion_replicates: PositiveInt  # step 6, "pi-mc-v1": replicate walks per county
 
     @property
     def quota(self) -> dict[str, int]:
@@ -277,11 +278,34 @@ class Systemic(_Model):
     city_counties: int = Field(ge=1)
 
 
+CandidateRuleName = Literal[
+    "wrong_exit_rate",
+    "omission_rate",
+    "approval_rate",
+    "wrong_inclusion_rate",
+    "helper_claims",
+    "helper_awareness",
+    "village_claims",
+    "projects",
+    "paired_funds",
+    "paired_beneficiaries",
+]
+"""The system's candidate rules (``xkaohe.analyse.candidates.RULES``), in report order."""
+
+
+class CandidateRule(_Model):
+    """Where a candidate rule files its problem (a 三 content item) and the suggestion it makes."""
+
+    item: str = Field(pattern=r"^[A-Z][0-9]+$")
+    suggestion: str = Field(min_length=1)
+
+
 class Reports(_Model):
     experiences: CountRange
     problems_min: int = Field(ge=0)
     suggestion_required: bool
     systemic: Systemic
+    candidates: dict[CandidateRuleName, CandidateRule]
 
 
 class Signoff(_Model):
@@ -339,6 +363,20 @@ class Plan(_Model):
     signoff: Signoff
     discipline: Discipline
     rectification: Rectification
+
+    @model_validator(mode="after")
+    def _candidate_items(self) -> Plan:
+        unknown = {
+            rule: c.item
+            for rule, c in self.reports.candidates.items()
+            if c.item not in self.content.codes
+        }
+        if unknown:
+            listed = ", ".join(f"{rule}: {item}" for rule, item in unknown.items())
+            raise ValueError(
+                f"reports.candidates files problems under items the content lacks ({listed})"
+            )
+        return self
 
     def threshold(self, rate: str) -> Bound | None:
         """The threshold of ``rate`` (see :meth:`Indicators.threshold`)."""

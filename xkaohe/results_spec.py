@@ -100,8 +100,12 @@ def _rate_columns(rates: Iterable[str]) -> dict[str, pl.DataType]:
     return out
 
 
-# R_status and R_detect exist only for the rates the plan judges (it may judge fewer).
-_RATE_OPTIONAL = frozenset(f"{r}_{part}" for r in RATES for part in ("status", "detect"))
+# R_status and R_detect exist only for the rates the plan judges (it may judge
+# fewer); R_df and R_insufficient stay optional until analyse/indicators writes
+# them for every rate (issue 10).
+_RATE_OPTIONAL = frozenset(
+    f"{r}_{part}" for r in RATES for part in ("df", "insufficient", "status", "detect")
+)
 
 _TABLES = (
     ResultTable(
@@ -156,7 +160,7 @@ _TABLES = (
     ),
     ResultTable(
         Result.COUNTY_INDICATORS,
-        "Per county and rate: official ratio R, estimate, 95% interval, n, df, status.",
+        "Per county and rate: official ratio R, estimate, 95% interval, n, status.",
         {"county_code": STR, **_rate_columns(RATES)},
         key=("county_code",),
         optional=_RATE_OPTIONAL,

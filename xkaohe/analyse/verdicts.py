@@ -140,6 +140,16 @@ def detection_limits(n: npt.ArrayLike, bound: Bound, power: float) -> npt.NDArra
     return np.where(valid, p, np.nan).astype(np.float64)
 
 
+def scope(category: pl.Expr, plan: Plan) -> pl.Expr:
+    """``exit_standard`` for a category of the plan's exit standard, else ``reference``."""
+    in_scope = list(plan.indicators.exit_standard.categories)
+    return (
+        pl.when(category.is_in(in_scope).fill_null(False))
+        .then(pl.lit("exit_standard"))
+        .otherwise(pl.lit("reference"))
+    )
+
+
 def county_verdicts(indicators: pl.DataFrame, counties: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """One verdict per county from the stored rate statuses.
 
@@ -177,17 +187,13 @@ def county_verdicts(indicators: pl.DataFrame, counties: pl.DataFrame, plan: Plan
         .then(pl.lit("pass"))
         .otherwise(pl.lit("not_found"))
     )
-    in_scope = list(plan.indicators.exit_standard.categories)
     return (
         counties.select("county_code", "category")
         .join(indicators, on="county_code", how="left")
         .select(
             pl.col("county_code").cast(pl.String),
             verdict.alias("verdict"),
-            pl.when(pl.col("category").is_in(in_scope))
-            .then(pl.lit("exit_standard"))
-            .otherwise(pl.lit("reference"))
-            .alias("scope"),
+            scope(pl.col("category"), plan).alias("scope"),
             failing.list.join(";").alias("failing"),
         )
         .sort("county_code")
@@ -202,5 +208,6 @@ __all__ = [
     "county_verdicts",
     "detection_limits",
     "rate_status",
+    "scope",
     "wrong_side",
 ]
