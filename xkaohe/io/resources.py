@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 
 BUNDLED = "_bundled"  # as in setup.py
-_FOLDERS = {  # name in the wheel: folder in the checkout
+FOLDERS = {  # name in the wheel: folder in the checkout
     "notebooks": "notebooks",
     "params": "params",
     "reference": "data/reference",
@@ -37,7 +37,7 @@ def _package() -> Path:
 def folder(name: str) -> Path:
     """The shipped folder ``name`` (notebooks, params or reference) on disk."""
     package = _package()
-    candidates = (package / BUNDLED / name, package.parent / _FOLDERS[name])
+    candidates = (package / BUNDLED / name, package.parent / FOLDERS[name])
     for path in candidates:
         if path.is_dir():
             return path
@@ -68,6 +68,7 @@ def default_plan() -> Path:
 
 
 __all__ = [
+    "FOLDERS",
     "PLAN_FILE",
     "RUN_PARAMS_FILE",
     "ResourceError",
