@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -24,17 +25,25 @@ REPO = Path(__file__).parent.parent
 PLAN = REPO / "params" / "plan-2019.yaml"
 
 
-def counties(**extra: pl.Series) -> pl.DataFrame:
+def example(name: Result, rows: int = 2) -> pl.DataFrame:
+    """A small table with every declared column (distinct values, so keys are unique)."""
+    values = {
+        pl.String: [f"34010{i}" for i in range(rows)],
+        pl.Int64: list(range(rows)),
+        pl.Float64: [i / 10 for i in range(rows)],
+        pl.Boolean: [i % 2 == 0 for i in range(rows)],
+        pl.Date: [dt.date(2019, 11, 20 + i) for i in range(rows)],
+    }
     return pl.DataFrame(
-        {
-            "county_code": ["340101", "340102"],
-            "county_name": ["甲县", "乙县"],
-            "city_name": ["合肥市", "合肥市"],
-            "category": ["exit_2019", "non_key"],
-            "national_poverty_county": [True, False],
-            "paired_helper_county": [None, "340102"],
-        }
-    ).with_columns(*extra.values())
+        [
+            pl.Series(c, [[i] for i in range(rows)] if t == pl.List(pl.Int64) else values[t], t)
+            for c, t in TABLES[name].columns.items()
+        ]
+    )
+
+
+def counties() -> pl.DataFrame:
+    return example(Result.COUNTIES)
 
 
 def test_a_declared_table_passes_unchanged() -> None:
@@ -94,8 +103,9 @@ def test_an_undeclared_table_is_refused_on_write_and_nothing_is_written(tmp_path
 
 def test_a_written_table_is_read_back_by_name(tmp_path: Path) -> None:
     write_results(tmp_path / "results", {Result.COUNTIES: counties()}, {}, PLAN)
-    back = read_result(tmp_path, Result.COUNTIES, city_name="合肥市")
-    assert back.equals(counties())
+    back = read_result(tmp_path, Result.COUNTIES, city_name="340101")
+    assert back.equals(counties().filter(pl.col("city_name") == "340101"))
+    assert back.height == 1
 
 
 def test_a_declaration_cannot_name_a_column_it_lacks() -> None:
@@ -147,3 +157,9 @@ def test_date_and_list_columns_are_checked() -> None:
     ):
         check_result(Result.CHECK_VILLAGES, wrong)
     assert TABLES[Result.FINDINGS].columns["raised_date"] == pl.Date
+
+
+@pytest.mark.parametrize("name", list(Result))
+def test_every_declaration_accepts_a_table_like_it(name: Result) -> None:
+    df = example(name, rows=3)
+    assert check_result(name, df).equals(df)

@@ -100,12 +100,8 @@ def _rate_columns(rates: Iterable[str]) -> dict[str, pl.DataType]:
     return out
 
 
-# R_status and R_detect exist only for the rates the plan judges (it may judge
-# fewer); R_df and R_insufficient stay optional until analyse/indicators writes
-# them for every rate (issue 10).
-_RATE_OPTIONAL = frozenset(
-    f"{r}_{part}" for r in RATES for part in ("df", "insufficient", "status", "detect")
-)
+# R_status and R_detect exist only for the rates the plan judges (it may judge fewer).
+_RATE_OPTIONAL = frozenset(f"{r}_{part}" for r in RATES for part in ("status", "detect"))
 
 _TABLES = (
     ResultTable(
@@ -160,7 +156,7 @@ _TABLES = (
     ),
     ResultTable(
         Result.COUNTY_INDICATORS,
-        "Per county and rate: official ratio R, estimate, 95% interval, n, status.",
+        "Per county and rate: official ratio R, estimate, 95% interval, n, df, status.",
         {"county_code": STR, **_rate_columns(RATES)},
         key=("county_code",),
         optional=_RATE_OPTIONAL,
