@@ -76,7 +76,7 @@ def four_village_county(county: str = "C1", **county_cols: Any) -> dict[str, lis
 
 
 def reference_villages(frame: Frame, plan: Plan, seed: str) -> dict[str, dict[str, Any]]:
-    """Village protocol steps 1-6, read literally; code -> row of the expected sample."""
+    """Village protocol steps 1-5, read literally; code -> row of the expected sample."""
     rules = plan.sampling.villages
     quota = {q.type: q.count for q in rules.quotas}
     order = [q.type for q in rules.quotas]
@@ -127,10 +127,7 @@ def reference_villages(frame: Frame, plan: Plan, seed: str) -> dict[str, dict[st
                                 and v["village_code"] not in chosen
                                 and (relaxed or v["township_code"] not in used)):
                             accept(v, t, relaxed, t)
-        for v in chosen.values():  # step 6
-            w_sum = sum(u["w"] for u in walk if u["type"] == v["type"])
-            v["inclusion_prob"] = min(1.0, quota[v["type"]] * v["w"] / w_sum)
-        out.update(chosen)
+        out.update(chosen)  # step 6 (inclusion probabilities): tests/test_inclusion.py
     return out
 
 
@@ -423,31 +420,29 @@ def test_single_village_county() -> None:
 
 
 def test_inclusion_probability() -> None:
-    gaps = {"P0": 0.0, "P1": 0.3, "P2": 0.6, "P3": 1.0, "N0": 0.0, "N1": 0.9}
+    """Known answers: without tilt, 2 of 4 poor villages in 4 townships (by symmetry 1/2 each);
+    both nonpoor_many_poor candidates always; the few-poor villages never (not candidates)."""
     frame = make_frame(villages=[
-        *({"village_code": f"P{i}", "is_poor_village": True, "infrastructure_gap": gaps[f"P{i}"],
-           "public_service_gap": gaps[f"P{i}"]} for i in range(4)),
-        *({"village_code": f"N{i}", "registered_poor_people": 9,
-           "infrastructure_gap": gaps[f"N{i}"]} for i in range(2)),
-        *({"village_code": f"X{i}", "registered_poor_people": 1, "infrastructure_gap": 1.0}
-          for i in range(2)),
+        *({"village_code": f"P{i}", "is_poor_village": True} for i in range(4)),
+        *({"village_code": f"N{i}", "registered_poor_people": 9} for i in range(2)),
+        *({"village_code": f"X{i}", "registered_poor_people": 1} for i in range(2)),
     ])
-    w = {"P0": 1.0, "P1": 1.2, "P2": 1.4, "P3": 5 / 3, "N0": 1.0, "N1": 1.3}
-    w_sum = {"P": sum(w[f"P{i}"] for i in range(4)), "N": w["N0"] + w["N1"]}
-    got = sampled(frame)
+    got = sampled(frame, plan_with("remoteness_tilt: 1.0", "remoteness_tilt: 0.0"))
     assert len(got) == 4
+    replicates = PLAN.sampling.villages.inclusion_replicates
     for code, r in got.items():
-        assert r["tilt_weight"] == pytest.approx(w[code], rel=1e-12)
-        expected = min(1.0, 2 * w[code] / w_sum[code[0]])
-        assert r["inclusion_prob"] == pytest.approx(expected, rel=1e-12)
-    # both nonpoor_many_poor candidates are taken: 2 * w / sum(w) > 1 is capped at 1
-    assert got["N1"]["inclusion_prob"] == 1.0
+        if code.startswith("N"):
+            assert r["inclusion_prob"] == 1.0
+            assert r["inclusion_prob_se"] == 0.0
+        else:
+            assert r["inclusion_prob_se"] == pytest.approx(
+                math.sqrt(r["inclusion_prob"] * (1 - r["inclusion_prob"]) / replicates))
+            assert abs(r["inclusion_prob"] - 0.5) < 4 * r["inclusion_prob_se"]
 
 
-ONE_TYPE_COUNTY = [  # only poor candidates; tilt weights 1, 1 and 1 + (0 + 1 + 0.25) / 3
-    {"village_code": "V0", "is_poor_village": True},
-    {"village_code": "V1", "is_poor_village": True},
-    {"village_code": "V2", "is_poor_village": True, "infrastructure_gap": 1.0,
+ONE_TYPE_COUNTY = [  # only poor candidates, one remote: 4 of 6 drawn (2 as substitutes)
+    *({"village_code": f"V{i}", "is_poor_village": True} for i in range(5)),
+    {"village_code": "V5", "is_poor_village": True, "infrastructure_gap": 1.0,
      "public_service_gap": 0.25},
 ]
 
@@ -473,11 +468,8 @@ def test_inclusion_prob_does_not_depend_on_other_counties(other: str) -> None:
         with_other = draw_sample(with_rows(frame, villages=[
             {"village_code": "W0", "county_code": "C2"}]), PLAN, SEED).villages
     with_other = with_other.filter(pl.col("county_code") == "C1")
-    w = dict(alone.select("village_code", "tilt_weight").iter_rows())
-    w_sum = sum(w.values())
-    for df in (alone, with_other):
-        for code, p in df.select("village_code", "inclusion_prob").iter_rows():
-            assert p == pytest.approx(min(1.0, 2 * w[code] / w_sum), rel=1e-15), code
+    assert alone.height == 4
+    assert alone["inclusion_prob"].max() < 1  # not trivial: 4 of 6
     assert_frame_equal(alone, with_other, check_exact=True)  # bit for bit
 
 
@@ -511,7 +503,7 @@ def test_draw_villages_step_function_agrees_with_reference() -> None:
          "registered_poor_people": i % 5, "township_code": f"T{i % 4}",
          "distance_to_township_km": float(i % 6), "infrastructure_gap": (i % 4) / 4,
          "public_service_gap": (i % 3) / 3} for i in range(20)])
-    got = draw_villages(village_candidates(frame, PLAN, SEED), PLAN)
+    got = draw_villages(village_candidates(frame, PLAN, SEED), PLAN, SEED)
     assert_matches_reference_villages(got, frame)
 
 
@@ -909,7 +901,8 @@ def assert_matches_reference_villages(got: pl.DataFrame, frame: Frame) -> None:
         assert r["relaxed_township"] == e["relaxed_township"]
         assert (r["substituted_for"] or None) == e["substituted_for"]
         assert r["tilt_weight"] == pytest.approx(e["w"], rel=1e-12)
-        assert r["inclusion_prob"] == pytest.approx(e["inclusion_prob"], rel=1e-12)
+        assert 0 < r["inclusion_prob"] <= 1
+        assert r["xi"] == r["prn"] / r["tilt_weight"]
 
 
 @st.composite

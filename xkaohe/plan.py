@@ -76,6 +76,7 @@ class VillageRules(_Model):
     distinct_townships: bool
     many_poor_share: Share
     remoteness_tilt: float = Field(ge=0)
+    inclusion_replicates: PositiveInt  # step 6, "pi-mc-v1": replicate walks per county
 
     @property
     def quota(self) -> dict[str, int]:

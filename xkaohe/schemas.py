@@ -12,7 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import polars as pl
+
 from xkaohe import codes
+from xkaohe.errors import InputError, Problem
 
 Kind = Literal["text", "bool", "int", "float", "enum", "date"]
 
@@ -171,8 +174,6 @@ ROSTER_TABLES = (CITIES, ASSESSORS)
 
 def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
     """Raise :class:`~xkaohe.errors.InputError` naming every missing column and those present."""
-    from xkaohe.errors import InputError, Problem
-
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise InputError(
@@ -193,7 +194,6 @@ def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
 
 def _sample_contracts() -> dict[str, Any]:
     import pandera.polars as pa
-    import polars as pl
 
     text, real, flag = pl.String, pl.Float64, pl.Boolean
     unit = pa.Check.in_range(0, 1, include_min=False)
@@ -212,10 +212,25 @@ def _sample_contracts() -> dict[str, Any]:
                 "prn": col(real, unit),
                 "tilt_weight": col(real, pa.Check.ge(1)),
                 "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
+                "inclusion_prob_se": col(real, pa.Check.in_range(0, 0.5)),
                 "relaxed_township": col(flag),
                 "substituted_for": col(
                     text, pa.Check.isin(list(VILLAGE_TYPE.order)), nullable=True
                 ),
+            }
+        ),
+        "village_candidates": pa.DataFrameSchema(
+            {
+                "county_code": col(text),
+                "village_code": col(text, unique=True),
+                "township_code": col(text),
+                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE.order))),
+                "prn": col(real, unit),
+                "tilt_weight": col(real, pa.Check.ge(1)),
+                "xi": col(real, pa.Check.gt(0)),
+                "drawn": col(flag),
+                "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
+                "inclusion_prob_se": col(real, pa.Check.in_range(0, 0.5)),
             }
         ),
         "households": pa.DataFrameSchema(

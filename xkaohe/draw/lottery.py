@@ -111,6 +111,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from xkaohe import __version__
 from xkaohe.draw.prn import PROTOCOL as PRN_PROTOCOL
 from xkaohe.draw.prn import prn_series
 from xkaohe.errors import RuleError
@@ -884,8 +885,6 @@ def build_certificate(
     plan_sha256: str,
 ) -> dict[str, Any]:
     """What certificate.json records: protocol, seed, input hashes and paths, rules, counts."""
-    from xkaohe import __version__
-
     return {
         "protocol": lottery.protocol,
         "prn": PRN_PROTOCOL,

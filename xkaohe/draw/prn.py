@@ -62,3 +62,12 @@ def seeded_rng(seed: str, purpose: str) -> np.random.Generator:
     """
     digest = hashlib.sha256(f"{seed}:rng:{purpose}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:16], "big"))
+
+
+def pi_seed(seed: str, county_code: str) -> int:
+    """The PCG64 seed of a county's inclusion-probability replicates (step 6, "pi-mc-v1").
+
+    ``int.from_bytes(sha256(f"{S}:pi:{county_code}").digest()[:8], "big")``.
+    """
+    digest = hashlib.sha256(f"{seed}:pi:{county_code}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")

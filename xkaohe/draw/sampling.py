@@ -5,20 +5,23 @@ its numbered steps and names them in comments. All units are ordered by their
 permanent random numbers (:mod:`xkaohe.draw.prn`), so a draw does not depend on
 row order, library versions or platform, and a reviewer can re-derive it.
 
-Work is done for all counties at once with polars. The only Python loop over
-units is the village walk (step 3-5), which is sequential by definition and
-stops after a handful of candidates per county.
+Work is done for all counties at once with polars. The village walk (steps
+3-5) and the inclusion probabilities of step 6 ("pi-mc-v1") run per county in
+:mod:`xkaohe.draw.walk`: one implementation, walked once with the real prn for
+the draw and R times with PCG64 uniforms for the probabilities.
 """
 
 from __future__ import annotations
 
-import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
 import polars as pl
 
 from xkaohe.draw.prn import prn_series
+from xkaohe.draw.walk import County, Rules, inclusion, method_record, walk
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import Frame
 from xkaohe.plan import InterviewQuota, Plan
@@ -112,119 +115,156 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
         .then(pl.lit("nonpoor_many_poor"))
     )
     v = v.with_columns(village_type=vtype, prn=prn_series(seed, "village", v["village_code"]))
-    # Step 3: the order-sampling key.
-    return v.with_columns(xi=pl.col("prn") / pl.col("tilt_weight"))
+    # Step 3: the order-sampling key, divided in numpy as the walk divides it.
+    return v.with_columns(xi=pl.Series(v["prn"].to_numpy() / v["tilt_weight"].to_numpy()))
 
 
-def _walk_county(
-    cands: list[dict[str, object]], quota: dict[str, int], order: tuple[str, ...], distinct: bool
-) -> list[tuple[int, bool, str | None]]:
-    """Steps 3-5 for one county; ``cands`` sorted by (xi, code). Returns (index, relaxed, sub)."""
-    taken: dict[int, tuple[bool, str | None]] = {}
-    filled = dict.fromkeys(order, 0)
-    used: set[object] = set()
-
-    def walk(want: str, of_type: str, relaxed: bool, sub: str | None) -> None:
-        for i, c in enumerate(cands):
-            if filled[want] >= quota[want]:
-                return
-            if i in taken or c["village_type"] != of_type:
-                continue
-            if not relaxed and distinct and c["township_code"] in used:
-                continue
-            taken[i] = (relaxed, sub)
-            filled[want] += 1
-            used.add(c["township_code"])
-
-    # Step 3: one walk over all candidates, distinct townships.
-    for i, c in enumerate(cands):
-        t = str(c["village_type"])
-        if filled[t] < quota[t] and (not distinct or c["township_code"] not in used):
-            taken[i] = (False, None)
-            filled[t] += 1
-            used.add(c["township_code"])
-        if all(filled[x] >= quota[x] for x in order):
-            break
-    # Step 4: each type still short, regardless of township.
-    for t in order:
-        walk(t, t, True, None)
-    # Step 5: substitute from the other types, distinct townships first.
-    for t in order:
-        for other in (o for o in order if o != t):
-            walk(t, other, False, t)
-            walk(t, other, True, t)
-    return [(i, relaxed, sub) for i, (relaxed, sub) in taken.items()]
-
-
-def draw_villages(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """The sampled villages of every county (steps 3-6)."""
+def _walk_rules(plan: Plan) -> tuple[tuple[str, ...], Rules]:
+    """The plan's quota order and the walk's rules (a trailing 0 quota for unlisted types)."""
     rules = plan.sampling.villages
-    quota = rules.quota
     order = tuple(q.type for q in rules.quotas)
-    cands = candidates.filter(pl.col("village_type").is_not_null()).sort(
-        ["county_code", "xi", "village_code"]
-    )
-    rows = cands.select("county_code", "village_type", "township_code").to_dicts()
-    picked_idx: list[int] = []
-    relaxed_col: list[bool] = []
-    sub_col: list[str | None] = []
-    walk_col: list[int] = []
-    start = 0
-    counts = cands.group_by("county_code", maintain_order=True).len()["len"].to_list()
-    for size in counts:
-        block = rows[start : start + size]
-        for rank, (i, relaxed, sub) in enumerate(
-            _walk_county(block, quota, order, rules.distinct_townships)
-        ):
-            picked_idx.append(start + i)
-            relaxed_col.append(relaxed)
-            sub_col.append(sub)
-            walk_col.append(rank + 1)
-        start += size
-    picked = cands[picked_idx].with_columns(
-        relaxed_township=pl.Series(relaxed_col, dtype=pl.Boolean),
-        substituted_for=pl.Series(sub_col, dtype=pl.String),
-        walk_order=pl.Series(walk_col, dtype=pl.Int64),
-    )
-    # Step 6: approximate inclusion probability, documented as such in DESIGN.md.
-    # Sums with math.fsum (exactly rounded, so independent of order).
-    sums = {
-        (c, t): math.fsum(w)
-        for c, t, w in cands.group_by("county_code", "village_type")
-        .agg(pl.col("tilt_weight"))
-        .iter_rows()
-    }
-    w_sum = np.array(
-        [sums[(c, t)] for c, t in picked.select("county_code", "village_type").iter_rows()]
-    )
-    quota_of = np.array([float(quota[t]) for t in picked["village_type"].to_list()])
-    picked = picked.with_columns(
-        inclusion_prob=pl.Series(
-            np.minimum(1.0, quota_of * picked["tilt_weight"].to_numpy() / w_sum)
+    quota = np.array([*(q.count for q in rules.quotas), 0], dtype=np.int16)
+    return order, Rules(quota, rules.distinct_townships)
+
+
+def _counties(candidates: pl.DataFrame, order: tuple[str, ...]) -> list[tuple[str, slice, County]]:
+    """Each county's candidates (``candidates`` sorted by county_code, village_code)."""
+    types = (
+        candidates["village_type"]
+        .replace_strict(
+            {t: i for i, t in enumerate(order)}, default=len(order), return_dtype=pl.Int8
         )
+        .to_numpy()
     )
-    return picked.select(
-        "county_code",
-        "village_code",
-        "township_code",
-        "village_type",
-        "prn",
-        "tilt_weight",
-        "inclusion_prob",
-        "relaxed_township",
-        "substituted_for",
-        "village_name",
-        "township_name",
-        "is_poor_village",
-        "registered_poor_people",
-        "distance_to_township_km",
-        "infrastructure_gap",
-        "public_service_gap",
-        "distance_percentile",
-        "remoteness",
-        "xi",
-        "walk_order",
-    ).sort("county_code", "walk_order")
+    towns = (
+        candidates.select(pl.col("township_code").rank("dense").over("county_code") - 1)
+        .to_series()
+        .cast(pl.Int32)
+        .to_numpy()
+    )
+    weights = candidates["tilt_weight"].to_numpy()
+    out = []
+    start = 0
+    for code, size in candidates.group_by("county_code", maintain_order=True).len().iter_rows():
+        part = slice(start, start + size)
+        out.append((code, part, County(weights[part], types[part], towns[part])))
+        start += size
+    return out
+
+
+def _workers() -> int:
+    """Threads for step 6: the cores this process may use, at most 4 (memory)."""
+    return max(
+        1,
+        min(
+            4,
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1),
+        ),
+    )
+
+
+def _candidates_by_code(candidates: pl.DataFrame) -> pl.DataFrame:
+    return candidates.filter(pl.col("village_type").is_not_null()).sort(
+        "county_code", "village_code"
+    )
+
+
+def inclusion_probabilities(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFrame:
+    """Step 6 ("pi-mc-v1"): ``village_code, inclusion_prob, inclusion_prob_se`` of every candidate.
+
+    Per county, R replicate walks of steps 3-5 (:func:`xkaohe.draw.walk.inclusion`).
+    """
+    cands = _candidates_by_code(candidates)
+    order, rules = _walk_rules(plan)
+    replicates = plan.sampling.villages.inclusion_replicates
+    p = np.empty(cands.height)
+    se = np.empty(cands.height)
+    counties = _counties(cands, order)
+    # Counties are independent and numpy releases the GIL in the heavy steps:
+    # threads share the work across cores; the numbers do not depend on them.
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        results = pool.map(lambda c: inclusion(c[2], rules, replicates, seed, c[0]), counties)
+        for (_, part, _), (p_county, se_county) in zip(counties, results, strict=True):
+            p[part], se[part] = p_county, se_county
+    return pl.DataFrame(
+        {
+            "village_code": cands["village_code"],
+            "inclusion_prob": pl.Series(p, dtype=pl.Float64),
+            "inclusion_prob_se": pl.Series(se, dtype=pl.Float64),
+        }
+    )
+
+
+def inclusion_record(plan: Plan) -> dict[str, object]:
+    """The certificate's account of step 6: method, R, generator, how seeded."""
+    return method_record(plan.sampling.villages.inclusion_replicates)
+
+
+def walk_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFrame:
+    """Steps 3-6: every candidate with its walk outcome and inclusion probability.
+
+    The walk is that of :func:`xkaohe.draw.walk.walk` with one replicate, the
+    candidates' prn; ``walk_order`` is null for candidates not drawn.
+    """
+    cands = _candidates_by_code(candidates)
+    order, rules = _walk_rules(plan)
+    prn = cands["prn"].to_numpy()
+    rank = np.zeros(cands.height, np.int16)
+    slot = np.full(cands.height, -1, np.int8)
+    relaxed = np.zeros(cands.height, np.bool_)
+    for _, part, county in _counties(cands, order):
+        real = walk(prn[None, part], county, rules)
+        rank[part], slot[part], relaxed[part] = real.rank[0], real.slot[0], real.relaxed[0]
+    drawn = pl.col("walk_order") > 0
+    filled = pl.col("_slot").replace_strict(dict(enumerate(order)), default=None)
+    cands = cands.with_columns(
+        walk_order=pl.Series(rank, dtype=pl.Int64),
+        relaxed_township=pl.Series(relaxed, dtype=pl.Boolean),
+        _slot=pl.Series(slot, dtype=pl.Int64),
+    ).with_columns(
+        walk_order=pl.when(drawn).then(pl.col("walk_order")),
+        relaxed_township=pl.when(drawn).then(pl.col("relaxed_township")),
+        substituted_for=pl.when(drawn & (filled != pl.col("village_type"))).then(filled),
+    )
+    cands = cands.drop("_slot")
+    return cands.join(inclusion_probabilities(cands, plan, seed), on="village_code", how="left")
+
+
+def draw_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFrame:
+    """The sampled villages of every county (steps 3-6)."""
+    return _drawn(walk_villages(candidates, plan, seed))
+
+
+def _drawn(walked: pl.DataFrame) -> pl.DataFrame:
+    return (
+        walked.filter(pl.col("walk_order").is_not_null())
+        .select(
+            "county_code",
+            "village_code",
+            "township_code",
+            "village_type",
+            "prn",
+            "tilt_weight",
+            "inclusion_prob",
+            "inclusion_prob_se",
+            "relaxed_township",
+            "substituted_for",
+            "village_name",
+            "township_name",
+            "is_poor_village",
+            "registered_poor_people",
+            "distance_to_township_km",
+            "infrastructure_gap",
+            "public_service_gap",
+            "distance_percentile",
+            "remoteness",
+            "xi",
+            "walk_order",
+        )
+        .sort("county_code", "walk_order")
+    )
 
 
 # -------------------------------------------------------------- households
@@ -603,8 +643,8 @@ def draw_sample(
         frame.project_beneficiaries,
         frame.files,
     )
-    candidates = village_candidates(scoped, plan, seed)
-    villages = draw_villages(candidates, plan)
+    walked = walk_villages(village_candidates(scoped, plan, seed), plan, seed)
+    villages = _drawn(walked)
     # Every later step looks only at the sampled villages' households: filter the
     # (possibly 30-million-row) registry once instead of joining it again and again.
     local = Frame(
@@ -639,17 +679,14 @@ def draw_sample(
         project_households=project_households,
         interviewees=interviewees,
         general_quota=general,
-        village_candidates=candidate_table(candidates, villages),
+        village_candidates=candidate_table(walked),
     )
 
 
-def candidate_table(candidates: pl.DataFrame, villages: pl.DataFrame) -> pl.DataFrame:
-    """Every candidate village with its key, for reviewers and the county notebook."""
-    drawn = villages.select("village_code", "walk_order")
+def candidate_table(walked: pl.DataFrame) -> pl.DataFrame:
+    """Every candidate with its key and inclusion probability, for reviewers and notebooks."""
     return (
-        candidates.filter(pl.col("village_type").is_not_null())
-        .join(drawn, on="village_code", how="left")
-        .with_columns(drawn=pl.col("walk_order").is_not_null())
+        walked.with_columns(drawn=pl.col("walk_order").is_not_null())
         .select(
             "county_code",
             "village_code",
@@ -666,6 +703,8 @@ def candidate_table(candidates: pl.DataFrame, villages: pl.DataFrame) -> pl.Data
             "xi",
             "drawn",
             "walk_order",
+            "inclusion_prob",
+            "inclusion_prob_se",
         )
         .sort("county_code", "xi", "village_code")
     )

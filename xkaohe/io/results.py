@@ -14,6 +14,7 @@ import polars as pl
 
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import atomic_path, read_json, write_bytes, write_json
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.sample_package import write_csv
 from xkaohe.results_spec import Result, check_results
 
@@ -85,7 +86,5 @@ def read_manifest(run: Path) -> dict[str, Any]:
 
 def run_plan(run: Path) -> Plan:
     """The plan a run's results were computed with (its copy in the results store)."""
-    from xkaohe.io.plan_file import load_plan
-
     copy = results_dir(run) / PLAN_COPY
     return load_plan(copy if copy.exists() else read_manifest(run)["plan"]["path"])

@@ -217,6 +217,7 @@ _FLOAT = {
     "prn",
     "tilt_weight",
     "inclusion_prob",
+    "inclusion_prob_se",
     "distance_to_township_km",
     "infrastructure_gap",
     "public_service_gap",

@@ -26,8 +26,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from xkaohe.io.render import footer_html, install_plotlyjs, write_report_html
 from xkaohe.io.resources import notebooks_dir
@@ -89,8 +92,6 @@ def _stop_kernel() -> None:
 
 def _init_worker(run: str) -> None:
     """Environment for the kernels of this worker; the kernel is shut down at exit."""
-    from multiprocessing.util import Finalize
-
     os.environ[RUN_ENV] = run
     os.environ[PLOTLYJS_ENV] = PLOTLYJS_SRC
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -175,8 +176,6 @@ def run_jobs(
     on_done: Callable[[JobResult], None] | None = None,
 ) -> list[JobResult]:
     """Execute every job on ``workers`` warm-kernel processes; results in job order."""
-    from tqdm import tqdm
-
     job_list = list(jobs)
     if not job_list:
         return []

@@ -25,7 +25,7 @@ from xkaohe.analyse.verdicts import county_verdicts
 from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
 from xkaohe.draw.lottery import build_certificate, draw_lottery
 from xkaohe.draw.prn import PROTOCOL
-from xkaohe.draw.sampling import SamplePackage, draw_sample
+from xkaohe.draw.sampling import SamplePackage, draw_sample, inclusion_record
 from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
 from xkaohe.field.checks import check_field
 from xkaohe.inputs import Field, Frame, Lottery, Roster
@@ -71,11 +71,13 @@ def sample_certificate(
     package: SamplePackage,
     frame_dir: Path,
     out: Path,
+    plan: Plan,
 ) -> dict[str, Any]:
     """What a reviewer needs to re-derive the draw, and hashes that show tampering."""
     tables = package.tables()
     return {
         "protocol": PROTOCOL,
+        "inclusion": inclusion_record(plan),
         "package_version": __version__,
         "seed": seed,
         "counties": counties or "all",
@@ -129,7 +131,7 @@ def run_sample(
     frame = load_frame(frame_dir, SAMPLING_COLUMNS)
     package = draw_sample(frame, plan, seed, counties)
     check_sample_package(package.tables())
-    cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out)
+    cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out, plan)
     write_package(out, package.tables(), cert)
     if field_lists:
         write_field_lists(out, frame, package)
@@ -193,6 +195,14 @@ def verify_sample(directory: Path) -> list[str]:
         raise VerificationError("; ".join(differences))
     plan: Plan = load_plan(plan_path)
     package = draw_sample(load_frame(frame_dir, SAMPLING_COLUMNS), plan, seed, counties)
+    # Step 6 is re-derived with the draw (the CSVs compare it exactly); the
+    # certificate must name the same method, R and generator.
+    method, written = inclusion_record(plan), cert.get("inclusion") or {}
+    for key in ("method", "replicates", "generator"):
+        if written.get(key) != method[key]:
+            differences.append(
+                f"{where}: inclusion.{key}: expected {method[key]!r}; found {written.get(key)!r}"
+            )
     for name, df in package.tables().items():
         difference = compare_csv(directory / f"{name}.csv", df)
         if difference:
@@ -207,6 +217,8 @@ def verify_sample(directory: Path) -> list[str]:
         f"sample in {directory} re-derived and identical",
         f"protocol {PROTOCOL}, seed {seed!r}, {len(package.tables())} tables, "
         f"{package.villages.height} villages, {package.households.height} households",
+        f"inclusion probabilities {method['method']}, R = {method['replicates']}, "
+        f"{method['generator']} (numpy {method['numpy']}; drawn with {written.get('numpy')})",
     ]
 
 
