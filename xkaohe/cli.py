@@ -7,8 +7,10 @@ traceback); 1 an internal error (a bug: the traceback is printed).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +23,43 @@ if TYPE_CHECKING:
     from xkaohe.run.batch import JobResult
 
 Handler = Callable[[argparse.Namespace], int]
+REJECTS_SHOWN = 10  # rejected rows quoted on the terminal; the rest are in rejects.csv
+
+
+@contextlib.contextmanager
+def _writing(args: argparse.Namespace, out: Path) -> Iterator[None]:
+    """Hold the write lock of the run ``out`` belongs to (one writer per run folder)."""
+    from xkaohe.io.lock import lock_folder, run_lock
+
+    with run_lock(lock_folder(out), getattr(args, "command_line", f"xkaohe {args.command}")):
+        yield
+
+
+def _print_rejects(rejects: pl.DataFrame, where: Path) -> None:
+    """How many field rows were rejected, per table, and where the list is (stderr)."""
+    if rejects.height == 0:
+        return
+    per_table = rejects.group_by("table").len().sort("table")
+    counts = ", ".join(f"{t} {n:,}" for t, n in per_table.iter_rows())
+    print(
+        f"rejected field rows: {rejects.height:,} ({counts}); every one is listed in {where}",
+        file=sys.stderr,
+    )
+    for r in rejects.head(REJECTS_SHOWN).iter_rows(named=True):
+        print(
+            f"  {r['file']}, row {r['row']}, column '{r['column']}': expected "
+            f"{r['expected']}; found {str(r['found'])[:80]}",
+            file=sys.stderr,
+        )
+    if rejects.height > REJECTS_SHOWN:
+        print(f"  ... and {rejects.height - REJECTS_SHOWN:,} more", file=sys.stderr)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from xkaohe.run.commands import run_synth
 
-    written = run_synth(Path(args.out), args.scale, args.seed)
+    with _writing(args, Path(args.out)):
+        written = run_synth(Path(args.out), args.scale, args.seed)
     print(f"synthetic {args.scale} province (seed {args.seed!r}) written to {args.out}:")
     for name, rows in written.items():
         print(f"  {name}: {rows:,} rows")
@@ -36,14 +69,15 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from xkaohe.run.commands import run_sample
 
-    package = run_sample(
-        Path(args.frame),
-        Path(args.plan),
-        args.seed,
-        Path(args.out),
-        args.county or None,
-        field_lists=not args.no_field_lists,
-    )
+    with _writing(args, Path(args.out)):
+        package = run_sample(
+            Path(args.frame),
+            Path(args.plan),
+            args.seed,
+            Path(args.out),
+            args.county or None,
+            field_lists=not args.no_field_lists,
+        )
     n_counties = package.villages["county_code"].n_unique()
     print(
         f"sample drawn for {n_counties} counties: {package.villages.height} villages, "
@@ -64,7 +98,8 @@ def _cmd_verify_sample(args: argparse.Namespace) -> int:
 def _cmd_lottery(args: argparse.Namespace) -> int:
     from xkaohe.run.commands import run_lottery
 
-    lottery = run_lottery(Path(args.roster), Path(args.plan), args.seed, Path(args.out))
+    with _writing(args, Path(args.out)):
+        lottery = run_lottery(Path(args.roster), Path(args.plan), args.seed, Path(args.out))
     print(f"{lottery.teams.height} teams drawn -> {args.out}")
     return 0
 
@@ -83,49 +118,47 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     from xkaohe.run.commands import run_indicators
 
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-    results = run_indicators(
-        Path(args.frame),
-        Path(args.sample),
-        Path(args.field),
-        Path(args.plan),
-        Path(args.out),
-        as_of,
-    )
+    with _writing(args, Path(args.out)):
+        results = run_indicators(
+            Path(args.frame),
+            Path(args.sample),
+            Path(args.field),
+            Path(args.plan),
+            Path(args.out),
+            as_of,
+        )
     ind = results["county_indicators"]
-    rejects = results["rejects"]
     counts = {
         s: ind.filter(pl.col("wrong_exit_rate_status") == s).height
-        for s in ("fail", "at_risk", "pass")
+        for s in ("fail", "not_found", "pass")
     }
     print(
         f"{ind.height} counties; wrong-exit status: {counts['fail']} fail, "
-        f"{counts['at_risk']} at risk, {counts['pass']} pass; "
+        f"{counts['not_found']} no breach found, {counts['pass']} pass; "
         f"{results['findings'].height} findings -> {args.out}"
     )
-    if rejects.height:
-        print(
-            f"{rejects.height} field rows could not be used; see {Path(args.out) / 'rejects.csv'}:",
-            file=sys.stderr,
-        )
-        for r in rejects.head(10).iter_rows(named=True):
-            print(
-                f"  {r['file']}, row {r['row']}, column '{r['column']}': expected "
-                f"{r['expected']}; found {r['found']}",
-                file=sys.stderr,
-            )
+    _print_rejects(results["rejects"], Path(args.out) / "rejects.csv")
     return 0
 
 
-def _report_summary(results: list[JobResult], index: Path) -> int:
+def _report_summary(results: list[JobResult], run: Path) -> int:
+    """What the run did: reports rendered, skipped and failed, rejected field rows; exit status."""
+    from xkaohe.io.results import read_rejects
+
+    index = run / "reports" / "index.html"
     failed = [r for r in results if not r.ok]
     skipped = sum(r.skipped for r in results)
     ran = len(results) - skipped - len(failed)
-    print(
-        f"reports: {ran} rendered, {skipped} unchanged (skipped), {len(failed)} failed; "
-        f"open {index}"
-    )
+    if results:
+        print(
+            f"reports: {ran} rendered, {skipped} unchanged (skipped), {len(failed)} failed; "
+            f"open {index}"
+        )
     for r in failed:
         print(f"  FAILED {r.job.notebook} {r.job.parameters}: {r.error}", file=sys.stderr)
+    rejects = read_rejects(run)
+    if rejects is not None:
+        _print_rejects(rejects, run / "results" / "rejects.csv")
     return 1 if failed else 0
 
 
@@ -136,17 +169,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.workers:
         params = params.model_copy(update={"workers": args.workers})
     stages = tuple(args.stage) if args.stage else STAGES
-    results = run_stages(params, stages, args.only)
-    return _report_summary(results, params.run / "reports" / "index.html")
+    with _writing(args, params.run):
+        results = run_stages(params, stages, args.only, explicit=bool(args.stage))
+    return _report_summary(results, params.run)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from xkaohe.run.stages import run_demo
 
     out = Path(args.out)
-    code = _report_summary(
-        run_demo(out, args.scale, args.workers, args.seed), out / "reports" / "index.html"
-    )
+    with _writing(args, out):
+        results = run_demo(out, args.scale, args.workers, args.seed)
+    code = _report_summary(results, out)
     print(
         f"re-run one city after a correction: xkaohe run --params {out / 'run.yaml'} "
         "--stage reports index --only 阜阳市"
@@ -337,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(words)
+    args.command_line = shlex.join(["xkaohe", *words])  # shown to a second writer of the run
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -345,7 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"xkaohe {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(
+            f"xkaohe {args.command}: interrupted; what finished is kept "
+            "(run the same command again to resume)",
+            file=sys.stderr,
+        )
         return 130
 
 

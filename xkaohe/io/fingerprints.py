@@ -42,15 +42,25 @@ def input_tables(run: Path) -> list[Path]:
     )
 
 
-def slice_digest(path: Path, codes: tuple[str, ...] | None, city: str | None) -> str:
-    """Digest of the rows a report reads from one table (the whole file for the province)."""
+def slice_digest(
+    path: Path,
+    codes: tuple[str, ...] | None,
+    city: str | None,
+    cache: dict[Path, pl.DataFrame] | None = None,
+) -> str:
+    """Digest of the rows a report reads from one table (the whole file for the province).
+
+    ``cache``: tables already read, shared across the fingerprints of one run
+    (each table is then read once, not once per report).
+    """
     if codes is None:
         return file_digest(path)
-    lazy = (
-        pl.scan_parquet(path)
-        if path.suffix == ".parquet"
-        else pl.scan_csv(path, infer_schema=False)
-    )
+    if cache is not None:
+        if path not in cache:
+            cache[path] = _scan(path).collect()
+        lazy = cache[path].lazy()
+    else:
+        lazy = _scan(path)
     names = lazy.collect_schema().names()
     if "county_code" not in names:
         return "-"
@@ -59,6 +69,12 @@ def slice_digest(path: Path, codes: tuple[str, ...] | None, city: str | None) ->
         keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
     rows = lazy.filter(keep).collect()
     return str(rows.hash_rows(seed=0).sort().implode().hash(seed=0).item()) + f":{rows.height}"
+
+
+def _scan(path: Path) -> pl.LazyFrame:
+    if path.suffix == ".parquet":
+        return pl.scan_parquet(path)
+    return pl.scan_csv(path, infer_schema=False)
 
 
 def read_store(reports: Path) -> dict[str, str]:

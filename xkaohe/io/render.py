@@ -8,7 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from xkaohe.io.files import read_json
+from xkaohe.io.files import read_json, write_text
+from xkaohe.io.paths import report_stem
 from xkaohe.io.run import is_synthetic, read_counties
 
 # nbconvert's lab template links require.js and MathJax from a CDN; reports
@@ -28,8 +29,7 @@ def install_plotlyjs(path: Path) -> None:
 
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(get_plotlyjs(), encoding="utf-8")
+    write_text(path, get_plotlyjs())
 
 
 def footer_html(run: Path) -> str:
@@ -75,17 +75,19 @@ def write_report_html(executed: Path, out: Path, title: str, footer: str) -> Non
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = re.sub(r"<html[^>]*>", '<html lang="zh-CN">', offline(body), count=1)
     body = body.replace("</body>", footer + "\n</body>", 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(body, encoding="utf-8")
+    write_text(out, body)
 
 
-def _link(run: Path, stem: str, text: str, failed: dict[str, str]) -> str:
+def _link(
+    run: Path, stem: str, text: str, failed: dict[str, str], current: set[str] | None = None
+) -> str:
     if stem in failed:
         return (
             f'<span style="color:#b00020" title="{html.escape(failed[stem])}">'
             f"{html.escape(text)}（失败）</span>"
         )
-    if (run / "reports" / f"{stem}.html").exists():
+    # only a report rendered from the run's present state: never a stale file left on disk
+    if (current is None or stem in current) and (run / "reports" / f"{stem}.html").exists():
         return f'<a href="{html.escape(stem)}.html">{html.escape(text)}</a>'
     return f'<span style="color:#888">{html.escape(text)}（未生成）</span>'
 
@@ -96,12 +98,19 @@ def write_index(
     title: str = "交叉考核报告目录",
     failed: dict[str, str] | None = None,
     signoff: dict[str, tuple[str, str]] | None = None,
+    current: set[str] | None = None,
 ) -> Path:
     """``reports/index.html``: every report by city, each county with its status.
 
     ``status``: county_code, fail, at_risk (numbers of rates), ok, shortfall.
+    ``current``: the reports rendered from the run's present state; others are
+    not linked (None: every report on disk).
     """
     bad = failed or {}
+
+    def link(stem: str, text: str) -> str:
+        return _link(run, stem, text, bad, current)
+
     signed = signoff or {}
 
     def sig(stem: str) -> str:  # a team report's sign-off: (status code, Chinese text)
@@ -117,9 +126,9 @@ def write_index(
     )
     top = " · ".join(
         [
-            _link(run, "provincial", "全省交叉考核总报告", bad),
-            _link(run, "lottery", "考核组组建与抽签结果", bad),
-            _link(run, "field_progress", "实地核查进度", bad),
+            link("provincial", "全省交叉考核总报告"),
+            link("lottery", "考核组组建与抽签结果"),
+            link("field_progress", "实地核查进度"),
         ]
     )
     sections = [f"<p>{top}</p>"]
@@ -141,18 +150,18 @@ def write_index(
                 else f'<span style="color:#b00020">{html.escape(r["shortfall"] or "不齐全")}</span>'
             )
             paired = (
-                _link(run, f"paired_{code}", "结对帮扶", bad) + sig(f"paired_{code}")
+                link(report_stem("paired", code), "结对帮扶") + sig(report_stem("paired", code))
                 if r["national_poverty_county"] and r["paired_helper_county"]
                 else ""
             )
             rows.append(
-                f"<tr><td>{_link(run, f'county_{code}', r['county_name'], bad)}"
-                f"{sig(f'county_{code}')}</td>"
+                f"<tr><td>{link(report_stem('county', code), r['county_name'])}"
+                f"{sig(report_stem('county', code))}</td>"
                 f"<td>{rates}</td><td>{complete}</td>"
-                f"<td>{_link(run, f'sample_{code}', '抽样', bad)}</td><td>{paired}</td></tr>"
+                f"<td>{link(report_stem('sample', code), '抽样')}</td><td>{paired}</td></tr>"
             )
         sections.append(
-            f"<h2>{_link(run, f'city_{city}', city, bad)}{sig(f'city_{city}')}</h2>"
+            f"<h2>{link(report_stem('city', city), city)}{sig(report_stem('city', city))}</h2>"
             "<table><tr><th>县（市、区）</th><th>三率一度</th><th>报告完整性</th>"
             f"<th>抽样</th><th>结对</th></tr>{''.join(rows)}</table>"
         )
@@ -172,6 +181,5 @@ def write_index(
         f"{banner}<h1>{html.escape(title)}</h1>{''.join(sections)}{footer_html(run)}</body></html>"
     )
     out = run / "reports" / "index.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    write_text(out, page)
     return out

@@ -42,6 +42,7 @@ from xkaohe.io.fingerprints import (
     slice_digest,
     write_store,
 )
+from xkaohe.io.paths import report_stem
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.render import write_index
 from xkaohe.io.results import read_result, run_plan
@@ -50,7 +51,7 @@ from xkaohe.io.yaml import write_yaml
 from xkaohe.plan import Plan
 from xkaohe.report.signoff import index_labels
 from xkaohe.results_spec import Result
-from xkaohe.run.batch import NOTEBOOKS, Job, JobResult, run_jobs
+from xkaohe.run.batch import NOTEBOOKS, Interrupted, Job, JobResult, run_jobs
 from xkaohe.run.commands import DEFAULT_PLAN, run_indicators, run_lottery, run_sample, run_synth
 from xkaohe.run.feedback_files import write_feedback
 from xkaohe.run.signoff import ReportRef, record_team_reports, signoff_status
@@ -141,7 +142,7 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
                 Scoped(
                     Job(
                         "city_report.ipynb",
-                        f"city_{city}",
+                        report_stem("city", city),
                         f"{city} 交叉考核报告",
                         {"city_name": city},
                         city,
@@ -157,7 +158,7 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
                 Scoped(
                     Job(
                         "county_report.ipynb",
-                        f"county_{code}",
+                        report_stem("county", code),
                         f"{name} 交叉考核报告",
                         {"county_code": code},
                         city,
@@ -170,7 +171,7 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
                     Scoped(
                         Job(
                             "paired_report.ipynb",
-                            f"paired_{code}",
+                            report_stem("paired", code),
                             f"{name} 县域结对帮扶考核报告",
                             {"county_code": code},
                             city,
@@ -182,7 +183,7 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
                 Scoped(
                     Job(
                         "county_sample.ipynb",
-                        f"sample_{code}",
+                        report_stem("sample", code),
                         f"{name} 抽样情况",
                         {"county_code": code},
                         city,
@@ -199,13 +200,20 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
                 Job("provincial_report.ipynb", "provincial", "全省交叉考核总报告", {}, "全省"), None
             )
         )
-    return [s for s in jobs if (NOTEBOOKS / s.job.notebook).exists()]
+    missing = sorted({s.job.notebook for s in jobs if not (NOTEBOOKS / s.job.notebook).exists()})
+    if missing:  # a deleted notebook must not silently drop its reports
+        raise InputError(
+            Problem(str(NOTEBOOKS), None, None, "every report notebook", f"missing: {missing}")
+        )
+    return jobs
 
 
 # ------------------------------------------------------------ fingerprints
 
 
-def fingerprint(run: Path, scoped: Scoped, code: str) -> str:
+def fingerprint(
+    run: Path, scoped: Scoped, code: str, cache: dict[Path, pl.DataFrame] | None = None
+) -> str:
     """What a report's output depends on; equal fingerprints mean nothing to redo."""
     h = hashlib.sha256()
     h.update(file_digest(NOTEBOOKS / scoped.job.notebook).encode())
@@ -213,8 +221,33 @@ def fingerprint(run: Path, scoped: Scoped, code: str) -> str:
     h.update(code.encode())
     for path in input_tables(run):
         h.update(f"{path.parent.name}/{path.name}".encode())
-        h.update(slice_digest(path, scoped.county_codes, scoped.city).encode())
+        h.update(slice_digest(path, scoped.county_codes, scoped.city, cache).encode())
     return h.hexdigest()
+
+
+def _html(run: Path, scoped: Scoped) -> Path:
+    return run / "reports" / f"{scoped.job.stem}.html"
+
+
+def plan_reports(
+    run: Path, jobs: list[Scoped]
+) -> tuple[list[tuple[Scoped, str]], list[Scoped]]:
+    """Split ``jobs`` into those to execute (with their new fingerprint) and those unchanged.
+
+    Unchanged: the fingerprint recorded when the report last rendered equals
+    today's and its HTML exists. That is also what the index may link.
+    """
+    known = read_store(run / "reports")
+    code = code_digest(PACKAGE)
+    todo, unchanged = [], []
+    tables: dict[Path, pl.DataFrame] = {}  # each input table read once for all the jobs
+    for scoped in jobs:
+        fp = fingerprint(run, scoped, code, tables)
+        if known.get(scoped.job.stem) == fp and _html(run, scoped).exists():
+            unchanged.append(scoped)
+        else:
+            todo.append((scoped, fp))
+    return todo, unchanged
 
 
 def render_reports(
@@ -222,15 +255,10 @@ def render_reports(
 ) -> list[JobResult]:
     """Execute the reports whose inputs changed; the others are reported as skipped."""
     known = read_store(run / "reports")
-    code = code_digest(PACKAGE)
-    todo, skipped = [], {}
-    for scoped in report_jobs(run, only):
-        fp = fingerprint(run, scoped, code)
-        html = run / "reports" / f"{scoped.job.stem}.html"
-        if known.get(scoped.job.stem) == fp and html.exists():
-            skipped[scoped.job.stem] = JobResult(scoped.job, True, 0.0, str(html), skipped=True)
-        else:
-            todo.append((scoped, fp))
+    todo, unchanged = plan_reports(run, report_jobs(run, only))
+    skipped = {
+        s.job.stem: JobResult(s.job, True, 0.0, str(_html(run, s)), skipped=True) for s in unchanged
+    }
 
     def remember(res: JobResult) -> None:
         fp = next(f for s, f in todo if s.job.stem == res.job.stem)
@@ -314,19 +342,34 @@ def run_stages(
     stages: tuple[str, ...] = STAGES,
     only: str | None = None,
     say: Callable[[str], None] = print,
+    explicit: bool = False,
 ) -> list[JobResult]:
-    """Run the chosen stages in registry order; returns the report results (empty if none ran)."""
+    """Run the chosen stages in registry order; returns the report results (empty if none ran).
+
+    ``explicit``: the stages were named (``--stage``), so one that cannot run is an error.
+    """
     run = params.run.resolve()
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise InputError(Problem("--stage", None, None, ", ".join(STAGES), ", ".join(unknown)))
+    roster = params.input_dir("roster")
+    if explicit and "lottery" in stages and not roster.is_dir():
+        raise InputError(
+            Problem(str(roster), None, None, "a roster for the lottery stage", "no such directory")
+        )
     results: list[JobResult] = []
-    for stage in REGISTRY:
-        if stage.name not in stages:
-            continue
-        if stage.name != "reports":  # the batch has its own progress bar
-            say(f"{stage.label} ...")
-        results += stage.action(params, run, only)
+    try:
+        for stage in REGISTRY:
+            if stage.name not in stages:
+                continue
+            if stage.name != "reports":  # the batch has its own progress bar
+                say(f"{stage.label} ...")
+            results += stage.action(params, run, only)
+    except Interrupted as stop:  # Ctrl-C in the batch: index what finished, then stop
+        if "index" in stages:
+            failed = {r.job.stem: r.error for r in stop.results if not r.ok}
+            refresh_index(run, load_plan(params.plan), failed)
+        raise
     if "index" in stages:
         failed = {r.job.stem: r.error for r in results if not r.ok}
         refresh_index(run, load_plan(params.plan), failed)
@@ -339,7 +382,10 @@ def refresh_index(
     """Write ``reports/index.html`` again, with every team report's sign-off state."""
     plan = plan or run_plan(run)
     labels = index_labels(signoff_status(run, plan)) if (run / "signatures").is_dir() else {}
-    return write_index(run, index_status(run), f"{plan.title} 报告目录", failed, labels)
+    current = {s.job.stem for s in plan_reports(run, report_jobs(run))[1]}
+    return write_index(
+        run, index_status(run), f"{plan.title} 报告目录", failed, labels, current=current
+    )
 
 
 def index_status(run: Path) -> pl.DataFrame:
