@@ -165,9 +165,12 @@ def county_indicators(households: pl.DataFrame, counties: pl.DataFrame, plan: Pl
             .otherwise(0)
             .cast(pl.Float64),
             _x=pl.when(inside).then(size).otherwise(0).cast(pl.Float64),
+            # A column, not the expression: polars 2.1 mis-sizes a literal filter
+            # predicate (approval's population is every row) on large frames.
+            _in=inside,
         )
         official = (
-            units.filter(inside)
+            units.filter(pl.col("_in"))
             .group_by("county_code")
             .agg(
                 (pl.col("_y").sum() / pl.col("_x").sum()).alias(rate.name),
@@ -216,9 +219,10 @@ def item_rates(households: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         units = households.with_columns(
             _y=pl.when(inside).then(pl.col(item).cast(pl.Float64)).otherwise(0.0),
             _x=pl.when(inside).then(1.0).otherwise(0.0),
+            _in=inside,
         )
         share = (
-            units.filter(inside)
+            units.filter(pl.col("_in"))
             .group_by("county_code")
             .agg(rate=pl.col("_y").mean(), n=pl.len().cast(pl.Int64))
         )

@@ -12,6 +12,16 @@ for debugging. A cell that runs longer than the timeout is interrupted, the
 kernel is restarted, and the batch goes on; a kernel that dies is replaced.
 Kernels are shut down when their worker ends.
 
+Ctrl-C (SIGINT to the driver, or to the whole terminal's process group)
+stops the batch within seconds: queued notebooks are cancelled; each worker
+is told to stop (SIGTERM), interrupts its running kernel, kills it and exits;
+a worker that does not exit in :data:`STOP_GRACE` seconds is killed (its
+kernel then exits by itself: a kernel watches its parent). What finished is
+kept — its HTML and the ``on_done`` callback (the fingerprints) ran as each
+notebook finished — and :class:`Interrupted` carries those results up, so the
+caller can write the index before exiting with status 130. Workers ignore
+SIGINT themselves: only the driver decides, so no worker dies mid-write.
+
 Rendered HTML hides code, speaks Chinese, loads plotly.js from one shared
 local copy (``reports/assets/plotly.min.js``) and has no external URL.
 """
@@ -20,18 +30,25 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.util import Finalize
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from tqdm import tqdm
 
+from xkaohe.io.files import atomic_path
+from xkaohe.io.paths import inside
 from xkaohe.io.render import footer_html, install_plotlyjs, write_report_html
 from xkaohe.io.resources import notebooks_dir
 from xkaohe.report.kit import PLOTLYJS_ENV, RUN_ENV
@@ -39,6 +56,8 @@ from xkaohe.report.kit import PLOTLYJS_ENV, RUN_ENV
 NOTEBOOKS = notebooks_dir()  # the checkout's notebooks/, or the wheel's copy
 PLOTLYJS_SRC = "assets/plotly.min.js"
 KERNEL = "python3"
+STOP_GRACE = 5.0  # seconds a worker gets to stop its kernel and exit after Ctrl-C
+_POLL = 0.2  # seconds between looks at the interrupt flag while notebooks run
 # Run before every notebook in a warm kernel: a clean namespace and fresh report state.
 _RESET = (
     "get_ipython().run_line_magic('reset', '-f')\n"
@@ -68,6 +87,15 @@ class JobResult:
     skipped: bool = False  # inputs unchanged since the last successful run
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the batch; ``results`` are the notebooks that finished before it."""
+
+    def __init__(self, results: list[JobResult], total: int) -> None:
+        super().__init__(f"{len(results)} of {total} notebooks finished before the interrupt")
+        self.results = results
+        self.total = total
+
+
 # ---------------------------------------------------------------- worker side
 
 _kernel: Any = None  # this worker's warm KernelManager
@@ -90,11 +118,38 @@ def _stop_kernel() -> None:
             _kernel = None
 
 
+def _kill_kernel() -> None:
+    """Interrupt this worker's kernel, then kill its process group (it runs in its own session)."""
+    process = getattr(getattr(_kernel, "provisioner", None), "process", None)
+    if process is None:
+        return
+    for sig in (signal.SIGINT, getattr(signal, "SIGKILL", signal.SIGTERM)):
+        if process.poll() is not None:
+            break
+        with suppress(ProcessLookupError, PermissionError):
+            if sys.platform == "win32":
+                process.kill()
+            else:
+                os.killpg(process.pid, sig)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(0.5)
+    with suppress(OSError):
+        _kernel.cleanup_connection_file()
+
+
+def _on_stop(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM from the driver after Ctrl-C: stop the kernel now and leave."""
+    _kill_kernel()
+    os._exit(130)
+
+
 def _init_worker(run: str) -> None:
     """Environment for the kernels of this worker; the kernel is shut down at exit."""
     os.environ[RUN_ENV] = run
     os.environ[PLOTLYJS_ENV] = PLOTLYJS_SRC
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    signal.signal(signal.SIGTERM, _on_stop)
     Finalize(None, _stop_kernel, exitpriority=10)
     atexit.register(_stop_kernel)
 
@@ -118,11 +173,14 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
 
     start = time.perf_counter()
     run_dir = Path(run).resolve()  # notebooks run from notebooks/: hand them an absolute path
-    executed = run_dir / "notebooks" / f"{job.stem}.ipynb"
-    executed.parent.mkdir(parents=True, exist_ok=True)
     nb: Any = None
     try:
-        nb = load_notebook_node(str(NOTEBOOKS / job.notebook))  # papermill's cell metadata
+        executed = inside(run_dir, run_dir / "notebooks" / f"{job.stem}.ipynb")
+        html = inside(run_dir, run_dir / "reports" / f"{job.stem}.html")
+        source = NOTEBOOKS / job.notebook
+        if not source.is_file():
+            return JobResult(job, False, 0.0, error=f"notebook {source} not found")
+        nb = load_notebook_node(str(source))  # papermill's cell metadata
         nb = parameterize_notebook(nb, {**job.parameters, "run_dir": str(run_dir)})
         reset = nbformat.v4.new_code_cell(_RESET)
         nb.cells.insert(0, reset)
@@ -141,8 +199,8 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
         finally:
             atexit.unregister(client._cleanup_kernel)
             nb.cells.remove(reset)
-            nbformat.write(nb, str(executed))
-        html = run_dir / "reports" / f"{job.stem}.html"
+            with atomic_path(executed) as tmp:
+                nbformat.write(nb, str(tmp))
         write_report_html(executed, html, job.title, footer)
         return JobResult(job, True, time.perf_counter() - start, html=str(html))
     except CellExecutionError as exc:
@@ -167,6 +225,35 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
 # ---------------------------------------------------------------- driver side
 
 
+@contextmanager
+def _interrupt_flag() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C while the block runs (the main thread only; else never set)."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued; tell every worker to stop its kernel and exit; kill stragglers."""
+    processes = list(getattr(pool, "_processes", {}).values())  # the executor keeps them here
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()  # SIGTERM: the worker's _on_stop
+    deadline = time.monotonic() + STOP_GRACE
+    for p in processes:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
+
+
 def run_jobs(
     jobs: Iterable[Job],
     run: Path,
@@ -175,35 +262,66 @@ def run_jobs(
     progress: bool = True,
     on_done: Callable[[JobResult], None] | None = None,
 ) -> list[JobResult]:
-    """Execute every job on ``workers`` warm-kernel processes; results in job order."""
+    """Execute every job on ``workers`` warm-kernel processes; results in job order.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C, after the workers and their kernels are stopped; carries the
+        results of the notebooks that finished (``on_done`` has seen each).
+    """
     job_list = list(jobs)
     if not job_list:
         return []
     install_plotlyjs(run / "reports" / PLOTLYJS_SRC)
     footer = footer_html(run)
     results: dict[int, JobResult] = {}
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(job_list))),
+        initializer=_init_worker,
+        initargs=(str(run),),
+    )
     with (
         tqdm(total=len(job_list), desc="报告", unit="nb", disable=not progress or None) as bar,
-        ProcessPoolExecutor(
-            max_workers=max(1, min(workers, len(job_list))),
-            initializer=_init_worker,
-            initargs=(str(run),),
-        ) as pool,
+        _interrupt_flag() as interrupted,
     ):
-        futures = {
-            pool.submit(execute_job, job, str(run), timeout, footer): i
-            for i, job in enumerate(job_list)
-        }
-        for fut in as_completed(futures):
-            i = futures[fut]
+        try:
+            futures: dict[Future[JobResult], int] = {
+                pool.submit(execute_job, job, str(run), timeout, footer): i
+                for i, job in enumerate(job_list)
+            }
+            pending = set(futures)
+            while pending and not interrupted.is_set():
+                done, pending = wait(pending, timeout=_POLL, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=futures.__getitem__):
+                    i = futures[fut]
+                    try:
+                        res = fut.result()
+                    except BrokenProcessPool as exc:  # a worker was killed: report, go on
+                        res = JobResult(
+                            job_list[i], False, 0.0, error=f"worker process died: {exc}"
+                        )
+                    results[i] = res
+                    bar.update(1)
+                    if on_done is not None:
+                        on_done(res)
+                    if not res.ok:
+                        bar.write(
+                            f"失败 FAILED {res.job.notebook} {res.job.parameters}: {res.error}"
+                        )
+        except KeyboardInterrupt:  # Ctrl-C outside the wait (off the main thread's handler)
+            interrupted.set()
+        if interrupted.is_set():
+            signal_guard = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main() else None
             try:
-                res = fut.result()
-            except BrokenProcessPool as exc:  # a worker was killed: report, go on
-                res = JobResult(job_list[i], False, 0.0, error=f"worker process died: {exc}")
-            results[i] = res
-            bar.update(1)
-            if on_done is not None:
-                on_done(res)
-            if not res.ok:
-                bar.write(f"失败 FAILED {res.job.notebook} {res.job.parameters}: {res.error}")
+                _stop_pool(pool)
+            finally:
+                if signal_guard is not None:
+                    signal.signal(signal.SIGINT, signal_guard)
+            raise Interrupted([results[i] for i in sorted(results)], len(job_list))
+    pool.shutdown(wait=True)
     return [results[i] for i in range(len(job_list))]
+
+
+def _main() -> bool:
+    return threading.current_thread() is threading.main_thread()
