@@ -102,7 +102,7 @@ def write_index(
 ) -> Path:
     """``reports/index.html``: every report by city, each county with its status.
 
-    ``status``: county_code, fail, at_risk (numbers of rates), ok, shortfall.
+    ``status``: county_code, fail, not_found (numbers of rates), ok, shortfall.
     ``current``: the reports rendered from the run's present state; others are
     not linked (None: every report on disk).
     """
@@ -140,7 +140,7 @@ def write_index(
                 "—"
                 if r["fail"] is None
                 else f'<span style="color:{"#b00020" if r["fail"] else "#2e7d32"}">'
-                f"未达标 {r['fail']} 项</span>，存在风险 {r['at_risk']} 项"
+                f"未达标 {r['fail']} 项</span>，未发现超标 {r['not_found']} 项"
             )
             complete = (
                 "—"

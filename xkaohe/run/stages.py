@@ -389,7 +389,7 @@ def refresh_index(
 
 
 def index_status(run: Path) -> pl.DataFrame:
-    """Per county: how many rates fail or are at risk, and completeness (for index.html)."""
+    """Per county: how many rates fail or are not found, and completeness (for index.html)."""
     ind = read_result(run, Result.COUNTY_INDICATORS)
     statuses = [c for c in ind.columns if c.endswith("_status")]
     comp = (
@@ -400,8 +400,8 @@ def index_status(run: Path) -> pl.DataFrame:
     return ind.select(
         "county_code",
         pl.sum_horizontal([(pl.col(c) == "fail").cast(pl.Int64) for c in statuses]).alias("fail"),
-        pl.sum_horizontal([(pl.col(c) == "at_risk").cast(pl.Int64) for c in statuses]).alias(
-            "at_risk"
+        pl.sum_horizontal([(pl.col(c) == "not_found").cast(pl.Int64) for c in statuses]).alias(
+            "not_found"
         ),
     ).join(comp, on="county_code", how="left")
 
