@@ -1,5 +1,8 @@
 """Plan fidelity of the verdict inputs (issue 10, items 7-10).
 
+* 深度贫困县 is a flag beside the county's category (a county can be deep-poverty
+  and exited or exiting); old frames with the category still read; no
+  non-poverty county of the reference data is deep-poverty;
 * the as-of date is a run parameter; by default the run date, moved into the
   field week for synthetic data, and recorded in the results manifest;
 """
@@ -14,12 +17,106 @@ import polars as pl
 import pytest
 
 from xkaohe.io.plan_file import load_plan
+from xkaohe.io.reference import read_anhui_counties
+from xkaohe.io.results import read_result
+from xkaohe.io.run import read_counties
+from xkaohe.results_spec import Result
 from xkaohe.run.commands import choose_as_of, run_indicators
 from xkaohe.run.stages import RunParams, load_run_params, write_run_params
+from xkaohe.schemas import normalise_counties
 
 PLAN_PATH = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 PLAN = load_plan(PLAN_PATH)
 D = dt.date
+
+
+# --- 深度贫困县 as a flag (item 7) ------------------------------------------------------
+
+
+def test_reference_data_marks_no_non_poverty_county_deep_poverty() -> None:
+    ref = read_anhui_counties()
+    deep = ref.filter(pl.col("deep_poverty"))
+    assert deep.height > 0
+    assert deep["poverty_county_level"].is_not_null().all()
+    assert deep["deep_poverty_guess"].all()  # Anhui named regions, not counties: guesses
+    assert not ref["category"].is_in(["deep_poverty"]).any()
+    assert set(deep["category"]) == {"exit_2019", "exited"}
+    poverty = ref["poverty_county_level"].is_not_null()
+    assert (ref["deep_poverty_guess"] == poverty).all()
+
+
+def _counties_csv(directory: Path, header: str, rows: list[str]) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "counties.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return directory
+
+
+def test_old_frames_with_the_deep_poverty_category_still_read(tmp_path: Path) -> None:
+    frame = _counties_csv(
+        tmp_path / "old",
+        "县代码,县名称,市名称,考核类别,是否国家级贫困县",
+        [
+            "341201,甲县,甲市,深度贫困县,是",
+            "341202,乙县,甲市,deep_poverty,否",
+            "341203,丙县,甲市,拟摘帽县,是",
+        ],
+    )
+    c = read_counties(frame)
+    assert c["category"].to_list() == ["exited", "exited", "exit_2019"]
+    assert c["deep_poverty"].to_list() == [True, True, False]
+
+
+def test_new_frames_carry_the_flag_beside_the_category(tmp_path: Path) -> None:
+    frame = _counties_csv(
+        tmp_path / "new",
+        "county_code,county_name,city_name,category,national_poverty_county,是否深度贫困县",
+        [
+            "341201,甲县,甲市,exit_2019,true,是",
+            "341202,乙县,甲市,exited,true,",
+            "341203,丙县,甲市,exited,false,否",
+        ],
+    )
+    c = read_counties(frame)
+    assert c["category"].to_list() == ["exit_2019", "exited", "exited"]
+    assert c["deep_poverty"].to_list() == [True, False, False]
+
+
+def test_frames_built_in_memory_without_the_flag_read_as_not_deep_poverty() -> None:
+    c = normalise_counties(pl.DataFrame({"county_code": ["1"], "category": ["non_key"]}))
+    assert c["deep_poverty"].to_list() == [False]
+
+
+@pytest.mark.parametrize(
+    ("county", "expected"),
+    [
+        pytest.param(
+            {"category": "exit_2019", "deep_poverty": True},
+            ["deep_poverty", "exit_2019"],
+            id="deep-and-exiting",
+        ),
+        pytest.param(
+            {"category": "exited", "deep_poverty": True},
+            ["deep_poverty", "exited"],
+            id="deep-and-exited",
+        ),
+        pytest.param({"category": "non_key", "deep_poverty": False}, ["non_key"], id="plain"),
+        pytest.param({"category": "exited"}, ["exited"], id="no-flag-column"),
+    ],
+)
+def test_a_county_gets_the_focus_of_its_category_and_of_its_flags(
+    county: dict[str, object], expected: list[str]
+) -> None:
+    assert [c.code for c in PLAN.categories_of(county)] == expected
+
+
+def test_the_results_store_carries_the_flag_and_both_focuses_apply(small_run: Path) -> None:
+    counties = read_result(small_run, Result.COUNTIES)
+    deep = counties.filter(pl.col("deep_poverty"))
+    assert set(deep["category"]) == {"exit_2019", "exited"}
+    exiting = deep.filter(pl.col("category") == "exit_2019").row(0, named=True)
+    assert [c.label for c in PLAN.categories_of(exiting)] == ["深度贫困县", "拟摘帽县"]
+    plain = counties.filter(~pl.col("deep_poverty")).row(0, named=True)
+    assert [c.code for c in PLAN.categories_of(plain)] == [plain["category"]]
 
 
 # --- as-of date (item 10) -----------------------------------------------------------------

@@ -137,7 +137,11 @@ def test_verdict_counts_text(verdicts: list[str], text: str) -> None:
 def test_categories_and_cities_cover_every_county(prov: Province) -> None:
     cats = province.category_rows(prov)
     assert cats["category"].to_list() == [c.code for c in prov.plan.county_categories]
-    assert cats["counties"].sum() == prov.counties.height
+    flags = [c.code for c in prov.plan.county_categories if c.flag]  # 深度贫困县, beside
+    assert cats.filter(~pl.col("category").is_in(flags))["counties"].sum() == prov.counties.height
+    for flag in flags:
+        flagged = cats.filter(pl.col("category") == flag)["counties"].item()
+        assert flagged == prov.counties[flag].sum() > 0
     cities = province.city_rows(prov)
     assert cities["counties"].sum() == prov.counties.height
     assert cities["city_name"].n_unique() == cities.height == prov.counties["city_name"].n_unique()

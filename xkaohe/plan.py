@@ -9,6 +9,7 @@ key or value raises :class:`~xkaohe.errors.PlanError` naming it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -38,9 +39,17 @@ class Scope(_Model):
 
 
 class CountyCategory(_Model):
+    """A county type of 三(一)1 分类考核 and what the assessment focuses on for it.
+
+    ``flag``: the frame carries this type as a boolean column of ``counties``
+    named by ``code``, beside ``category`` (深度贫困县: a county can be
+    deep-poverty and exited or exiting); otherwise it is a value of ``category``.
+    """
+
     code: Literal["deep_poverty", "exit_2019", "exited", "non_key"]
     label: str
     focus: str
+    flag: bool = False
 
 
 class ContentItem(_Model):
@@ -387,6 +396,14 @@ class Plan(_Model):
             if c.code == code:
                 return c
         raise KeyError(code)
+
+    def categories_of(self, county: Mapping[str, object]) -> tuple[CountyCategory, ...]:
+        """The types whose focus applies to a county (a ``counties`` row), in plan order."""
+        return tuple(
+            c
+            for c in self.county_categories
+            if (bool(county.get(c.code)) if c.flag else county.get("category") == c.code)
+        )
 
 
 def parse_plan(text: str, source: str = "<plan>") -> Plan:

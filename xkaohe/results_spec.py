@@ -106,7 +106,7 @@ _RATE_OPTIONAL = frozenset(f"{r}_{part}" for r in RATES for part in ("status", "
 _TABLES = (
     ResultTable(
         Result.COUNTIES,
-        "The frame's counties: category, city, pairing (one row per county).",
+        "The frame's counties: category, city, pairing, 深度贫困县 flag (one row per county).",
         {
             "county_code": STR,
             "county_name": STR,
@@ -114,6 +114,7 @@ _TABLES = (
             "category": STR,
             "national_poverty_county": BOOL,
             "paired_helper_county": STR,
+            "deep_poverty": BOOL,
         },
         key=("county_code",),
     ),

@@ -90,9 +90,42 @@ COUNTIES = TableSpec(
         C("category", "考核类别", "enum", values=enum(COUNTY_CATEGORY)),
         C("national_poverty_county", "是否国家级贫困县", "bool"),
         C("paired_helper_county", "结对帮扶县", required=False, nullable=True),
+        # 深度贫困县 is a flag beside the category (三(一)1 分类考核: a county can be
+        # deep-poverty and exited or exiting); empty or absent reads as false.
+        C("deep_poverty", "是否深度贫困县", "bool", required=False, nullable=True),
     ),
     key=("county_code",),
 )
+LEGACY_CATEGORY = {"deep_poverty": "exited"}
+"""Old frames gave 深度贫困县 as a ``category``; it reads as the flag plus this category.
+
+By 2019 every Anhui poverty county has either exited (the 2017 and 2018
+batches) or is one of the nine the plan names as exiting this year, which a
+frame marks ``exit_2019``; so a county an old frame calls only 深度贫困县 has
+exited. ``exited`` also keeps it out of the exit-standard verdict, whose
+thresholds bind only the counties exiting this year (八(二)).
+"""
+
+
+def normalise_counties(counties: pl.DataFrame) -> pl.DataFrame:
+    """The counties table with ``deep_poverty`` a boolean flag and no legacy category.
+
+    ``deep_poverty`` is true where the frame says so or gives the legacy
+    category ``deep_poverty`` (then the category becomes
+    :data:`LEGACY_CATEGORY`'s); false where empty or absent.
+    """
+    flag = (
+        pl.col("deep_poverty").cast(pl.Boolean)
+        if "deep_poverty" in counties.columns
+        else pl.lit(None, pl.Boolean)
+    )
+    legacy = pl.col("category").is_in(list(LEGACY_CATEGORY)).fill_null(False)
+    return counties.with_columns(
+        pl.col("category").replace(LEGACY_CATEGORY),
+        (flag.fill_null(False) | legacy).alias("deep_poverty"),
+    )
+
+
 VILLAGES = TableSpec(
     "villages",
     (

@@ -139,6 +139,7 @@ def load_frame(directory: str | Path, only: dict[str, frozenset[str]] | None = N
     :data:`SAMPLING_COLUMNS`); by default every column, extras included, is kept.
     """
     tables, files = read_tables(directory, schemas.FRAME_TABLES, "frame", only)
+    tables["counties"] = schemas.normalise_counties(tables["counties"])
     frame = Frame(**tables, files=files)
     problems = check_frame(frame, {f.name: str(f.path) for f in files})
     if problems:

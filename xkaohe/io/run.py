@@ -35,7 +35,7 @@ def is_synthetic(run: Path) -> bool:
 def read_counties(frame_dir: Path) -> pl.DataFrame:
     """Only the counties table of a frame (fast, for reports)."""
     tables, _ = read_tables(frame_dir, (schemas.COUNTIES,), "frame")
-    return tables["counties"]
+    return schemas.normalise_counties(tables["counties"])
 
 
 def read_villages(frame_dir: Path) -> pl.DataFrame:

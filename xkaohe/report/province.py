@@ -53,7 +53,7 @@ from xkaohe.io.lottery_files import read_lottery
 from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.io.sample_package import read_package
-from xkaohe.plan import Bound, ContentItem, Plan
+from xkaohe.plan import Bound, ContentItem, CountyCategory, Plan
 from xkaohe.report.kit import show_html, table_html
 from xkaohe.results_spec import Result
 
@@ -273,9 +273,9 @@ def key_box(body: str) -> str:
 
 def overview_html(p: Province) -> str:
     """Heading: the plan, the date of the results, what was assessed (HTML)."""
-    cats = p.counties.group_by("category").len()
-    n = dict(zip(cats["category"].to_list(), cats["len"].to_list(), strict=True))
-    by_cat = "、".join(f"{c.label}{n.get(c.code, 0)}个" for c in p.plan.county_categories)
+    by_cat = "、".join(
+        f"{c.label}{p.counties.filter(_in_category(c)).height}个" for c in p.plan.county_categories
+    )
     helped = p.counties.filter(
         pl.col("national_poverty_county") & pl.col("paired_helper_county").is_not_null()
     ).height
@@ -591,6 +591,11 @@ def _reported(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.filter(pl.col("in_report"))
 
 
+def _in_category(cat: CountyCategory) -> pl.Expr:
+    """Whether a county is of ``cat``: its ``category``, or the flag column of a flag type."""
+    return pl.col(cat.code).fill_null(False) if cat.flag else pl.col("category") == cat.code
+
+
 def exit_rows(p: Province, category: str = "exit_2019") -> pl.DataFrame:
     """The counties of ``category`` with their rates, verdict and reported problems.
 
@@ -738,12 +743,12 @@ def category_rows(p: Province) -> pl.DataFrame:
     """
     verdicts = county_verdicts(p)
     probs = _reported(p.findings).join(
-        p.counties.select("county_code", "category"), on="county_code", how="inner"
+        p.counties.select("county_code", "category", "deep_poverty"), on="county_code", how="inner"
     )
     rows = []
     for cat in p.plan.county_categories:
-        v = verdicts.filter(pl.col("category") == cat.code)["verdict"]
-        f = probs.filter(pl.col("category") == cat.code)
+        v = verdicts.filter(_in_category(cat))["verdict"]
+        f = probs.filter(_in_category(cat))
         rows.append(
             {
                 "category": cat.code,
@@ -787,10 +792,14 @@ def category_items(p: Province) -> pl.DataFrame:
     items = [it for _, it in _items(p.plan)]
     counted = (
         _reported(p.findings)
-        .join(p.counties.select("county_code", "category"), on="county_code", how="inner")
+        .join(
+            p.counties.select("county_code", "category", "deep_poverty"),
+            on="county_code",
+            how="inner",
+        )
         .group_by("content_item")
         .agg(
-            *[(pl.col("category") == c.code).sum().cast(pl.Int64).alias(c.label) for c in cats],
+            *[_in_category(c).sum().cast(pl.Int64).alias(c.label) for c in cats],
             pl.len().cast(pl.Int64).alias("合计"),
         )
     )
@@ -814,15 +823,14 @@ def _top_items(f: pl.DataFrame, plan: Plan, k: int = 3) -> str:
 def category_focus(p: Province) -> str:
     """For each category: the plan's focus question and what the results say to it (HTML)."""
     verdicts = county_verdicts(p)
-    probs = _reported(p.findings).join(
-        p.counties.select("county_code", "category"), on="county_code", how="inner"
-    )
-    hh = p.households.join(p.counties.select("county_code", "category"), on="county_code")
+    kinds = p.counties.select("county_code", "category", "deep_poverty")
+    probs = _reported(p.findings).join(kinds, on="county_code", how="inner")
+    hh = p.households.join(kinds, on="county_code")
     parts = []
     for cat in p.plan.county_categories:
-        v = verdicts.filter(pl.col("category") == cat.code)
-        f = probs.filter(pl.col("category") == cat.code)
-        h = hh.filter(pl.col("category") == cat.code)
+        v = verdicts.filter(_in_category(cat))
+        f = probs.filter(_in_category(cat))
+        h = hh.filter(_in_category(cat))
         fails = v.filter(pl.col("verdict") == "fail")["county_name"].to_list()
         relapsed = h.filter(pl.col("frame_status") == "relapsed")
         left = h.filter(pl.col("frame_status") == "not_exited")

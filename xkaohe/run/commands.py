@@ -58,7 +58,7 @@ from xkaohe.io.sample_package import (
 from xkaohe.plan import Plan
 from xkaohe.report.lottery import team_list_sheets
 from xkaohe.results_spec import Result
-from xkaohe.schemas import check_sample_package
+from xkaohe.schemas import check_sample_package, normalise_counties
 from xkaohe.synth.field import synthesize_field
 from xkaohe.synth.frame import SCALES, synthesize_frame, synthesize_roster
 
@@ -272,13 +272,14 @@ def compute_results(
     frame: Frame, sample: dict[str, pl.DataFrame], field: Field, plan: Plan, as_of: dt.date
 ) -> dict[str, pl.DataFrame]:
     """Every result of a run, for all counties at once (DESIGN.md, "Results store")."""
-    counties = frame.counties.select(
+    counties = normalise_counties(frame.counties).select(
         "county_code",
         "county_name",
         "city_name",
         "category",
         "national_poverty_county",
         "paired_helper_county",
+        "deep_poverty",
     ).sort("county_code")
     checked = check_field(field, counties, sample, plan)
     villages = sample["villages"]

@@ -65,7 +65,7 @@ from xkaohe.codes import SURVEY_ITEM
 from xkaohe.draw.prn import seeded_rng
 from xkaohe.draw.sampling import SamplePackage
 from xkaohe.plan import Plan
-from xkaohe.schemas import CLAIM_ITEMS, FIELD_TABLES, TableSpec
+from xkaohe.schemas import CLAIM_ITEMS, FIELD_TABLES, TableSpec, normalise_counties
 
 __all__ = ["FAULTS", "ITEMS", "synthesize_field"]
 
@@ -343,10 +343,10 @@ def _counties(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan: Plan,
               lottery_teams: pl.DataFrame | None, days: int,
               rng: np.random.Generator) -> pl.DataFrame:
     """Sampled counties: city, team, first field day and planted faults."""
-    c = (frame["counties"].join(sample.villages.select("county_code").unique(),
-                                on="county_code", how="semi")
+    c = (normalise_counties(frame["counties"])
+         .join(sample.villages.select("county_code").unique(), on="county_code", how="semi")
          .sort("county_code")
-         .select("county_code", "county_name", "city_name", "category",
+         .select("county_code", "county_name", "city_name", "category", "deep_poverty",
                  (pl.col("national_poverty_county")
                   & pl.col("paired_helper_county").is_not_null()).alias("paired")))
     cities = c.group_by("city_name").agg(_first=pl.col("county_code").min())
@@ -354,8 +354,9 @@ def _counties(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan: Plan,
     c = c.join(teams, on="city_name", how="left", maintain_order="left")
     n = c.height
     day0 = rng.integers(0, max(1, days - 1), n)
-    weight = c["category"].replace_strict(_CATEGORY_WEIGHT, default=1.0,
-                                          return_dtype=pl.Float64).to_numpy()
+    weight = np.where(c["deep_poverty"].to_numpy(), _CATEGORY_WEIGHT["deep_poverty"],
+                      c["category"].replace_strict(_CATEGORY_WEIGHT, default=1.0,
+                                                   return_dtype=pl.Float64).to_numpy())
     key = -np.log(rng.random(n)) / weight  # weighted draw without replacement (exp. keys)
     bad = _smallest(key, _n_planted(n, _BAD_SHARE, _BAD_MIN))
     order = np.full(n, -1, dtype=np.int64)

@@ -4,8 +4,10 @@ Everything here is **synthetic demo data**. The county list is the real one
 (the 16 Anhui cities and their county-level divisions as of 2019, GB/T 2260
 codes, the 31 poverty counties and their exit batches, DOMAIN.md); every
 county whose membership in the 70, category or pairing is a demo assumption
-carries ``synthetic = true`` in ``data/reference/anhui_counties.csv``. Villages,
-households, names, ID numbers, phones, projects and assessors are invented.
+carries ``synthetic = true`` in ``data/reference/anhui_counties.csv``, and every
+guessed 深度贫困县 flag ``deep_poverty_guess = true`` (``data/reference/README.md``).
+Villages, households, names, ID numbers, phones, projects and assessors are
+invented.
 
 Sizes follow the public orders of magnitude (DOMAIN.md, "Scale"): ``small``
 (the 70 counties, about 900 villages, for tests and the demo), ``province``
@@ -66,7 +68,8 @@ _SCALES = {
 
 _STATUSES = ("exited_2019", "exited_2016_2018", "new_2018_2019", "not_exited", "relapsed")
 # Mean shares of exited_2019, exited_2016_2018, new_2018_2019, not_exited per
-# county category (normalised after jitter; relapsed is drawn per village).
+# county profile: its category, or deep_poverty for the counties carrying that
+# flag (normalised after jitter; relapsed is drawn per village).
 _STATUS_SHARES = {
     "exit_2019": (0.22, 0.60, 0.045, 0.135),
     "deep_poverty": (0.20, 0.58, 0.050, 0.170),
@@ -232,9 +235,9 @@ def synthesize_frame(scale: str, seed: str) -> dict[str, pl.DataFrame]:
     dict[str, pl.DataFrame]
         ``counties``, ``villages``, ``households``, ``projects``,
         ``project_beneficiaries`` with the canonical columns of DESIGN.md, in
-        its order. Extra columns after them: counties ``exit_batch``,
-        ``poverty_county_level``, ``synthetic``; villages
-        ``registered_households``.
+        its order (counties with the ``deep_poverty`` flag). Extra columns
+        after them: counties ``exit_batch``, ``poverty_county_level``,
+        ``synthetic``; villages ``registered_households``.
 
     Raises
     ------
@@ -360,6 +363,7 @@ def _anhui_counties() -> pl.DataFrame:
         .fill_null(False)
         .alias("national_poverty_county"),
         "paired_helper_county",
+        "deep_poverty",
         "exit_batch",
         "poverty_county_level",
         "synthetic",
@@ -383,9 +387,8 @@ def _synthetic_counties(n: int, taken: set[str], rng: np.random.Generator) -> pl
     helper_pool = _combos(_LITERARY, "区", taken)
     names = [county_pool[i] for i in rng.choice(len(county_pool), n, replace=False)]
     cities = [city_pool[i] for i in rng.choice(len(city_pool), n_cities, replace=False)]
-    category = rng.choice(
-        np.array(["exited", "exit_2019", "deep_poverty"]), n, p=[0.52, 0.41, 0.07]
-    )
+    category = rng.choice(np.array(["exited", "exit_2019"]), n, p=[0.56, 0.44])
+    deep = rng.random(n) < 0.4  # about 334 of the 832 national poverty counties
     batch = np.where(category == "exit_2019", "2019", np.where(rng.random(n) < 0.5, "2017", "2018"))
     paired = rng.random(n) < 0.25
     helpers = np.array(helper_pool, dtype=object)[rng.choice(len(helper_pool), n, replace=False)]
@@ -399,10 +402,8 @@ def _synthetic_counties(n: int, taken: set[str], rng: np.random.Generator) -> pl
             "paired_helper_county": [
                 h if p else None for h, p in zip(helpers, paired, strict=True)
             ],
-            "exit_batch": [
-                b if c != "deep_poverty" else None
-                for b, c in zip(batch.tolist(), category.tolist(), strict=True)
-            ],
+            "deep_poverty": deep,
+            "exit_batch": batch.tolist(),
             "poverty_county_level": ["national"] * n,
             "synthetic": np.ones(n, dtype=bool),
         },
@@ -413,6 +414,7 @@ def _synthetic_counties(n: int, taken: set[str], rng: np.random.Generator) -> pl
             "category": pl.String,
             "national_poverty_county": pl.Boolean,
             "paired_helper_county": pl.String,
+            "deep_poverty": pl.Boolean,
             "exit_batch": pl.String,
             "poverty_county_level": pl.String,
             "synthetic": pl.Boolean,
@@ -441,6 +443,7 @@ def _place_names(base: Ints, pos: Ints, suffix: Ints, suffixes: tuple[str, ...])
 def _villages(counties: pl.DataFrame, sc: _Scale, rng: np.random.Generator) -> pl.DataFrame:
     n_c = counties.height
     category = counties["category"].to_numpy()
+    profile = np.where(counties["deep_poverty"].to_numpy(), "deep_poverty", category)
     n_town = rng.integers(sc.townships[0], sc.townships[1] + 1, n_c)
     non_key = np.flatnonzero(category == "non_key")
     no_poor, single = rng.choice(non_key, 2, replace=False)
@@ -456,7 +459,7 @@ def _villages(counties: pl.DataFrame, sc: _Scale, rng: np.random.Generator) -> p
     _, number = _runs(np.unique(county * 1000 + town, return_counts=True)[1])
     n = len(county)
 
-    poor_p = np.array([_POOR_SHARE[c] for c in category])[county]
+    poor_p = np.array([_POOR_SHARE[c] for c in profile])[county]
     poor = (rng.random(n) < poor_p) & (county != no_poor)
     dist = np.clip(rng.lognormal(np.log(4.0), 0.7, n) * np.where(poor, 1.3, 1.0), 0.5, 25.0)
     infra = 0.10 + 0.022 * dist + 0.08 * poor + rng.normal(0.0, 0.10, n)
@@ -485,7 +488,7 @@ def _villages(counties: pl.DataFrame, sc: _Scale, rng: np.random.Generator) -> p
             "public_service_gap": np.round(np.clip(service, 0.0, 1.0), 3),
             "registered_households": registered.astype(np.int64),
             "_county_idx": county,
-            "_category": category[county],
+            "_category": profile[county],
         }
     )
 
