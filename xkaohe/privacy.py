@@ -29,8 +29,8 @@ writer's own characters. Only the hidden characters change: each becomes
 * **Mobile numbers**: ``1[3-9]`` and 9 more digits, with the same separators,
   optionally preceded by ``+86``, ``0086``, ``86`` or ``(+86)``; the first 3
   and the last 4 digits stay: ``138****5678``.
-* **Landline numbers**: an area code (``0`` and 2–3 digits, in brackets or
-  not, or after ``+86`` without its ``0``) and a 7–8 digit local number
+* **Landline numbers**: an area code (``010``, ``02x`` or ``0`` and 3 digits,
+  in brackets or not, or after ``+86`` without its ``0``) and a 7–8 digit local number
   starting with 2–9; the area code and the last 2 digits stay
   (``0551-******56``). A local number without area code (7–8 digits) is
   masked only right after a word that announces it (电话, 手机, 座机, 联系方式,
@@ -89,9 +89,15 @@ _MOBILE = re.compile(
     r"(?<![0-9])(?:(?:\+|00)?86" + _SEP + r"|\(\+?86\)" + _SEP + r")?"
     r"(?P<n>1" + _SEP + r"[3-9](?:" + _SEP + r"[0-9]){9})(?![0-9])"
 )
+_AREA = r"(?:10|2[0-9]|[3-9][0-9]{2})"
+"""An area code without its 0: 010 and 02x have 3 digits with the 0, every other 4 (GB/T 19778)."""
 _LANDLINE = re.compile(
-    r"(?<![0-9])(?:(?:\+|00)86" + _SEP + r"\(?0?[1-9][0-9]{1,2}\)?"
-    r"|\([ \t]?0[1-9][0-9]{1,2}[ \t]?\)|0[1-9][0-9]{1,2})"
+    r"(?<![0-9])(?:(?:\+|00)86" + _SEP + r"\(?0?" + _AREA + r"\)?"
+    r"|\([ \t]?0"
+    + _AREA
+    + r"[ \t]?\)|0"
+    + _AREA
+    + ")"
     + _SEP
     + r"(?P<n>[2-9](?:"
     + _SEP
