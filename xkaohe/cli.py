@@ -266,6 +266,14 @@ def _cmd_release_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rectification_import(args: argparse.Namespace) -> int:
+    from xkaohe.run.rectification import import_registers
+
+    rows = import_registers(Path(args.run), [Path(f) for f in args.files])
+    print(f"{len(args.files)} register(s) imported; {rows.height} rows in the store of {args.run}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xkaohe",
@@ -360,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify-signatures", help="check every team report's signatures")
     p.add_argument("--run", required=True, help="run folder")
     p.set_defaults(handler=_cmd_verify_signatures)
+
+    p = sub.add_parser("rectification", help="returned rectification registers (整改台账)")
+    rect = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = rect.add_parser("import", help="check returned registers; store them only if all pass")
+    q.add_argument("--run", required=True, help="run folder")
+    q.add_argument("files", nargs="+", metavar="FILE", help="returned 整改台账.xlsx files")
+    q.set_defaults(handler=_cmd_rectification_import)
 
     p = sub.add_parser("release-feedback", help="release signed cities' feedback packages")
     p.add_argument("--run", required=True, help="run folder")
