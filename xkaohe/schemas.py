@@ -39,6 +39,7 @@ class Column:
     values: dict[str, str] = field(default_factory=dict)
     low: float | None = None
     high: float | None = None
+    pattern: str | None = None  # a text value must match (codes that become file names)
 
     @property
     def label(self) -> str:
@@ -81,10 +82,13 @@ VILLAGE_TYPE = codes.VILLAGE_TYPE
 
 C = Column
 
+FILE_CODE = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$"
+"""A code that becomes part of file names (``county_<code>.html``): refused at reading otherwise."""
+
 COUNTIES = TableSpec(
     "counties",
     (
-        C("county_code", "县代码"),
+        C("county_code", "县代码", pattern=FILE_CODE),
         C("county_name", "县名称"),
         C("city_name", "市名称"),
         C("category", "考核类别", "enum", values=enum(COUNTY_CATEGORY)),

@@ -33,11 +33,12 @@ import unicodedata
 from pathlib import Path
 
 from xkaohe.errors import InputError, Problem
+from xkaohe.schemas import FILE_CODE
 
 MAX_BYTES = 120
 """Longest safe name in UTF-8 bytes: room for prefixes and suffixes under the usual 255."""
 HASH_CHARS = 10
-CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$"
+CODE_PATTERN = FILE_CODE
 """What a code that becomes part of a file name (a county code) must look like when read."""
 
 _ALLOWED_PUNCT = frozenset("-_.·")

@@ -23,10 +23,13 @@ from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW, TableFile
 from xkaohe.io.files import sha256_file
 from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS, Column, TableSpec
+from xkaohe.yamltext import excerpt
 
 EXTENSIONS = (".csv", ".xlsx")
 _DASHES = {"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-"}
 _MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
+_MAX_HEADERS_SHOWN = 30  # headers quoted when a column is missing
+_EXCERPT = 40  # characters of a header or cell quoted in a message
 
 
 def find_table(directory: Path, name: str) -> Path | None:
@@ -99,7 +102,8 @@ def read_raw(path: Path, keep: frozenset[str] | None = None) -> pl.DataFrame:
     except InputError:
         raise
     except Exception as exc:  # a malformed file: report it, don't crash
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip()
+        first = text.splitlines()[0][:200] if text else type(exc).__name__
         raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     # Strip only the columns that have padding: a copy of a 30-million-row
@@ -123,12 +127,20 @@ def _blank_to_null(text: pl.Expr) -> pl.Expr:
     return pl.when(text.str.len_bytes() == 0).then(None).otherwise(text)
 
 
+def _shown_headers(headers: list[str]) -> str:
+    """The headers of a file for a message: each cut to an excerpt, at most a few."""
+    cut = [excerpt(h, _EXCERPT) for h in headers[:_MAX_HEADERS_SHOWN]]
+    more = len(headers) - _MAX_HEADERS_SHOWN
+    return ", ".join(cut) + (f" and {more} more" if more > 0 else "")
+
+
 def _resolve_headers(
     df: pl.DataFrame, spec: TableSpec, path: Path
 ) -> tuple[pl.DataFrame, dict[str, str], list[Problem]]:
     """Rename Chinese headers to canonical; return how to name each column to the user."""
     problems: list[Problem] = []
     renames: dict[str, str] = {}
+    shown = _shown_headers([c for c in df.columns if c != ROW])
     for col in spec.columns:
         present = [h for h in (col.name, col.alias) if h in df.columns]
         if len(present) == 2:
@@ -144,14 +156,14 @@ def _resolve_headers(
         elif present and present[0] != col.name:
             renames[present[0]] = col.name
         elif not present and col.required:
-            shown = ", ".join(c for c in df.columns if c != ROW)
             problems.append(
                 Problem(
                     str(path),
                     1,
                     col.label,
                     f"a column '{col.name}' or '{col.alias}'",
-                    f"columns: {shown}",
+                    # the headers once: a garbage header must not fill the message
+                    f"columns: {shown}" if not problems else "no such column (headers above)",
                 )
             )
     df = df.rename(renames)
@@ -197,7 +209,7 @@ def _problem_rows(
 ) -> list[Problem]:
     bad = df.filter(mask).select(ROW, pl.col(column).alias("_found"))
     out = [
-        Problem(str(path), int(r), label, expected, "empty" if v is None else repr(v))
+        Problem(str(path), int(r), label, expected, "empty" if v is None else excerpt(v, _EXCERPT))
         for r, v in bad.head(_MAX_PER_COLUMN).iter_rows()
     ]
     if bad.height > _MAX_PER_COLUMN:
@@ -248,6 +260,9 @@ def parse_table(
             checks.append((value < col.low, f"a value >= {col.low:g}"))
         if col.high is not None:
             checks.append((value > col.high, f"a value <= {col.high:g}"))
+        if col.pattern is not None:
+            code = f"a code matching {col.pattern} (it becomes part of file names)"
+            checks.append((raw.is_not_null() & ~raw.str.contains(col.pattern), code))
         # One pass to learn which checks fail; rows are listed only for those.
         failing = cells.select([mask.any().alias(str(i)) for i, (mask, _) in enumerate(checks)])
         for (mask, wanted), bad in zip(checks, failing.row(0), strict=True):
@@ -270,7 +285,7 @@ def parse_table(
                     row[ROW],
                     key_label,
                     "a unique key",
-                    f"{value_text!r}, which appears more than once",
+                    f"{excerpt(value_text, _EXCERPT)}, which appears more than once",
                 )
             )
     return out, problems
