@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xkaohe.errors import PlanError
-from xkaohe.yamltext import load_yaml_text
+from xkaohe.yamltext import excerpt, load_yaml_text
 
 HouseholdStatus = Literal[
     "exited_2019", "exited_2016_2018", "new_2018_2019", "not_exited", "relapsed"
@@ -415,9 +415,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         lines = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            found = "nothing" if err["type"] == "missing" else repr(err.get("input"))
-            if len(found) > 80:
-                found = found[:77] + "..."
+            found = "nothing" if err["type"] == "missing" else excerpt(err.get("input"))
             lines.append(f"{source}: key '{key}': {err['msg']}; found {found}")
         raise PlanError("\n".join(lines)) from None
 
