@@ -1181,7 +1181,11 @@ def discrepancy_table(p: Province) -> pl.DataFrame:
         d.group_by("kind", "item_label")
         .agg(n=pl.len(), counties=pl.col("county_code").n_unique())
         .with_columns(_o=pl.col("kind").replace_strict(order, default=9))
-        .sort(["_o", "n"], descending=[False, True])
+        .sort(  # complete: ties in count are ordered by kind and item (same inputs, same table)
+            ["_o", "n", "kind", "item_label"],
+            descending=[False, True, False, False],
+            nulls_last=True,
+        )
         .select(
             _label(pl.col("kind"), KIND_LABELS).alias("比对来源"),
             pl.col("item_label").alias("比对事项"),
