@@ -39,6 +39,7 @@ from xkaohe.io.lottery_files import (
     write_lottery,
 )
 from xkaohe.io.lottery_files import read_certificate as read_lottery_certificate
+from xkaohe.io.paths import inside, safe_name
 from xkaohe.io.plan_file import load_plan, plan_hash
 from xkaohe.io.resources import default_plan
 from xkaohe.io.results import write_results
@@ -112,7 +113,7 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
         .iter_rows()
     ):
         part = package.for_county(code).tables()
-        path = out / FIELD_LISTS / f"{code}_{name}.xlsx"
+        path = inside(out, out / FIELD_LISTS / f"{safe_name(f'{code}_{name}')}.xlsx")
         write_field_list(path, f"{name}交叉考核抽样清单", field_list_sheets(part, names))
         paths.append(path)
     return paths
