@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from xkaohe.analyse.indicators import classify, county_indicators
+from xkaohe.analyse.indicators import candidate_share, classify, county_indicators
 from xkaohe.cli import main
 from xkaohe.io.plan_file import load_plan
 
@@ -167,3 +167,21 @@ def test_no_field_row_is_rejected_in_clean_synthetic_returns(results: dict[str, 
                                                              ) -> None:
     assert results["rejects"].height == 0
 
+
+
+def test_candidate_share_is_the_registered_households_in_drawable_villages() -> None:
+    candidates = pl.DataFrame({"village_code": ["V1", "V2"]})
+    villages = pl.DataFrame(
+        {"village_code": ["V1", "V2", "V3", "W1"], "county_code": ["C1", "C1", "C1", "C2"]}
+    )
+    households = pl.DataFrame({"village_code": ["V1", "V1", "V3", "V3", "W1"]})
+    share = candidate_share(candidates, villages, households)
+    assert share.rows() == [("C1", 0.5), ("C2", 0.0)]
+    r = county_indicators(
+        classify(survey([{"village_code": "V1"}]), PLAN),
+        pl.DataFrame({"county_code": ["C1"]}),
+        PLAN,
+        share,
+    )
+    assert r.columns[:2] == ["county_code", "candidate_household_share"]
+    assert r["candidate_household_share"].to_list() == [0.5]

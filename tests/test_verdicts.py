@@ -15,9 +15,11 @@ import pytest
 
 from xkaohe.analyse.indicators import classify, county_indicators
 from xkaohe.analyse.verdicts import (
+    EXIT_COLUMNS,
     VERDICT_COLUMNS,
     county_verdicts,
     detection_limits,
+    exit_standard,
     rate_status,
 )
 from xkaohe.io.plan_file import load_plan
@@ -172,6 +174,104 @@ def test_no_households_no_detection_limit() -> None:
     assert np.isnan(detection_limits([0], MAX2, 0.8)[0])
 
 
+# ------------------------------------------------------------ exit standard
+
+
+def exit_row(rural: int | None, v2_exited: bool | None, rates: str = "not_found") -> dict:
+    """County C1 (exiting this year) worked by hand, C2 (not exiting) left out.
+
+    Registered persons: V1 not_exited 5, exited_2019 10, exited_2016_2018 10;
+    V2 relapsed 3, new_2018_2019 2 -> 30 registered, 10 remaining, 20 exited.
+    """
+    counties = pl.DataFrame(
+        {
+            "county_code": ["C1", "C2"],
+            "category": ["exit_2019", "non_key"],
+            "rural_population": [rural, 500],
+        },
+        schema={"county_code": pl.String, "category": pl.String, "rural_population": pl.Int64},
+    )
+    villages = pl.DataFrame(
+        {
+            "village_code": ["V1", "V2", "V3"],
+            "county_code": ["C1", "C1", "C2"],
+            "is_poor_village": [True, True, False],
+            "poor_village_exited": [True, v2_exited, None],
+        },
+        schema={
+            "village_code": pl.String,
+            "county_code": pl.String,
+            "is_poor_village": pl.Boolean,
+            "poor_village_exited": pl.Boolean,
+        },
+    )
+    households = pl.DataFrame(
+        {
+            "village_code": ["V1", "V1", "V1", "V2", "V2", "V3"],
+            "status": [
+                "not_exited",
+                "exited_2019",
+                "exited_2016_2018",
+                "relapsed",
+                "new_2018_2019",
+                "not_exited",
+            ],
+            "household_size": [5, 10, 10, 3, 2, 4],
+        }
+    )
+    rate_cols = {
+        "omission_rate_est": 0.01,
+        "omission_rate_low": 0.0,
+        "omission_rate_high": 0.05,
+        "wrong_exit_rate_est": 0.1,
+        "wrong_exit_rate_low": 0.0,
+        "wrong_exit_rate_high": 0.3,
+    }
+    indicators = pl.DataFrame(
+        {"county_code": ["C1", "C2"], **{k: [v, v] for k, v in rate_cols.items()}}
+    )
+    verdicts = pl.DataFrame(
+        {"county_code": ["C1", "C2"], "verdict": [rates, "pass"], "failing": ["", ""]}
+    )
+    out = exit_standard(counties, villages, households, indicators, verdicts, PLAN)
+    assert out.columns == list(EXIT_COLUMNS) and out["county_code"].to_list() == ["C1"]
+    return out.row(0, named=True)
+
+
+def test_exit_standard_worked_by_hand() -> None:
+    # general persons 1000 - 30 = 970: omitted 9.7; wrongly exited 0.1 * 20 = 2.
+    row = exit_row(1000, False)
+    assert (row["registered_persons"], row["remaining_poor_persons"]) == (30, 10)
+    assert row["omitted_persons_est"] == pytest.approx(9.7)
+    assert row["wrongly_exited_persons_est"] == pytest.approx(2.0)
+    assert row["poverty_incidence"] == pytest.approx(21.7 / 1000)
+    assert row["poverty_incidence_low"] == pytest.approx(10 / 1000)
+    assert row["poverty_incidence_high"] == pytest.approx((10 + 48.5 + 6) / 1000)
+    assert row["poverty_incidence_status"] == "fail"  # 2.17% is above 2%
+    assert (row["poor_villages"], row["poor_villages_exited"], row["poor_villages_ok"]) == (
+        2,
+        1,
+        False,
+    )
+    assert (row["verdict"], row["failing"]) == ("fail", "poverty_incidence;poor_villages")
+
+
+@pytest.mark.parametrize(
+    ("rural", "v2", "rates", "incidence", "verdict"),
+    [
+        pytest.param(5000, True, "not_found", "not_found", "not_found", id="nothing-fails"),
+        pytest.param(5000, True, "fail", "not_found", "fail", id="a-rate-fails"),
+        pytest.param(None, True, "not_found", None, "no_data", id="no-rural-population"),
+        pytest.param(5000, None, "not_found", "not_found", "no_data", id="village-exit-unknown"),
+    ],
+)
+def test_exit_verdict(
+    rural: int | None, v2: bool | None, rates: str, incidence: str | None, verdict: str
+) -> None:
+    row = exit_row(rural, v2, rates)
+    assert (row["poverty_incidence_status"], row["verdict"]) == (incidence, verdict)
+
+
 # -------------------------------------------------- statuses against simulation
 
 
@@ -263,3 +363,8 @@ def test_the_demo_stores_one_verdict_per_county_from_its_statuses(demo: Path) ->
     exiting = counties.filter(pl.col("category") == "exit_2019")["county_code"]
     scope = verdicts.filter(pl.col("scope") == "exit_standard")["county_code"]
     assert sorted(scope) == sorted(exiting)
+    exit_table = read_result(demo, Result.EXIT_STANDARD)
+    assert sorted(exit_table["county_code"]) == sorted(exiting)
+    assert exit_table["poverty_incidence"].is_not_null().all()
+    share = ind["candidate_household_share"]
+    assert share.is_not_null().all() and ((share > 0) & (share <= 1)).all()

@@ -190,6 +190,8 @@ class ExitStandard(_Model):
     categories: tuple[Literal["deep_poverty", "exit_2019", "exited", "non_key"], ...]
     poverty_incidence_max: Share
     poor_villages_exited: bool
+    remaining_statuses: tuple[HouseholdStatus, ...] = Field(min_length=1)
+    exited_statuses: tuple[HouseholdStatus, ...] = Field(min_length=1)
 
 
 class Indicators(_Model):

@@ -40,6 +40,7 @@ class Result(StrEnum):
     HOUSEHOLDS = "households"
     COUNTY_INDICATORS = "county_indicators"
     COUNTY_VERDICTS = "county_verdicts"
+    EXIT_STANDARD = "exit_standard"
     COUNTY_ITEMS = "county_items"
     CHECK_CLAIMS = "check_claims"
     CHECK_HELPERS = "check_helpers"
@@ -158,7 +159,7 @@ _TABLES = (
     ResultTable(
         Result.COUNTY_INDICATORS,
         "Per county and rate: official ratio R, estimate, 95% interval, n, df, status.",
-        {"county_code": STR, **_rate_columns(RATES)},
+        {"county_code": STR, "candidate_household_share": FLT, **_rate_columns(RATES)},
         key=("county_code",),
         optional=_RATE_OPTIONAL,
     ),
@@ -166,6 +167,28 @@ _TABLES = (
         Result.COUNTY_VERDICTS,
         "One verdict per county (fail/no_data/not_found/pass), its scope and failing rates.",
         {"county_code": STR, "verdict": STR, "scope": STR, "failing": STR},
+        key=("county_code",),
+    ),
+    ResultTable(
+        Result.EXIT_STANDARD,
+        "The exit standard of the counties exiting this year: 综合贫困发生率, 贫困村出列, verdict.",
+        {
+            "county_code": STR,
+            "rural_population": INT,
+            "registered_persons": INT,
+            "remaining_poor_persons": INT,
+            "omitted_persons_est": FLT,
+            "wrongly_exited_persons_est": FLT,
+            "poverty_incidence": FLT,
+            "poverty_incidence_low": FLT,
+            "poverty_incidence_high": FLT,
+            "poverty_incidence_status": STR,
+            "poor_villages": INT,
+            "poor_villages_exited": INT,
+            "poor_villages_ok": BOOL,
+            "verdict": STR,
+            "failing": STR,
+        },
         key=("county_code",),
     ),
     ResultTable(

@@ -97,6 +97,9 @@ COUNTIES = TableSpec(
         # 深度贫困县 is a flag beside the category (三(一)1 分类考核: a county can be
         # deep-poverty and exited or exiting); empty or absent reads as false.
         C("deep_poverty", "是否深度贫困县", "bool", required=False, nullable=True),
+        # The exit standard's denominator (综合贫困发生率, 三(一)1 二是); optional so
+        # older frames still read: without it the incidence is not computed.
+        C("rural_population", "农村人口数", "int", low=0, required=False, nullable=True),
     ),
     key=("county_code",),
 )
@@ -144,6 +147,9 @@ VILLAGES = TableSpec(
         C("distance_to_township_km", "距乡镇距离公里", "float", low=0),
         C("infrastructure_gap", "基础设施短板指数", "float", low=0, high=1),
         C("public_service_gap", "公共服务短板指数", "float", low=0, high=1),
+        # Whether a poor village has exited (贫困村出列), for the exit standard;
+        # empty for non-poor villages and in older frames.
+        C("poor_village_exited", "贫困村是否出列", "bool", required=False, nullable=True),
     ),
     key=("village_code",),
 )

@@ -145,12 +145,54 @@ def _judged(out: pl.DataFrame, rate: str, plan: Plan) -> pl.DataFrame:
     )
 
 
-def county_indicators(households: pl.DataFrame, counties: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def candidate_share(
+    candidates: pl.DataFrame, villages: pl.DataFrame, households: pl.DataFrame
+) -> pl.DataFrame:
+    """Per county: the share of its registered households living in candidate villages.
+
+    Only poor villages and non-poor villages with many poor people can be
+    drawn (五(七)1), so ``R_est`` estimates a rate among the households of
+    those villages, not of the whole county (issue 10, item 2). This is the
+    share of the county's registered (建档立卡) households they hold.
+
+    Parameters
+    ----------
+    candidates
+        The sample's ``village_candidates`` (``village_code``).
+    villages
+        The frame's villages: ``village_code, county_code``.
+    households
+        The frame's registered households: ``village_code``.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``county_code, candidate_household_share`` (Float64), one row per
+        county with registered households.
+    """
+    drawable = candidates["village_code"].unique().implode()
+    return (
+        households.select("village_code")
+        .join(villages.select("village_code", "county_code"), on="village_code")
+        .group_by("county_code")
+        .agg(candidate_household_share=pl.col("village_code").is_in(drawable).mean())
+        .sort("county_code")
+    )
+
+
+def county_indicators(
+    households: pl.DataFrame,
+    counties: pl.DataFrame,
+    plan: Plan,
+    coverage: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """One row per county: R, R_est, R_low, R_high, R_n, R_df, R_insufficient per rate.
 
     For the rates with a plan threshold also ``R_status`` and ``R_detect``
     (:mod:`xkaohe.analyse.verdicts`). Every value is null for a county with
-    no surveyed household of the rate's population.
+    no surveyed household of the rate's population. With ``coverage``
+    (:func:`candidate_share`), ``candidate_household_share`` follows
+    ``county_code``: the population ``R_est`` speaks for.
     """
     out = counties.select("county_code").sort("county_code")
     for rate in RATES:
@@ -197,6 +239,13 @@ def county_indicators(households: pl.DataFrame, counties: pl.DataFrame, plan: Pl
         )
         out = _judged(out, rate.name, plan)
     columns = ["county_code"]
+    if coverage is not None:
+        out = out.join(
+            coverage.select("county_code", "candidate_household_share"),
+            on="county_code",
+            how="left",
+        )
+        columns.append("candidate_household_share")
     for rate in RATES:
         r = rate.name
         columns += [r, f"{r}_est", f"{r}_low", f"{r}_high", f"{r}_n", f"{r}_df"]

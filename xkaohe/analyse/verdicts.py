@@ -44,6 +44,28 @@ Detection limit (:func:`detection_limits`)
     true rate below which ``P(K <= k') >= power``:
     ``p = I^{-1}(1 - power; k' + 1, n - k')``.
 
+Exit standard (:func:`exit_standard`, the counties exiting this year)
+    综合贫困发生率 = (remaining registered poor persons + estimated omitted
+    persons + estimated wrongly exited persons) / rural population (DOMAIN.md).
+    Remaining poor: persons of the frame's registered households whose status
+    is one of the plan's ``remaining_statuses``. Estimated omitted persons:
+    ``omission_rate_est`` times the county's non-registered rural persons
+    (rural population minus every registered household's persons); estimated
+    wrongly exited: ``wrong_exit_rate_est`` times the persons of the frame's
+    households of the ``exited_statuses``. Both estimates are design-weighted
+    rates of the candidate villages (poor villages and non-poor villages with
+    many poor), applied to the whole county: an assumption, since the other
+    villages cannot be drawn; it errs towards a higher incidence, as poverty
+    concentrates in the candidate villages. The 95% interval of the incidence
+    puts the rates' interval limits in the same formula (both rates at their
+    lower, then their upper limit); its status follows the rate rule with the
+    estimate in place of an official ratio. 贫困村出列: every poor village of the
+    county has ``poor_village_exited`` true (frame field). The exit verdict is
+    ``fail`` when the county verdict, the incidence or the villages fail; else
+    ``no_data`` when any part is unknown; else ``pass`` when all pass; else
+    ``not_found``. The plan's "2%以下" includes 2% (以下 includes the number
+    itself in Chinese statutes, e.g. Civil Code art. 1259).
+
 References
 ----------
 Johnson, N. L., Kemp, A. W. & Kotz, S. (2005). Univariate Discrete
@@ -200,13 +222,175 @@ def county_verdicts(indicators: pl.DataFrame, counties: pl.DataFrame, plan: Plan
     )
 
 
+EXIT_COLUMNS = (
+    "county_code",
+    "rural_population",
+    "registered_persons",
+    "remaining_poor_persons",
+    "omitted_persons_est",
+    "wrongly_exited_persons_est",
+    "poverty_incidence",
+    "poverty_incidence_low",
+    "poverty_incidence_high",
+    "poverty_incidence_status",
+    "poor_villages",
+    "poor_villages_exited",
+    "poor_villages_ok",
+    "verdict",
+    "failing",
+)
+"""The columns of the ``exit_standard`` results table."""
+
+
+def exit_standard(
+    counties: pl.DataFrame,
+    villages: pl.DataFrame,
+    households: pl.DataFrame,
+    indicators: pl.DataFrame,
+    verdicts: pl.DataFrame,
+    plan: Plan,
+) -> pl.DataFrame:
+    """The exit standard of the counties exiting this year (see the module docstring).
+
+    Parameters
+    ----------
+    counties
+        The frame's counties: ``county_code, category, rural_population``
+        (null: not given).
+    villages
+        The frame's villages: ``village_code, county_code, is_poor_village,
+        poor_village_exited`` (null: not given).
+    households
+        The frame's registered households: ``village_code, status, household_size``.
+    indicators
+        ``county_indicators`` (``omission_rate_est``/``_low``/``_high`` and the
+        same for ``wrong_exit_rate``).
+    verdicts
+        ``county_verdicts``.
+    plan
+        The plan: ``indicators.exit_standard``.
+
+    Returns
+    -------
+    pl.DataFrame
+        :data:`EXIT_COLUMNS`, one row per county of the exit-standard
+        categories, sorted by ``county_code``; ``failing`` lists the failing
+        rates (plan order), then ``poverty_incidence``, then ``poor_villages``.
+    """
+    rule = plan.indicators.exit_standard
+    require_columns(counties, "counties", ["county_code", "category", "rural_population"])
+    require_columns(
+        villages,
+        "villages",
+        ["village_code", "county_code", "is_poor_village", "poor_village_exited"],
+    )
+    require_columns(households, "households", ["village_code", "status", "household_size"])
+    size = pl.col("household_size").cast(pl.Int64)
+    persons = (
+        households.join(villages.select("village_code", "county_code"), on="village_code")
+        .group_by("county_code")
+        .agg(
+            registered_persons=size.sum(),
+            remaining_poor_persons=size.filter(
+                pl.col("status").is_in(rule.remaining_statuses)
+            ).sum(),
+            _exited=size.filter(pl.col("status").is_in(rule.exited_statuses)).sum(),
+        )
+    )
+    poor = pl.col("is_poor_village").fill_null(False)
+    village_part = villages.group_by("county_code").agg(
+        poor_villages=poor.sum().cast(pl.Int64),
+        poor_villages_exited=(poor & pl.col("poor_village_exited").fill_null(False))
+        .sum()
+        .cast(pl.Int64),
+        _unknown=(poor & pl.col("poor_village_exited").is_null()).sum(),
+    )
+    rural = pl.col("rural_population").cast(pl.Float64)
+    general = rural - pl.col("registered_persons")
+
+    def incidence(omission: str, wrong_exit: str) -> pl.Expr:
+        omitted = pl.col(omission) * general
+        wrongly = pl.col(wrong_exit) * pl.col("_exited")
+        return (pl.col("remaining_poor_persons") + omitted + wrongly) / rural
+
+    limit = rule.poverty_incidence_max
+    incidence_status = (
+        pl.when(pl.col("poverty_incidence").is_null())
+        .then(pl.lit(None, pl.String))
+        .when(pl.col("poverty_incidence") > limit)
+        .then(pl.lit("fail"))
+        .when(pl.col("poverty_incidence_high") <= limit)
+        .then(pl.lit("pass"))
+        .otherwise(pl.lit("not_found"))
+    )
+    villages_ok = (
+        pl.when(pl.col("_unknown") > 0)
+        .then(pl.lit(None, pl.Boolean))
+        .otherwise(
+            pl.lit(not rule.poor_villages_exited)
+            | (pl.col("poor_villages_exited") == pl.col("poor_villages"))
+        )
+    )
+    parts = [pl.col("_rates"), pl.col("poverty_incidence_status"), pl.col("_villages")]
+    verdict = (
+        pl.when(pl.any_horizontal([p == "fail" for p in parts]).fill_null(False))
+        .then(pl.lit("fail"))
+        .when(pl.any_horizontal([p.is_null() | (p == "no_data") for p in parts]))
+        .then(pl.lit("no_data"))
+        .when(pl.all_horizontal([p == "pass" for p in parts]))
+        .then(pl.lit("pass"))
+        .otherwise(pl.lit("not_found"))
+    )
+    failing = pl.concat_list(
+        pl.when(pl.col("failing") != "").then(pl.col("failing")),
+        pl.when(pl.col("poverty_incidence_status") == "fail").then(pl.lit("poverty_incidence")),
+        pl.when(pl.col("_villages") == "fail").then(pl.lit("poor_villages")),
+    ).list.drop_nulls()
+    est = [f"{r}_{k}" for r in ("omission_rate", "wrong_exit_rate") for k in ("est", "low", "high")]
+    return (
+        counties.filter(scope(pl.col("category"), plan) == "exit_standard")
+        .select("county_code", pl.col("rural_population").cast(pl.Int64))
+        .join(persons, on="county_code", how="left")
+        .join(village_part, on="county_code", how="left")
+        .join(indicators.select("county_code", *est), on="county_code", how="left")
+        .join(
+            verdicts.select("county_code", pl.col("verdict").alias("_rates"), "failing"),
+            on="county_code",
+            how="left",
+        )
+        .with_columns(
+            pl.col("registered_persons", "remaining_poor_persons", "_exited").fill_null(0)
+        )
+        .with_columns(
+            omitted_persons_est=pl.col("omission_rate_est") * general,
+            wrongly_exited_persons_est=pl.col("wrong_exit_rate_est") * pl.col("_exited"),
+            poverty_incidence=incidence("omission_rate_est", "wrong_exit_rate_est"),
+            poverty_incidence_low=incidence("omission_rate_low", "wrong_exit_rate_low"),
+            poverty_incidence_high=incidence("omission_rate_high", "wrong_exit_rate_high"),
+            poor_villages_ok=villages_ok,
+        )
+        .with_columns(
+            poverty_incidence_status=incidence_status,
+            _villages=pl.when(pl.col("poor_villages_ok"))
+            .then(pl.lit("pass"))
+            .when(~pl.col("poor_villages_ok"))
+            .then(pl.lit("fail")),
+        )
+        .with_columns(verdict=verdict, failing=failing.list.join(";"))
+        .select(EXIT_COLUMNS)
+        .sort("county_code")
+    )
+
+
 __all__ = [
+    "EXIT_COLUMNS",
     "SCOPES",
     "STATUSES",
     "VERDICTS",
     "VERDICT_COLUMNS",
     "county_verdicts",
     "detection_limits",
+    "exit_standard",
     "rate_status",
     "scope",
     "wrong_side",

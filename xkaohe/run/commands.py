@@ -16,12 +16,18 @@ from typing import Any
 import polars as pl
 
 from xkaohe import __version__
+from xkaohe.analyse.candidates import candidate_problems
 from xkaohe.analyse.consistency import cross_check
 from xkaohe.analyse.estimate import count_frame
-from xkaohe.analyse.candidates import candidate_problems
 from xkaohe.analyse.findings import completeness, merge_findings
-from xkaohe.analyse.indicators import classify, county_indicators, item_rates, weighted
-from xkaohe.analyse.verdicts import county_verdicts
+from xkaohe.analyse.indicators import (
+    candidate_share,
+    classify,
+    county_indicators,
+    item_rates,
+    weighted,
+)
+from xkaohe.analyse.verdicts import county_verdicts, exit_standard
 from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
 from xkaohe.draw.lottery import build_certificate, draw_lottery
 from xkaohe.draw.prn import PROTOCOL
@@ -293,7 +299,9 @@ def compute_results(
     households = weighted(households, villages, counts).join(
         counties.select("county_code", "city_name"), on="county_code", how="left"
     )
-    indicators = county_indicators(households, counties, plan)
+    coverage = candidate_share(sample["village_candidates"], frame.villages, frame.households)
+    indicators = county_indicators(households, counties, plan, coverage)
+    verdicts = county_verdicts(indicators, counties, plan)
     items = item_rates(households, plan)
     projects = sample["projects"]
     sources = {f.name: f.path.name for f in field.files}
@@ -314,7 +322,15 @@ def compute_results(
         Result.COUNTIES: counties,
         Result.HOUSEHOLDS: households,
         Result.COUNTY_INDICATORS: indicators,
-        Result.COUNTY_VERDICTS: county_verdicts(indicators, counties, plan),
+        Result.COUNTY_VERDICTS: verdicts,
+        Result.EXIT_STANDARD: exit_standard(
+            normalise_counties(frame.counties),
+            frame.villages,
+            frame.households,
+            indicators,
+            verdicts,
+            plan,
+        ),
         Result.COUNTY_ITEMS: items,
         **{f"check_{name}": df for name, df in checks.tables().items()},
         Result.FINDINGS: findings,

@@ -262,7 +262,13 @@ def synthesize_frame(scale: str, seed: str) -> dict[str, pl.DataFrame]:
     projects, beneficiaries = _projects(
         counties, villages, households["household_id"], rng("projects")
     )
-    villages = villages.with_columns(registered_poor_people=pl.Series(people))
+    villages = villages.with_columns(
+        registered_poor_people=pl.Series(people),
+        poor_village_exited=_poor_village_exits(villages, counties, rng("poor-village-exits")),
+    )
+    counties = counties.with_columns(
+        rural_population=_rural_population(counties, villages, rng("rural-population"))
+    )
     return {
         "counties": counties,
         "villages": villages.drop("_county_idx", "_category"),
@@ -491,6 +497,42 @@ def _villages(counties: pl.DataFrame, sc: _Scale, rng: np.random.Generator) -> p
             "_category": profile[county],
         }
     )
+
+
+def _poor_village_exits(
+    villages: pl.DataFrame, counties: pl.DataFrame, rng: np.random.Generator
+) -> pl.Series:
+    """Synthetic 贫困村出列: null for non-poor villages; by the county's category otherwise.
+
+    Invented shares (no registry behind them): every poor village of an exited
+    county has exited, 96% of those of a county exiting this year (so some of
+    the nine miss the exit standard on villages), 85% elsewhere.
+    """
+    share = {"exited": 1.0, "exit_2019": 0.96}
+    category = counties["category"].to_numpy()[villages["_county_idx"].to_numpy()]
+    p = np.array([share.get(str(c), 0.85) for c in category])
+    exited = rng.random(villages.height) < p
+    poor = villages["is_poor_village"].to_numpy()
+    return pl.Series("poor_village_exited", np.where(poor, exited, False)).set(
+        pl.Series(~poor), None
+    )
+
+
+def _rural_population(
+    counties: pl.DataFrame, villages: pl.DataFrame, rng: np.random.Generator
+) -> pl.Series:
+    """Synthetic 农村人口数: the county's village households times 3.6-4.4 persons each.
+
+    Registered (户籍) rural population, members working away included, so more
+    persons per household than live there (invented range).
+    """
+    households = np.bincount(
+        villages["_county_idx"].to_numpy(),
+        weights=villages["households_total"].to_numpy().astype(np.float64),
+        minlength=counties.height,
+    )
+    persons = households * rng.uniform(3.6, 4.4, counties.height)
+    return pl.Series("rural_population", np.rint(persons).astype(np.int64))
 
 
 # --- households ---------------------------------------------------------------------------
