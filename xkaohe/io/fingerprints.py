@@ -13,9 +13,16 @@ from pathlib import Path
 
 import polars as pl
 
+from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import write_text
 
 STORE = ".fingerprints.json"
+_WRITERS = {
+    "results": "a results table written by the indicators stage (run it again)",
+    "sample": "a sample package table written by the sample stage (run it again)",
+    "lottery": "a lottery table written by the lottery stage (run it again)",
+}
+"""What writes each folder of input tables, for the message about a damaged one."""
 
 
 def code_digest(package: Path) -> str:
@@ -55,19 +62,26 @@ def slice_digest(
     """
     if codes is None:
         return file_digest(path)
-    if cache is not None:
-        if path not in cache:
-            cache[path] = _scan(path).collect()
-        lazy = cache[path].lazy()
-    else:
-        lazy = _scan(path)
-    names = lazy.collect_schema().names()
-    if "county_code" not in names:
-        return "-"
-    keep = pl.col("county_code").is_in(list(codes))
-    if city is not None and "city_name" in names:
-        keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
-    rows = lazy.filter(keep).collect()
+    try:
+        if cache is not None:
+            if path not in cache:
+                cache[path] = _scan(path).collect()
+            lazy = cache[path].lazy()
+        else:
+            lazy = _scan(path)
+        names = lazy.collect_schema().names()
+        if "county_code" not in names:
+            return "-"
+        keep = pl.col("county_code").is_in(list(codes))
+        if city is not None and "city_name" in names:
+            keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
+        rows = lazy.filter(keep).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged table names itself
+        lines = str(exc).strip().splitlines()
+        why = lines[0][:120] if lines else type(exc).__name__
+        raise InputError(
+            Problem(str(path), None, None, _WRITERS.get(path.parent.name, "a table"), why)
+        ) from None
     return str(rows.hash_rows(seed=0).sort().implode().hash(seed=0).item()) + f":{rows.height}"
 
 
@@ -79,8 +93,11 @@ def _scan(path: Path) -> pl.LazyFrame:
 
 def read_store(reports: Path) -> dict[str, str]:
     store = reports / STORE
-    data = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
-    return {str(k): str(v) for k, v in data.items()}
+    try:
+        data = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
+    except (ValueError, OSError):  # damaged: forget it, every report is rendered again
+        data = {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def write_store(reports: Path, known: dict[str, str]) -> None:
