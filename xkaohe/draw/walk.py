@@ -8,10 +8,10 @@ distinct-township rule, the relaxed walk and cross-type substitution.
 
 Vectorised over replicates: a Python loop runs over walk positions (usually a
 handful: most replicates fill every quota among their first candidates), numpy
-over replicates. Each replicate is first walked over its ``k`` smallest keys
-only (``np.argpartition``); the replicates that need more are walked again
-from the start over more, and finally over all, candidates, so the answer is
-that of the full ordered walk.
+over replicates. Each replicate is first walked over its keys below a cut that
+about 16 of them fall under; a replicate whose walk is not finished within
+them is walked again from the start over more, and finally over all,
+candidates, so the answer is always that of the full ordered walk.
 
 Step 6 is the simulation estimator of first-order inclusion probabilities of
 Fattorini (2006), "Applying the Horvitz-Thompson criterion in complex designs:
@@ -35,8 +35,9 @@ GENERATOR = "numpy PCG64"
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
-# Walk positions tried per replicate before trying more (then all candidates).
-_ROUNDS = (16, 64)
+# Keys per replicate expected below the cut of each round before the last
+# (all candidates); chosen by measurement (benchmarks/inclusion.py).
+_ROUNDS = (16, 48)
 # Uniforms per block of replicates: bounds memory; the numbers are those of one
 # (R, C) array because PCG64 fills an array row by row, one draw per double.
 _BLOCK = 1 << 22
@@ -97,8 +98,9 @@ def walk(u: Floats, county: County, rules: Rules) -> Walk:
     slot = np.full(shape, -1, np.int8)
     relaxed = np.zeros(shape, np.bool_)
     for rows, pos, out in _resolved(u, county, rules):
-        r = rows[:, None]
-        rank[r, pos], slot[r, pos], relaxed[r, pos] = out.rank, out.slot, out.relaxed
+        i, j = np.nonzero(out.rank)
+        r, c = rows[i], pos[i, j]
+        rank[r, c], slot[r, c], relaxed[r, c] = out.rank[i, j], out.slot[i, j], out.relaxed[i, j]
     return Walk(rank, slot, relaxed)
 
 
@@ -108,16 +110,17 @@ def _resolved(
     """Finished walks, as (replicates, their walk positions, outcome by position).
 
     Each round walks the replicates left over by the one before over their
-    first ``k`` candidates; the last round walks all candidates.
+    keys below a cut expected to hold ``k`` of them; the last round walks
+    all candidates. A position holding -1 is padding (no candidate).
     """
     n_rep, n = u.shape
     xi = u / county.weights
     rows = np.arange(n_rep)
-    for k in [*(size for size in _ROUNDS if size < n), n]:
+    for k in [*(size for size in _ROUNDS if size + size // 2 < n), n]:
         if rows.size == 0:
             return
         keys = xi if rows.size == n_rep else xi[rows]
-        pos, exact = _first_positions(keys, k)
+        pos, exact = _first_positions(keys, county.weights, k)
         out, done_at = _walk_positions(pos, county, rules, final=k == n)
         if k == n:
             yield rows, pos, out
@@ -127,35 +130,53 @@ def _resolved(
         rows = rows[~ok]
 
 
-def _first_positions(keys: Floats, k: int) -> tuple[npt.NDArray[np.intp], Ints]:
-    """The first ``k`` candidates of each row's walk, and how many are certainly in place.
+def _first_positions(keys: Floats, weights: Floats, k: int) -> tuple[npt.NDArray[np.intp], Ints]:
+    """Each row's candidates in walk order, as far as known, and how many are certainly in place.
 
-    With all columns: a stable sort, ties by column (village_code). With
-    fewer: the keys up to each row's k-th smallest (``np.partition``), sorted.
-    A row with tied keys there (more than k up to the k-th, or equal keys
-    among them) gets exact = 0 and is left to the stable sort.
+    With ``k`` = all columns: a stable sort, ties by column (village_code).
+    Otherwise the keys below a cut ``q`` that about ``k`` keys of a row fall
+    under (a key ``u / w`` is below ``q`` with probability ``min(1, q w)``),
+    sorted, padded to ``1.5 k`` with -1: all of a row's keys below ``q`` are
+    there, so its first ``count`` positions are exact. A row with more than
+    ``1.5 k`` of them, or with tied keys, gets exact = 0 and waits for a later round.
     """
     n_rep, n = keys.shape
     if k >= n:
         return np.argsort(keys, axis=1, kind="stable"), np.full(n_rep, n, np.int64)
-    kth = np.partition(keys, k - 1, axis=1)[:, k - 1 : k]
-    upto = keys <= kth
-    exact = np.full(n_rep, k, np.int64)
-    if np.count_nonzero(upto) != n_rep * k:
-        # Keys tied with the k-th (rare): such a row takes any k columns as
-        # placeholders and exact = 0, so the stable sort decides it.
-        tied = upto.sum(axis=1) != k
-        exact[tied] = 0
-        upto[tied] = False
-        upto[np.flatnonzero(tied)[:, None], np.arange(k)] = True
-    flat = np.flatnonzero(upto)  # row by row, k per row
-    sel = (flat % n).reshape(n_rep, k)
-    vals = keys.reshape(-1)[flat].reshape(n_rep, k)
-    by_key = np.argsort(vals, axis=1)
-    pos = np.take_along_axis(sel, by_key, axis=1)
-    vals = np.take_along_axis(vals, by_key, axis=1)
-    exact[(vals[:, 1:] == vals[:, :-1]).any(axis=1)] = 0
+    q = k / float(np.sum(weights))
+    if q * float(np.max(weights)) > 1:  # some key is always below: share the rest
+        q = _cut(weights, k)
+    width = k + k // 2
+    flat = np.flatnonzero(keys < q)
+    row = flat // n
+    count = np.bincount(row, minlength=n_rep)
+    within = np.arange(flat.size) - np.repeat(np.cumsum(count) - count, count)
+    fits = within < width
+    row, flat = row[fits], flat[fits]
+    at = row * width + within[fits]  # flat index into the padded (n_rep, width) arrays
+    vals = np.full(n_rep * width, np.inf)
+    cols = np.full(n_rep * width, -1, np.intp)
+    vals[at] = keys.reshape(-1)[flat]
+    cols[at] = flat - row * n
+    by_key = np.argsort(vals.reshape(n_rep, width), axis=1)
+    by_key += np.arange(0, n_rep * width, width)[:, None]
+    pos = cols[by_key]
+    vals = vals[by_key]
+    exact = np.where(count <= width, count, 0)
+    exact[((vals[:, 1:] == vals[:, :-1]) & np.isfinite(vals[:, 1:])).any(axis=1)] = 0
     return pos, exact
+
+
+def _cut(weights: Floats, k: int) -> float:
+    """The ``q`` with ``sum(min(1, q w)) = k`` (by bisection; only when some ``q w`` reach 1)."""
+    lo, hi = 0.0, 1.0 / float(np.min(weights))
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if float(np.minimum(1.0, mid * weights).sum()) < k:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def _walk_positions(
@@ -168,7 +189,8 @@ def _walk_positions(
     """
     n_rep, k = pos.shape
     quota = rules.quota
-    ptype = county.types[pos]
+    # Padding (-1) gets the type without a quota: step 3 never accepts it.
+    ptype = np.where(pos >= 0, county.types[pos], np.int8(quota.shape[0] - 1))
     ptown = county.towns[pos]
     filled = np.zeros((n_rep, quota.shape[0]), np.int16)
     used = np.zeros((n_rep, int(county.towns.max(initial=-1)) + 1), np.bool_)
@@ -183,21 +205,33 @@ def _walk_positions(
     state = _State(ptype, ptown, filled, used, count, out)
     # Step 3: one walk over all candidates; a village is accepted while its
     # type's quota is open and (distinct townships) its township is unused.
-    if (quota <= 0).all():
+    # The hot loop: flat indices into the state, one walk position at a time.
+    total = int(quota.sum())  # step 3 fills open slots only: all full <=> count == total
+    if total == 0:
         done_at[:] = 0
+    n_types, n_towns = filled.shape[1], used.shape[1]
+    filled_f, used_f = filled.reshape(-1), used.reshape(-1)
+    rank_f, slot_f = out.rank.reshape(-1), out.slot.reshape(-1)
+    type_by_pos, town_by_pos = np.ascontiguousarray(ptype.T), np.ascontiguousarray(ptown.T)
     act = np.flatnonzero(done_at == never)
     for j in range(k):
         if act.size == 0:
             break
-        t = ptype[act, j]
-        ok = filled[act, t] < quota[t]
+        t = type_by_pos[j, act]
+        at_type = act * n_types + t
+        at_town = act * n_towns + town_by_pos[j, act]
+        ok = filled_f[at_type] < quota[t]
         if rules.distinct:
-            ok &= ~used[act, ptown[act, j]]
-        a = act[ok]
-        if a.size == 0:
+            ok &= ~used_f[at_town]
+        if not ok.any():
             continue
-        state.accept(a, j, t[ok], False)
-        done = (filled[a] >= quota).all(axis=1)
+        a = act[ok]
+        filled_f[at_type[ok]] += 1
+        used_f[at_town[ok]] = True
+        count[a] += 1
+        rank_f[a * k + j] = count[a]
+        slot_f[a * k + j] = t[ok]
+        done = count[a] == total
         if done.any():
             done_at[a[done]] = j + 1
             act = act[done_at[act] == never]
