@@ -6,7 +6,9 @@ For each scale it writes a synthetic frame under benchmarks/out/<scale>/ (once;
 reused when present), then runs each measurement in a fresh process so that
 peak memory (max RSS) belongs to that measurement alone. Prints a table.
 Targets (issue 2): province under 5 s; national under 60 s and 8 GB; drawing
-adds at most as much time again as reading.
+adds at most as much time again as reading. "sample s" includes the villages'
+inclusion probabilities (step 6, "pi-mc-v1": R replicate walks per county);
+benchmarks/inclusion.py times them alone.
 """
 
 from __future__ import annotations
