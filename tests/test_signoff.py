@@ -312,3 +312,20 @@ def test_cli_release_feedback_exit_codes(run: Path, tmp_path: Path) -> None:
     assert main([*args, "--as-of", "2019-11-28"]) == 2
     assert main([*args, "--as-of", "2019-12-05"]) == 2  # the other cities are refused
     assert main([*args, "--as-of", "2019-12-05", "--city", first_city(run)]) == 0
+
+
+def test_the_demo_signoff_shows_every_case(run: Path) -> None:
+    from xkaohe.run.rectification import rectification_progress
+    from xkaohe.run.signoff import demo_signoff
+
+    shown = demo_signoff(run)
+    assert shown["signed"] and shown["changed"] in shown["signed"]
+    got = status(run)
+    assert got[shown["changed"]] == "changed"
+    assert {got[s] for s in shown["signed"] if s != shown["changed"]} == {"signed"}
+    with pytest.raises(VerificationError, match=rf"{shown['changed']}: changed"):
+        verify_signatures(run)
+    assert shown["unsigned_city"] not in shown["released"] and shown["released"]
+    assert any(r.startswith(shown["unsigned_city"]) for r in shown["refused"])
+    table, _ = rectification_progress(run, dt.date(2020, 1, 15))
+    assert table["overdue"].sum() >= 1 and table["done_without_evidence"].sum() >= 1

@@ -56,8 +56,24 @@ from xkaohe.io.signatures import (
     write_report_list,
     write_signatures,
 )
+from xkaohe.io.xlsx import Sheet, write_workbook
 from xkaohe.plan import Plan
-from xkaohe.run.feedback_files import city_dir, feedback_dir, package_folders
+from xkaohe.report.feedback import REGISTER_COLUMNS
+from xkaohe.run.feedback_files import (
+    REGISTER_NAME,
+    city_dir,
+    feedback_dir,
+    package_folders,
+    read_manifest,
+)
+from xkaohe.run.rectification import import_registers
+from xkaohe.synth.signoff import (
+    CHANGED_NOTE,
+    DEMO_PASSPHRASE,
+    RELEASED_BY,
+    register_rows,
+    signing_time,
+)
 
 
 @dataclass(frozen=True)
@@ -391,6 +407,7 @@ def release_record_path(run: Path) -> Path:
 
 __all__ = [
     "ReportRef",
+    "demo_signoff",
     "feedback_state",
     "make_keys",
     "record_team_reports",
@@ -401,3 +418,87 @@ __all__ = [
     "signoff_status",
     "verify_signatures",
 ]
+
+
+# ------------------------------------------------------------------ the demo
+
+
+def demo_signoff(run: Path) -> dict[str, Any]:
+    """Sign-off, release and a returned register for the synthetic demo (all marked synthetic).
+
+    Keys for every leader and deputy (``run/keys/``, demo passphrase); every
+    city's team reports signed except the last city's; one signed county
+    report changed afterwards; feedback released for every ready city the
+    day after the report deadline; one county's register returned, with
+    overdue items and one done without evidence.
+    """
+    plan = run_plan(run)
+    lottery = read_lottery(run / "lottery")
+    when = signing_time(plan.timeline.team_reports_by)
+    keys: dict[str, Path] = {}
+    heads = lottery.members.filter(pl.col("role").is_in(["leader", "deputy"]))
+    for pid, name in heads.select("person_id", "name").sort("person_id").iter_rows():
+        key = run / "keys" / f"{pid}.key"
+        if not key.exists():
+            make_keys(name, key, DEMO_PASSPHRASE, run, pid, now=when)
+        keys[pid] = key
+    reports = read_report_list(run)
+    cities = sorted({str(v["city"]) for v in reports.values()})
+    unsigned_city = cities[-1] if cities else ""
+    teams = team_of_city(lottery.teams)
+    signed: list[str] = []
+    for stem, info in sorted(reports.items()):
+        team = teams.get(str(info["city"]))
+        if info["city"] == unsigned_city or team is None or html_digest(run, stem) is None:
+            continue
+        for pid in (team.leader_id, team.deputy_id):
+            sign_report(run, stem, keys[pid], DEMO_PASSPHRASE, now=when)
+        signed.append(stem)
+    changed = next((s for s in signed if reports[s]["kind"] == "county"), None)
+    if changed is not None:
+        page = run / "reports" / f"{changed}.html"
+        text = page.read_text(encoding="utf-8")
+        text = (
+            text.replace("</body>", CHANGED_NOTE + "</body>", 1)
+            if "</body>" in text
+            else text + CHANGED_NOTE
+        )
+        page.write_text(text, encoding="utf-8")
+    after = plan.timeline.team_reports_by + dt.timedelta(days=1)
+    released, refused = release_feedback(run, RELEASED_BY, after, now=when)
+    returned = _demo_register(
+        run, {str(e["city"]) for e in released}, plan.timeline.team_reports_by
+    )
+    return {
+        "signed": signed,
+        "changed": changed,
+        "unsigned_city": unsigned_city,
+        "released": [e["city"] for e in released],
+        "refused": refused,
+        "register": returned,
+    }
+
+
+def _demo_register(run: Path, released: set[str], reports_by: dt.date) -> str | None:
+    """One released county's register, filled in and imported (overdue items included)."""
+    manifest = read_manifest(run)
+    pid, info = next(
+        (
+            (k, v)
+            for k, v in sorted(manifest.items())
+            if v["kind"] == "county" and v["city"] in released and len(v["problems"]) >= 3
+        ),
+        (None, None),
+    )
+    if pid is None or info is None:
+        return None
+    template = pl.read_excel(run / str(info["folder"]) / REGISTER_NAME, infer_schema_length=0)
+    rows = register_rows(template[REGISTER_COLUMNS["problem_id"]].to_list(), reports_by)
+    names = list(REGISTER_COLUMNS.values())[4:]
+    filled = template.with_columns(
+        pl.Series(names[i], [r[i] for r in rows], dtype=pl.String) for i in range(len(names))
+    )
+    path = run / "rectification" / "demo-returns" / f"{info['code']}-整改台账.xlsx"
+    write_workbook(path, [Sheet("整改台账", filled)])
+    import_registers(run, [path])
+    return str(path)
