@@ -225,6 +225,15 @@ class Review(_Model):
     days_to_review: int = Field(ge=0)
 
 
+class FieldWeek(_Model):
+    """Daily returns of the field week (六(四)) and the signals the data desk watches."""
+
+    # table -> the media every record of it needs (同步上传录音资料和照片)
+    media_required: dict[str, tuple[Literal["audio", "photo"], ...]]
+    entry_days_allowed: int = Field(ge=0)  # a row entered later than visit day + this is late
+    pair_households_per_day_max: PositiveInt  # more households a day than one pair can visit
+
+
 class TeamSize(_Model):
     base: int = Field(ge=0)
     per_county: int = Field(ge=0)
@@ -368,6 +377,7 @@ class Plan(_Model):
     indicators: Indicators
     consistency: Consistency
     review: Review
+    field_week: FieldWeek
     teams: Teams
     timeline: Timeline
     reports: Reports

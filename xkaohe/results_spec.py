@@ -139,6 +139,7 @@ _TABLES = (
             "ineligible_evidence": BOOL,
             "knows_helper": BOOL,
             "approval": STR,
+            "visitors": STR,
             "county_code": STR,
             "frame_status": STR,
             "selected_as": STR,
@@ -155,6 +156,7 @@ _TABLES = (
             "city_name": STR,
         },
         key=("village_code", "household_id"),
+        optional=frozenset({"visitors"}),  # an optional column of the household survey
     ),
     ResultTable(
         Result.COUNTY_INDICATORS,

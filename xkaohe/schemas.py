@@ -368,9 +368,13 @@ HOUSEHOLD_SURVEY = TableSpec(
         C("ineligible_evidence", "错评线索", "bool", nullable=True),
         C("knows_helper", "知晓帮扶责任人", "bool", nullable=True),
         C("approval", "认可度", "enum", values=enum(APPROVAL)),
+        # who visited: assessor person_ids joined by VISITOR_SEP (optional; the
+        # field ledger checks them against the team's members and pairs)
+        C("visitors", "走访人员", required=False, nullable=True),
     ),
     unique=("village_code", "household_id"),
 )
+VISITOR_SEP = ";"
 INTERVIEWS = TableSpec(
     "interviews",
     (
@@ -431,6 +435,40 @@ EXPERIENCES = TableSpec(
     unique=("experience_id",),
 )
 FIELD_TABLES = (HOUSEHOLD_SURVEY, INTERVIEWS, PROJECT_CHECKS, PROBLEMS, EXPERIENCES)
+
+# Record keys (DESIGN.md "Field ledger"). A field table's ``unique`` columns are
+# also its record key in the field ledger (:mod:`xkaohe.field.ledger`): a
+# delivered row whose key the ledger already holds, with other content, is a
+# new version of that record (a correction), never a second record. So
+# household_survey is keyed by village_code + household_id (a general
+# household's id is unique only within its village), interviews by
+# interview_id + item + household_id (one claim), project_checks by
+# project_id, problems by problem_id, experiences by experience_id.
+#
+# The media of a delivery (六(四): 同步上传录音资料和照片) are listed in
+# ``media/media.csv``. Its ``record_key`` names one record by the MEDIA_KEYS
+# columns of its table, values joined by KEY_SEP; an interview's recording
+# covers all its claims, so interviews are named by interview_id alone.
+MEDIA_KEYS = {
+    "household_survey": ("village_code", "household_id"),
+    "interviews": ("interview_id",),
+    "project_checks": ("project_id",),
+    "problems": ("problem_id",),
+    "experiences": ("experience_id",),
+}
+KEY_SEP = "/"
+MEDIA_KIND = {"audio": "audio", "录音": "audio", "photo": "photo", "照片": "photo"}
+MEDIA = TableSpec(
+    "media",
+    (
+        C("file", "文件"),  # path inside the delivery's media/ folder
+        C("sha256", "SHA-256"),
+        C("kind", "类型", "enum", values=MEDIA_KIND),
+        C("table", "表"),
+        C("record_key", "记录编号"),
+    ),
+    key=("file", "table", "record_key"),
+)
 
 # Interview items: a helper's (帮扶责任人) claim about one household uses the
 # survey's column names; a village cadre's claim about the village's registered

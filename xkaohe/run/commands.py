@@ -7,9 +7,13 @@ only wires loading, computing and writing together.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +38,37 @@ from xkaohe.draw.prn import PROTOCOL
 from xkaohe.draw.sampling import SamplePackage, draw_sample, inclusion_record
 from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
 from xkaohe.field.checks import check_field
+from xkaohe.field.ledger import (
+    Context,
+    IngestResult,
+    Verification,
+    as_field,
+    check_heads,
+    current,
+    disagreements,
+    field_records,
+    ingest,
+    verify,
+    versions,
+)
 from xkaohe.inputs import Field, Frame, Lottery, Roster
 from xkaohe.io.field import load_field
-from xkaohe.io.files import sha256_file
+from xkaohe.io.files import read_json, sha256_file
 from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
+from xkaohe.io.ledger import (
+    LEDGER,
+    Ledger,
+    recover,
+    stage_delivery,
+    storage_error,
+    write_deliveries,
+)
+from xkaohe.io.lock import run_lock
 from xkaohe.io.lottery_files import (
     CERTIFICATE,
     compare_outputs,
     locate_input,
+    read_lottery,
     write_lottery,
 )
 from xkaohe.io.lottery_files import read_certificate as read_lottery_certificate
@@ -50,7 +77,7 @@ from xkaohe.io.plan_file import load_plan, plan_hash
 from xkaohe.io.resources import default_plan
 from xkaohe.io.results import write_results
 from xkaohe.io.roster import load_roster
-from xkaohe.io.run import is_synthetic, mark_synthetic
+from xkaohe.io.run import is_synthetic, mark_synthetic, read_counties
 from xkaohe.io.sample_package import (
     FIELD_LISTS,
     compare_csv,
@@ -66,6 +93,7 @@ from xkaohe.plan import Plan
 from xkaohe.report.lottery import team_list_sheets
 from xkaohe.results_spec import Result
 from xkaohe.schemas import check_sample_package, normalise_counties
+from xkaohe.synth.deliveries import delivery_files, synthesize_deliveries
 from xkaohe.synth.field import synthesize_field
 from xkaohe.synth.frame import SCALES, synthesize_frame, synthesize_roster
 
@@ -258,18 +286,30 @@ def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -
     frame = synthesize_frame(scale, seed)
     roster = synthesize_roster(frame["counties"], seed)
     try:
-        teams: pl.DataFrame | None = draw_lottery(
+        lottery: Lottery | None = draw_lottery(
             Roster(roster["cities"], roster["assessors"]), plan, seed
-        ).teams
+        )
     except XkaoheError:  # a national roster has more groups than the plan's teams
-        teams = None
+        lottery = None
     sample = draw_sample(Frame.from_tables(frame), plan, seed)
+    teams = lottery.teams if lottery is not None else None
     field, truth = synthesize_field(frame, sample, plan, seed, teams)
+    week = None  # the field week day by day (needs the lottery's teams and pairs)
+    if lottery is not None:
+        week = synthesize_deliveries(field, frame["counties"], sample, lottery, plan, seed)
+        field, truth = week.field, truth | {"deliveries": week.planted}
     written = {"frame": frame, "roster": roster, "field": field, "truth": truth}
     for folder, tables in written.items():
         write_tables(out / folder, tables)
+    delivered = {}
+    if week is not None:
+        parts = (("deliveries", week.deliveries), ("deliveries-tampered", week.tampered))
+        for folder, part in parts:
+            delivered[f"{folder}/files"] = write_deliveries(out / folder, delivery_files(part))
     mark_synthetic(out, f"synthetic province (xkaohe synth), scale {scale}, seed {seed!r}")
-    return {f"{folder}/{k}": v.height for folder, t in written.items() for k, v in t.items()}
+    return {f"{folder}/{k}": v.height for folder, t in written.items() for k, v in t.items()} | (
+        delivered
+    )
 
 
 DEFAULT_PLAN = default_plan()  # params/plan-2019.yaml, of the checkout or the wheel
@@ -374,7 +414,7 @@ def run_indicators(
     plan = load_plan(plan_path)
     frame = load_frame(frame_dir, SAMPLING_COLUMNS)
     sample = read_package(sample_dir)
-    field = load_field(field_dir)
+    field, ledger_head = field_returns(field_dir, out.parent)
     synthetic = is_synthetic(frame_dir.parent) or is_synthetic(field_dir.parent)
     when, rule = choose_as_of(plan, as_of, synthetic, dt.date.today())
     results = compute_results(frame, sample, field, plan, when)
@@ -387,8 +427,11 @@ def run_indicators(
         "seed": cert.get("seed"),
         "sample_certificate": cert.get("outputs", {}),
         "field": {f.name: {"file": f.path.name, "sha256": f.sha256} for f in field.files},
+        "ledger": ledger_head,  # the field ledger's head the results were computed at, or None
     }
     write_results(out, results, manifest, plan_path)
+    if ledger_head is not None:
+        note_ledger_use(out.parent, "results", ledger_head)
     return results
 
 
@@ -499,3 +542,140 @@ def verify_lottery(out_dir: Path) -> None:
         problems += compare_outputs(out_dir, lottery, cert)
     if problems:
         raise VerificationError(problems)
+
+
+# --------------------------------------------------------------------------- field ledger
+
+
+def field_returns(field_dir: Path, run: Path) -> tuple[Field, dict[str, Any] | None]:
+    """The field returns of a run: the field ledger's current view when ``run`` has one
+    (then a field folder, if there is one, must hold exactly the same records), else the
+    field folder. Also the ledger's head (seq, hash) the view was read at, or None.
+    """
+    if not Ledger.exists(run):
+        return load_field(field_dir), None
+    with Ledger.open_read(run) as ledger:
+        view = current(versions(ledger))
+        seq, head = ledger.head()
+    if field_dir.is_dir():
+        differ = disagreements(view, field_records(load_field(field_dir)))
+        if differ:
+            raise InputError(
+                Problem(
+                    str(field_dir),
+                    None,
+                    None,
+                    f"the records of the field ledger {run / LEDGER} (entry {seq}, "
+                    f"chain head {head[:16]}…); move the folder away to compute from the "
+                    "ledger, or ingest the deliveries it is missing",
+                    "; ".join(differ),
+                )
+            )
+    return as_field(view), {"seq": seq, "head": head}
+
+
+def note_ledger_use(run: Path, purpose: str, head: dict[str, Any] | None = None) -> None:
+    """Record in the ledger that its view at ``head`` was used: "results" (computed) or
+    "report" (rendered; the head is the results manifest's). Nothing without a ledger."""
+    if head is None:
+        manifest = run / "results" / "manifest.json"
+        head = read_json(manifest).get("ledger") if manifest.is_file() else None
+    if head is None or not Ledger.exists(run):
+        return
+    with Ledger.create(run) as ledger:
+        ledger.add_use(purpose, int(head["seq"]), str(head["head"]), _now())
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+def ledger_context(run: Path) -> Context:
+    """What deliveries are checked against: the run's plan, frame counties, sample, lottery."""
+    sample_dir = run / "sample"
+    cert = read_certificate(sample_dir)
+    frame_dir = _locate(cert["frame"], "directory", "directory_relative", sample_dir)
+    lottery_dir = run / "lottery"
+    return Context(
+        load_plan(Path(cert["plan"]["path"])),
+        read_counties(frame_dir),
+        read_package(sample_dir),
+        read_lottery(lottery_dir) if (lottery_dir / "certificate.json").is_file() else None,
+    )
+
+
+@contextlib.contextmanager
+def _waiting_lock(run: Path, command: str, wait_seconds: float) -> Iterator[None]:
+    """The run's write lock; a second ingest waits for the first instead of failing."""
+    deadline = time.monotonic() + wait_seconds
+    with contextlib.ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(run_lock(run, command))
+                break
+            except InputError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+        yield
+
+
+def run_ingest(
+    run: Path,
+    deliveries: list[Path],
+    now: Callable[[], dt.datetime] = _now,
+    pause: Callable[[str], None] | None = None,
+    wait_seconds: float = 600.0,
+) -> list[IngestResult]:
+    """``xkaohe ingest``: record deliveries in the run's field ledger, one transaction each.
+
+    Holds the run's write lock (waiting up to ``wait_seconds`` for another
+    writer); first finishes or undoes an interrupted ingest. A read-only or
+    full run folder is an :class:`InputError` and leaves the ledger as it was.
+    """
+    try:
+        with _waiting_lock(run, "xkaohe ingest", wait_seconds), Ledger.create(run) as ledger:
+            recover(ledger)
+            context = ledger_context(run)
+            try:
+                staged = [stage_delivery(ledger, Path(p)) for p in deliveries]
+                return ingest(ledger, staged, context, now, pause)
+            finally:
+                with contextlib.suppress(Exception):
+                    recover(ledger)  # copies of committed entries moved, the rest removed
+    except (OSError, sqlite3.OperationalError) as exc:
+        error = storage_error(exc, run / LEDGER)
+        if error is None:
+            raise
+        raise error from None
+
+
+def ingest_week(run: Path, folder: str = "deliveries") -> list[IngestResult]:
+    """Ingest every delivery under ``run/<folder>/<team>/<day>/``, day by day (the demo)."""
+    root = run / folder
+    days: dict[str, list[Path]] = {}
+    for path in sorted(root.glob("*/*")):
+        days.setdefault(path.name, []).append(path)
+    return [r for day in sorted(days) for r in run_ingest(run, days[day])]
+
+
+def run_verify_ledger(run: Path) -> Verification:
+    """``xkaohe verify-ledger``: recompute every hash and link; raise naming each change.
+
+    Raises
+    ------
+    VerificationError
+        An entry, record or stored file edited, deleted, reordered or inserted.
+    """
+    heads = []
+    manifest = run / "results" / "manifest.json"
+    recorded = read_json(manifest).get("ledger") if manifest.is_file() else None
+    if recorded:
+        heads.append((str(manifest), int(recorded["seq"]), str(recorded["head"])))
+    with Ledger.open_read(run) as ledger:
+        result = verify(ledger, [*heads, *check_heads(ledger.uses())])
+    if result.problems:
+        raise VerificationError(
+            f"the field ledger {run / LEDGER} was changed:\n  " + "\n  ".join(result.problems)
+        )
+    return result

@@ -1167,4 +1167,5 @@ _DTYPES: dict[str, type[pl.DataType]] = {"text": pl.String, "bool": pl.Boolean,
 def _conform(df: pl.DataFrame, name: str) -> pl.DataFrame:
     """Exactly the spec's columns, in its order and types."""
     spec: TableSpec = next(s for s in FIELD_TABLES if s.name == name)
-    return df.select([pl.col(c.name).cast(_DTYPES[c.kind]) for c in spec.columns])
+    return df.select([(pl.col(c.name) if c.name in df.columns else pl.lit(None))
+                      .cast(_DTYPES[c.kind]).alias(c.name) for c in spec.columns])

@@ -1,0 +1,1371 @@
+"""The field ledger's rules: records, the hash chain, versions, the current view and its checks.
+
+Plan 六(四) (每日需将调查内容填报交叉考核信息系统, 同步上传录音资料和照片),
+五(六) (问题次日复核) and 八(二) (不得篡改调查内容及相关数据); DESIGN.md
+"Field ledger". Files and SQLite belong to :mod:`xkaohe.io.ledger`; this
+module decides what is stored and what it means.
+
+Records. A record is one row of a field table, named by its table's record
+key (the ``unique`` columns of :mod:`xkaohe.schemas`). Its canonical content
+is the JSON object of its non-empty columns (dates ISO, numbers as Python
+writes them, keys sorted); its hash is SHA-256 of table, key and content.
+A delivery repeating a key keeps the first row (the field checks reject the
+others, as they do today).
+
+Entries. One entry per delivery: team, field day, received time, what was
+delivered (the content hash of its files), the hash of each file, one hash per
+record, and ``prev_hash`` — the hash of the entry before it. ``entry_hash``
+is SHA-256 of all of that, so changing any entry, file or record, or taking
+one out, breaks every later link; the hash of the last entry of each day (the
+"chain head") is printed in the reports so it can be kept outside the system.
+
+Versions. A delivery is an increment: a record it does not mention is
+unchanged; a record it repeats with other content is a new version (a
+correction) — nothing is updated in place or deleted. Versions of a record
+are ordered by (field day, team, content hash of the delivery): a property of
+the deliveries, not of the order they were ingested in, so any ingest order
+gives the same current view (the latest version of every record). Two
+deliveries of the same day that disagree about one record are listed as a
+conflict; a correction dated a later day settles it.
+
+What the ledger proves: that what it holds now is what was ingested, entry by
+entry, unless its chain heads differ from the ones recorded outside. It does
+not prove that a delivery tells the truth — the media and signal checks below
+only point the supervisors at what to look at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from xkaohe import schemas
+from xkaohe.errors import InputError
+from xkaohe.field.checks import check_field
+from xkaohe.inputs import CITY_SEP, ROW, Field, Lottery, TableFile
+from xkaohe.io.ledger import (
+    GENESIS,
+    MEDIA_DIR,
+    TRIGGERS,
+    EntryRow,
+    Ledger,
+    StagedDelivery,
+    StagedFile,
+    discard,
+    flush_to_disk,
+    publish,
+    read_delivery,
+    read_stored_table,
+    sha256_of,
+)
+from xkaohe.plan import Plan
+
+SPECS = {s.name: s for s in schemas.FIELD_TABLES}
+ORDER = ("field_date", "team_id", "content_hash")
+"""How versions of one record are ordered (latest last): intrinsic to the deliveries."""
+
+DATE_COLUMN = {
+    s.name: next(c.name for c in s.columns if c.kind == "date")
+    for s in schemas.FIELD_TABLES
+    if any(c.kind == "date" for c in s.columns)
+}
+"""The day a row is about (a visit, an interview, a check, a problem raised): its first date."""
+
+FILE_TYPES = {"audio": ("wav", "mp3", "amr", "m4a"), "photo": ("jpeg", "png", "heic")}
+"""Which file types a media ``kind`` accepts (told apart by their first bytes)."""
+
+MEDIA_PROBLEMS = {
+    "missing_audio": "缺少录音",
+    "missing_photo": "缺少照片",
+    "no_record": "文件无对应记录",
+    "file_missing": "清单所列文件未上传",
+    "unlisted_file": "文件未列入清单",
+    "hash_mismatch": "文件与清单哈希不符",
+    "wrong_type": "文件类型不符",
+    "reused": "同一文件用于不同记录（疑似造假）",
+}
+"""Media problem codes and their Chinese labels (六(四) 同步上传录音资料和照片)."""
+
+SIGNALS = {
+    "late_entry": "走访后补录",
+    "outside_assignment": "走访对象不在本组考核范围",
+    "visitor_not_in_team": "走访人员不是本组成员",
+    "pair_overload": "走访小组单日户数异常",
+    "other_team_row": "记录所属考核组与报送组不符",
+}
+"""Signals of careless or bent field work, per team per day, and their Chinese labels."""
+
+_CHANGE_SCHEMA = {
+    "table": pl.String,
+    "record_key": pl.String,
+    "column": pl.String,
+    "old": pl.String,
+    "new": pl.String,
+    "seq": pl.Int64,
+    "team_id": pl.String,
+    "field_date": pl.Date,
+    "old_seq": pl.Int64,
+    "old_team_id": pl.String,
+    "old_field_date": pl.Date,
+    "reviewed": pl.Boolean,
+    "in_results": pl.Boolean,
+    "in_report": pl.Boolean,
+}
+_MEDIA_PROBLEM_SCHEMA = {
+    "problem": pl.String,
+    "table": pl.String,
+    "record_key": pl.String,
+    "file": pl.String,
+    "sha256": pl.String,
+    "seq": pl.Int64,
+    "team_id": pl.String,
+    "field_date": pl.Date,
+    "detail": pl.String,
+}
+_SIGNAL_SCHEMA = {
+    "team_id": pl.String,
+    "day": pl.Date,
+    "signal": pl.String,
+    "table": pl.String,
+    "record_key": pl.String,
+    "detail": pl.String,
+}
+_RECORD_SCHEMA = {
+    "table": pl.String,
+    "record_key": pl.String,
+    "record_hash": pl.String,
+    "content": pl.String,
+    "row": pl.Int64,
+}
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+def key_text(record_key: str) -> str:
+    """A record key as people read it: its values joined by ``/``."""
+    return schemas.KEY_SEP.join("" if v is None else str(v) for v in json.loads(record_key))
+
+
+def key_expr(column: str = "record_key") -> pl.Expr:
+    """:func:`key_text` for a column of record keys."""
+    return (
+        pl.col(column)
+        .str.json_decode(pl.List(pl.String))
+        .list.eval(pl.element().fill_null(""))
+        .list.join(schemas.KEY_SEP)
+    )
+
+
+# ------------------------------------------------------------------ records
+
+
+def table_records(table: str, df: pl.DataFrame) -> pl.DataFrame:
+    """One canonical record per key of a field table (the first row of a repeated key).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``table, record_key`` (JSON array of the key values), ``record_hash``,
+        ``content`` (canonical JSON) and ``row`` (the row in its file).
+    """
+    spec = SPECS[table]
+    if df.height == 0:
+        return pl.DataFrame(schema=_RECORD_SCHEMA)
+    key = list(spec.unique)
+    first = (
+        df.filter(pl.struct(key).is_first_distinct())
+        if len(key) > 1
+        else df.filter(pl.col(key[0]).is_first_distinct())
+    )
+    names = [c.name for c in spec.columns if c.name in first.columns]
+    keys, hashes, contents = [], [], []
+    for row in first.select(names).iter_rows(named=True):
+        k = _json([_plain(row[c]) for c in key])
+        content = _json({c: _plain(v) for c, v in row.items() if v is not None})
+        keys.append(k)
+        contents.append(content)
+        hashes.append(_sha(f"{table}\n{k}\n{content}"))
+    return pl.DataFrame(
+        {
+            "table": [table] * len(keys),
+            "record_key": keys,
+            "record_hash": hashes,
+            "content": contents,
+            "row": first[ROW] if ROW in first.columns else range(2, 2 + len(keys)),
+        },
+        schema=_RECORD_SCHEMA,
+    )
+
+
+def field_records(field: Field) -> pl.DataFrame:
+    """The canonical records of every table of ``field``."""
+    return pl.concat([table_records(name, df) for name, df in field.tables().items()])
+
+
+def record_hash(table: str, record_key: str, content: str) -> str:
+    return _sha(f"{table}\n{record_key}\n{content}")
+
+
+def records_hash(records: pl.DataFrame) -> str:
+    """One hash over a delivery's record hashes (order-free)."""
+    lines = sorted(
+        f"{t}\t{k}\t{h}"
+        for t, k, h in records.select("table", "record_key", "record_hash").iter_rows()
+    )
+    return _sha("\n".join(lines))
+
+
+def content_hash(files: Iterable[tuple[str, str]]) -> str:
+    """What a delivery is: its files' paths and hashes (an identical re-delivery matches)."""
+    return _sha("\n".join(f"{p}\t{h}" for p, h in sorted(files)))
+
+
+def entry_hash(entry: EntryRow, files: Iterable[tuple[str, str, int, str]]) -> str:
+    """SHA-256 of an entry's fields, its files and its link to the entry before it."""
+    body = {
+        "seq": entry.seq,
+        "team_id": entry.team_id,
+        "field_date": entry.field_date,
+        "received_at": entry.received_at,
+        "source": entry.source,
+        "content_hash": entry.content_hash,
+        "records_hash": entry.records_hash,
+        "n_records": entry.n_records,
+        "files": sorted([list(f) for f in files]),
+        "prev_hash": entry.prev_hash,
+    }
+    return _sha(_json(body))
+
+
+def media_rows(manifest: pl.DataFrame | None) -> pl.DataFrame:
+    """The manifest's rows as stored: row, file (path in the delivery), sha256, kind, table, key."""
+    schema = {
+        "row": pl.Int64,
+        "file": pl.String,
+        "sha256": pl.String,
+        "kind": pl.String,
+        "table": pl.String,
+        "record_key": pl.String,
+    }
+    if manifest is None or manifest.height == 0:
+        return pl.DataFrame(schema=schema)
+    return manifest.select(
+        pl.col(ROW).alias("row"),
+        pl.concat_str(
+            pl.lit(MEDIA_DIR + "/"), pl.col("file").str.strip_prefix(MEDIA_DIR + "/")
+        ).alias("file"),
+        pl.col("sha256").str.to_lowercase(),
+        "kind",
+        "table",
+        "record_key",
+    ).cast(schema)  # type: ignore[arg-type]
+
+
+def file_type(head_hex: str) -> str:
+    """A file's type from its first bytes: wav, mp3, amr, m4a, mp4, jpeg, png, heic, unknown."""
+    head = bytes.fromhex(head_hex)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:3] == b"ID3" or (
+        len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06
+    ):
+        return "mp3"
+    if head[:5] == b"#!AMR":
+        return "amr"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+            return "heic"
+        return "m4a" if brand == b"M4A " else "mp4"
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    return "unknown"
+
+
+# ------------------------------------------------------------------ ingest
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the field checks and the signals compare deliveries with."""
+
+    plan: Plan
+    counties: pl.DataFrame
+    sample: dict[str, pl.DataFrame]
+    lottery: Lottery | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A staged delivery, read and checked, ready to be recorded."""
+
+    delivery: StagedDelivery
+    records: pl.DataFrame
+    media: pl.DataFrame
+    rejects: pl.DataFrame
+    content_hash: str
+    records_hash: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one delivery did to the ledger."""
+
+    source: str
+    team_id: str
+    field_date: dt.date
+    seq: int  # its entry, or the identical earlier one
+    entry_hash: str
+    identical: bool  # True: the same delivery was already recorded; nothing changed
+    records: int
+    new: int
+    corrected: int
+    unchanged: int
+    superseded: int  # versions older than the current one (a late delivery)
+    changes: pl.DataFrame  # cells this delivery changed in the current view
+    rejects: pl.DataFrame
+    media: int
+
+
+def _file_rows(files: Sequence[StagedFile]) -> list[tuple[str, str, int, str, str]]:
+    return [(f.path, f.sha256, f.size, f.role, f.head) for f in files]
+
+
+def prepare(delivery: StagedDelivery, context: Context) -> Prepared:
+    """Read a staged delivery with the field reading rules and check it as the field checks do.
+
+    Raises
+    ------
+    InputError
+        A cell that cannot be read (file, row, column named).
+    """
+    field, manifest = read_delivery(delivery)
+    checked = check_field(field, context.counties, context.sample, context.plan)
+    records = field_records(field)
+    return Prepared(
+        delivery,
+        records,
+        media_rows(manifest),
+        checked.rejects,
+        content_hash((f.path, f.sha256) for f in delivery.files),
+        records_hash(records),
+    )
+
+
+def _cells(old: str, new: str) -> list[tuple[str, str | None, str | None]]:
+    a, b = json.loads(old), json.loads(new)
+    out = []
+    for col in sorted(set(a) | set(b)):
+        if a.get(col) != b.get(col):
+            out.append((col, _cell(a.get(col)), _cell(b.get(col))))
+    return out
+
+
+def _cell(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _summarise(ledger: Ledger, p: Prepared, seq: int) -> tuple[int, int, int, int, pl.DataFrame]:
+    """new, corrected, unchanged, superseded and the cell changes of one delivery."""
+    d = p.delivery
+    mine = (d.field_date.isoformat(), d.team_id, p.content_hash)
+    stored = ledger.versions_of(list(p.records.select("table", "record_key").iter_rows()))
+    latest = (
+        stored.filter(pl.col("seq") != seq)
+        .sort("table", "record_key", *ORDER)
+        .unique(["table", "record_key"], keep="last", maintain_order=True)
+    )
+    known = {
+        (t, k): (h, s, (fd, tm, ch))
+        for t, k, h, s, fd, tm, ch in latest.select(
+            "table", "record_key", "record_hash", "seq", *ORDER
+        ).iter_rows()
+    }
+    new = corrected = unchanged = superseded = 0
+    rows: list[dict[str, Any]] = []
+    for t, k, h, content in p.records.select(
+        "table", "record_key", "record_hash", "content"
+    ).iter_rows():
+        if (t, k) not in known:
+            new += 1
+            continue
+        old_hash, old_seq, old_order = known[(t, k)]
+        if mine < old_order:
+            superseded += 1
+        elif h == old_hash:
+            unchanged += 1
+        else:
+            corrected += 1
+            old_content = ledger.record_content(old_seq, t, k)
+            for col, a, b in _cells(old_content, content):
+                rows.append(
+                    {
+                        "table": t,
+                        "record_key": key_text(k),
+                        "column": col,
+                        "old": a,
+                        "new": b,
+                        "seq": seq,
+                        "team_id": d.team_id,
+                        "field_date": d.field_date,
+                        "old_seq": old_seq,
+                        "old_team_id": old_order[1],
+                        "old_field_date": dt.date.fromisoformat(old_order[0]),
+                        "reviewed": None,
+                        "in_results": None,
+                        "in_report": None,
+                    }
+                )
+    return new, corrected, unchanged, superseded, pl.DataFrame(rows, schema=_CHANGE_SCHEMA)
+
+
+def _record(ledger: Ledger, p: Prepared, now: Callable[[], dt.datetime]) -> IngestResult:
+    """Write one prepared delivery as the next entry (inside a transaction), or find its twin."""
+    d = p.delivery
+    media = sum(f.role == "media" for f in d.files)
+    same = ledger.find_identical(d.team_id, d.field_date.isoformat(), p.content_hash)
+    if same is not None:
+        n = p.records.height
+        empty = pl.DataFrame(schema=_CHANGE_SCHEMA)
+        twin = ledger.entry(same).entry_hash
+        return IngestResult(
+            d.source,
+            d.team_id,
+            d.field_date,
+            same,
+            twin,
+            True,
+            n,
+            0,
+            0,
+            n,
+            0,
+            empty,
+            p.rejects,
+            media,
+        )
+    seq, prev = ledger.head()
+    files = _file_rows(d.files)
+    draft = EntryRow(
+        seq + 1,
+        d.team_id,
+        d.field_date.isoformat(),
+        now().isoformat(timespec="seconds"),
+        d.source,
+        p.content_hash,
+        p.records_hash,
+        p.records.height,
+        prev,
+        "",
+    )
+    entry = replace(draft, entry_hash=entry_hash(draft, (f[:4] for f in files)))
+    ledger.insert(entry, files, p.records, p.media, p.rejects)
+    new, corrected, unchanged, superseded, cells = _summarise(ledger, p, entry.seq)
+    return IngestResult(
+        d.source,
+        d.team_id,
+        d.field_date,
+        entry.seq,
+        entry.entry_hash,
+        False,
+        p.records.height,
+        new,
+        corrected,
+        unchanged,
+        superseded,
+        cells,
+        p.rejects,
+        media,
+    )
+
+
+def ingest(
+    ledger: Ledger,
+    deliveries: Sequence[StagedDelivery],
+    context: Context,
+    now: Callable[[], dt.datetime],
+    pause: Callable[[str], None] | None = None,
+) -> list[IngestResult]:
+    """Record each staged delivery in its own transaction, in the order given.
+
+    Every delivery is read and checked before anything is written: an
+    unreadable cell anywhere stops the whole command with nothing recorded.
+    ``pause`` is called at the named points ("checked", "written",
+    "committed", "published") — the fault tests kill the process there.
+    """
+    step = pause or (lambda point: None)
+    prepared = [prepare(d, context) for d in deliveries]
+    flush_to_disk(deliveries)
+    step("checked")
+    out = []
+    for p in prepared:
+        with ledger.transaction():
+            result = _record(ledger, p, now)
+            step("written")
+        if result.identical:
+            discard(p.delivery)
+        else:
+            step("committed")
+            publish(ledger, p.delivery)
+            step("published")
+        out.append(result)
+    return out
+
+
+# ------------------------------------------------------------------ versions
+
+
+def versions(ledger: Ledger, as_of: dt.date | None = None) -> pl.DataFrame:
+    """Every record version with its content and entry (entries of days up to ``as_of``)."""
+    entries = ledger.entries().select("seq", "team_id", "field_date", "content_hash", "source")
+    out = ledger.records().join(entries, on="seq", how="left")
+    if as_of is not None:
+        out = out.filter(pl.col("field_date") <= as_of)
+    return out.sort("table", "record_key", *ORDER)
+
+
+def current(versions: pl.DataFrame) -> pl.DataFrame:
+    """The latest version of every record (``versions`` as :func:`versions` returns it)."""
+    return versions.sort("table", "record_key", *ORDER).unique(
+        ["table", "record_key"], keep="last", maintain_order=True
+    )
+
+
+_DTYPES = {
+    "text": pl.String,
+    "bool": pl.Boolean,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "enum": pl.String,
+    "date": pl.String,
+}
+_META = {
+    "record_key": "_key",
+    "seq": "_seq",
+    "team_id": "_by",
+    "field_date": "_day",
+    "row": ROW,
+}
+
+
+def decode(versions: pl.DataFrame, table: str) -> pl.DataFrame:
+    """The versions of one table with their content as typed columns.
+
+    Besides the table's columns: ``_key`` (record key), ``_seq`` (entry),
+    ``_by`` (the delivering team), ``_day`` (the delivery's field day) and
+    ``_row`` (the row in the delivered file).
+    """
+    spec = SPECS[table]
+    struct = pl.Struct({c.name: _DTYPES[c.kind] for c in spec.columns})
+    part = versions.filter(pl.col("table") == table).sort("record_key", *ORDER)
+    out = part.select(
+        *[pl.col(k).alias(v) for k, v in _META.items()],
+        pl.col("content").str.json_decode(struct).alias("_c"),
+    ).unnest("_c")
+    return out.with_columns(
+        [pl.col(c.name).str.to_date() for c in spec.columns if c.kind == "date"]
+    )
+
+
+def as_field(view: pl.DataFrame) -> Field:
+    """The current view as a :class:`~xkaohe.inputs.Field` (what indicators read).
+
+    ``_row`` is each record's row in the file it was delivered in; the file of
+    each table is named after the view and carries the hash of its records.
+    """
+    tables: dict[str, pl.DataFrame] = {}
+    files = []
+    for spec in schemas.FIELD_TABLES:
+        tables[spec.name] = decode(view, spec.name).select(ROW, *[c.name for c in spec.columns])
+        part = view.filter(pl.col("table") == spec.name)
+        files.append(TableFile(spec.name, Path(f"{spec.name} (field ledger)"), records_hash(part)))
+    return Field(**tables, files=tuple(files))
+
+
+def disagreements(view: pl.DataFrame, folder: pl.DataFrame, limit: int = 5) -> list[str]:
+    """How a field folder's records differ from the ledger's current view (empty: they agree)."""
+    a = view.select("table", "record_key", pl.col("record_hash").alias("ledger"))
+    b = folder.select("table", "record_key", pl.col("record_hash").alias("folder"))
+    both = a.join(b, on=["table", "record_key"], how="full", coalesce=True)
+    out = []
+    for what, mask in (
+        ("only in the ledger", pl.col("folder").is_null()),
+        ("only in the field folder", pl.col("ledger").is_null()),
+        ("with other content", pl.col("ledger") != pl.col("folder")),
+    ):
+        rows = both.filter(mask).sort("table", "record_key")
+        if rows.height:
+            shown = ", ".join(
+                f"{t} {key_text(k)}"
+                for t, k in rows.select("table", "record_key").head(limit).iter_rows()
+            )
+            more = f" and {rows.height - limit} more" if rows.height > limit else ""
+            out.append(f"{rows.height} record(s) {what}: {shown}{more}")
+    return out
+
+
+# ------------------------------------------------------------------ changes
+
+
+def _reviewed(
+    table: str, old_content: str, new_date: dt.date, old_date: dt.date, plan: Plan
+) -> bool:
+    """Had the old value been reviewed when it was corrected?
+
+    A problem: its old version carried a review outcome (五(六)) dated no later
+    than the correction. Any other record: the correction came after the
+    next-day review of the day it was delivered (``review.days_to_review``).
+    """
+    if table == "problems":
+        old = json.loads(old_content)
+        reviewed_on = old.get("review_date")
+        return old.get("review_outcome") in ("confirmed", "dismissed") and (
+            reviewed_on is None or dt.date.fromisoformat(reviewed_on) <= new_date
+        )
+    return (new_date - old_date).days > plan.review.days_to_review
+
+
+def changes(versions: pl.DataFrame, uses: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """Every correction: record, cell, old -> new, which delivery and team, and whether the old
+    value had been reviewed, used in computed results, or used in a rendered report.
+
+    ``uses``: the ledger's ``uses`` rows (purpose "results" or "report", head_seq).
+    """
+    v = versions.sort("table", "record_key", *ORDER).with_columns(
+        [
+            pl.col(c).shift(1).over("table", "record_key").alias(f"old_{c}")
+            for c in ("record_hash", "content", "seq", "team_id", "field_date")
+        ]
+    )
+    changed = v.filter(
+        pl.col("old_record_hash").is_not_null()
+        & (pl.col("record_hash") != pl.col("old_record_hash"))
+    )
+    if changed.height == 0:
+        return pl.DataFrame(schema=_CHANGE_SCHEMA)
+    history: dict[tuple[str, str], list[tuple[int, tuple[Any, ...], str]]] = {}
+    keys = changed.select("table", "record_key").unique()
+    for t, k, s, fd, tm, ch, h in (
+        versions.join(keys, on=["table", "record_key"])
+        .select(
+            "table", "record_key", "seq", "field_date", "team_id", "content_hash", "record_hash"
+        )
+        .iter_rows()
+    ):
+        history.setdefault((t, k), []).append((s, (fd, tm, ch), h))
+    heads = {
+        purpose: sorted(uses.filter(pl.col("purpose") == purpose)["head_seq"].to_list())
+        for purpose in ("results", "report")
+    }
+
+    def seen(t: str, k: str, old_hash: str, purpose: str) -> bool:
+        for n in heads[purpose]:
+            visible = [x for x in history[(t, k)] if x[0] <= n]
+            if visible and max(visible, key=lambda x: x[1])[2] == old_hash:
+                return True
+        return False
+
+    rows = []
+    for r in changed.iter_rows(named=True):
+        t, k = r["table"], r["record_key"]
+        reviewed = _reviewed(t, r["old_content"], r["field_date"], r["old_field_date"], plan)
+        in_results = seen(t, k, r["old_record_hash"], "results")
+        in_report = seen(t, k, r["old_record_hash"], "report")
+        for col, a, b in _cells(r["old_content"], r["content"]):
+            rows.append(
+                {
+                    "table": t,
+                    "record_key": key_text(k),
+                    "column": col,
+                    "old": a,
+                    "new": b,
+                    "seq": r["seq"],
+                    "team_id": r["team_id"],
+                    "field_date": r["field_date"],
+                    "old_seq": r["old_seq"],
+                    "old_team_id": r["old_team_id"],
+                    "old_field_date": r["old_field_date"],
+                    "reviewed": reviewed,
+                    "in_results": in_results,
+                    "in_report": in_report,
+                }
+            )
+    return pl.DataFrame(rows, schema=_CHANGE_SCHEMA).sort(
+        "field_date", "team_id", "table", "record_key", "column"
+    )
+
+
+def conflicts(versions: pl.DataFrame) -> pl.DataFrame:
+    """Records two deliveries of the same day disagree about (the order key decides; a
+    correction dated a later day should settle it)."""
+    return (
+        versions.group_by("table", "record_key", "field_date")
+        .agg(
+            pl.col("record_hash").n_unique().alias("versions"),
+            pl.col("team_id").unique().sort().str.join(", ").alias("teams"),
+            pl.col("seq").sort().alias("entries"),
+        )
+        .filter(pl.col("versions") > 1)
+        .with_columns(key_expr())
+        .sort("field_date", "table", "record_key")
+    )
+
+
+# ------------------------------------------------------------------ media
+
+
+def _media_key(table: str) -> pl.Expr:
+    cols = schemas.MEDIA_KEYS[table]
+    return pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("") for c in cols], separator=schemas.KEY_SEP
+    )
+
+
+def arrivals(versions: pl.DataFrame) -> pl.DataFrame:
+    """The first version of every record: who delivered it, which day, the day it is about
+    (``row_date``), its key as people read it and as a media manifest names it."""
+    first = versions.sort("table", "record_key", *ORDER).unique(
+        ["table", "record_key"], keep="first", maintain_order=True
+    )
+    schema = {
+        "table": pl.String,
+        "record_key": pl.String,
+        "key": pl.String,
+        "seq": pl.Int64,
+        "team_id": pl.String,
+        "field_date": pl.Date,
+        "row_date": pl.Date,
+        "media_key": pl.String,
+    }
+    pieces = [pl.DataFrame(schema=schema)]
+    for name in SPECS:
+        d = decode(first, name)
+        if d.height == 0:
+            continue
+        date = DATE_COLUMN.get(name)
+        pieces.append(
+            d.select(
+                pl.lit(name).alias("table"),
+                pl.col("_key").alias("record_key"),
+                key_expr("_key").alias("key"),
+                pl.col("_seq").alias("seq"),
+                pl.col("_by").alias("team_id"),
+                pl.col("_day").alias("field_date"),
+                (pl.col(date) if date else pl.lit(None, pl.Date)).alias("row_date"),
+                _media_key(name).alias("media_key"),
+            ).cast(schema)  # type: ignore[arg-type]
+        )
+    return pl.concat(pieces)
+
+
+def media_problems(
+    entries: pl.DataFrame,
+    files: pl.DataFrame,
+    media: pl.DataFrame,
+    first: pl.DataFrame,
+    plan: Plan,
+) -> pl.DataFrame:
+    """Records without their media, media without a record, missing, unlisted, altered or
+    wrongly typed files, and one file used for two different records (六(四)).
+
+    ``first``: :func:`arrivals` — who delivered each record first, and its media key.
+    """
+    info = entries.select("seq", "team_id", "field_date")
+    f = files.select("seq", pl.col("path").alias("file"), pl.col("sha256").alias("actual"), "head")
+    types = {h: file_type(h) for h in f["head"].unique().to_list() if h is not None}
+    accepted = pl.DataFrame(
+        [(k, t) for k, ts in FILE_TYPES.items() for t in ts],
+        schema={"kind": pl.String, "type": pl.String},
+        orient="row",
+    ).with_columns(pl.lit(True).alias("type_ok"))
+    m = (
+        media.join(f, on=["seq", "file"], how="left")
+        .join(info, on="seq", how="left")
+        .with_columns(pl.col("head").replace_strict(types, default=None).alias("type"))
+        .join(accepted, on=["kind", "type"], how="left")
+        .with_columns(pl.col("type_ok").fill_null(False))
+    )
+    known = (
+        first.select("table", pl.col("media_key").alias("record_key"))
+        .unique()
+        .with_columns(pl.lit(True).alias("_known"))
+    )
+    m = m.join(known, on=["table", "record_key"], how="left")
+    pieces = [pl.DataFrame(schema=_MEDIA_PROBLEM_SCHEMA)]
+
+    def emit(df: pl.DataFrame, problem: str, detail: pl.Expr) -> None:
+        pieces.append(
+            df.select(
+                pl.lit(problem).alias("problem"),
+                "table",
+                "record_key",
+                "file",
+                "sha256",
+                "seq",
+                "team_id",
+                "field_date",
+                detail.alias("detail"),
+            ).cast(_MEDIA_PROBLEM_SCHEMA)  # type: ignore[arg-type]
+        )
+
+    emit(m.filter(pl.col("actual").is_null()), "file_missing", pl.lit("清单列出但未上传"))
+    present = m.filter(pl.col("actual").is_not_null())
+    emit(
+        present.filter(pl.col("actual") != pl.col("sha256")),
+        "hash_mismatch",
+        pl.format("实际 {}…", pl.col("actual").str.slice(0, 12)),
+    )
+    emit(
+        present.filter(~pl.col("type_ok")),
+        "wrong_type",
+        pl.format("{}：实际为 {}", pl.col("kind"), pl.col("type").fill_null("unknown")),
+    )
+    emit(m.filter(pl.col("_known").is_null()), "no_record", pl.lit("无对应记录"))
+    listed = media.select("seq", "file").unique()
+    unlisted = (
+        files.filter(pl.col("role") == "media")
+        .select("seq", pl.col("path").alias("file"), "sha256")
+        .join(listed, on=["seq", "file"], how="anti")
+        .join(info, on="seq", how="left")
+        .with_columns(
+            pl.lit(None, pl.String).alias("table"), pl.lit(None, pl.String).alias("record_key")
+        )
+    )
+    emit(unlisted, "unlisted_file", pl.lit("未列入 media.csv"))
+
+    good = present.filter((pl.col("actual") == pl.col("sha256")) & pl.col("type_ok"))
+    reused = (
+        good.unique(["actual", "table", "record_key"], keep="first")
+        .filter(pl.len().over("actual") > 1)
+        .sort("actual", "table", "record_key")
+    )
+    emit(
+        reused,
+        "reused",
+        pl.format("同一文件 {}… 也用于其他记录", pl.col("actual").str.slice(0, 12)),
+    )
+    have = good.select("table", "record_key", "kind").unique()
+    for table, kinds in plan.field_week.media_required.items():
+        need = first.filter(pl.col("table") == table).unique(["table", "media_key"], keep="first")
+        for kind in kinds:
+            lacking = need.join(
+                have.filter(pl.col("kind") == kind).select("table", "record_key"),
+                left_on=["table", "media_key"],
+                right_on=["table", "record_key"],
+                how="anti",
+            )
+            emit(
+                lacking.with_columns(
+                    pl.col("media_key").alias("record_key"),
+                    pl.lit(None, pl.String).alias("file"),
+                    pl.lit(None, pl.String).alias("sha256"),
+                ),
+                f"missing_{kind}",
+                pl.lit("无有效文件"),
+            )
+    return pl.concat(pieces).sort("problem", "table", "record_key", "file", "seq", nulls_last=True)
+
+
+# ------------------------------------------------------------------ signals
+
+
+def late_rows(first: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """Rows entered after their day: first delivered later than ``entry_days_allowed`` after it."""
+    allowed = plan.field_week.entry_days_allowed
+    return (
+        first.filter(pl.col("row_date").is_not_null())
+        .with_columns(
+            (pl.col("field_date") - pl.col("row_date")).dt.total_days().alias("days_late")
+        )
+        .filter(pl.col("days_late") > allowed)
+        .select(
+            "team_id",
+            "field_date",
+            "table",
+            pl.col("key").alias("record_key"),
+            "row_date",
+            "days_late",
+            "seq",
+        )
+        .sort("field_date", "team_id", "table", "record_key")
+    )
+
+
+def _team_counties(lottery: Lottery, counties: pl.DataFrame) -> pl.DataFrame:
+    return (
+        lottery.teams.select("team_id", pl.col("target_cities").str.split(CITY_SEP))
+        .explode("target_cities")
+        .select("team_id", pl.col("target_cities").str.strip_chars().alias("city_name"))
+        .join(counties.select("county_code", "city_name"), on="city_name")
+        .select("team_id", "county_code")
+        .unique()
+    )
+
+
+def _signal(df: pl.DataFrame, signal: str, table: str | pl.Expr, detail: pl.Expr) -> pl.DataFrame:
+    return df.select(
+        pl.col("_by").alias("team_id"),
+        pl.col("day"),
+        pl.lit(signal).alias("signal"),
+        (pl.lit(table) if isinstance(table, str) else table).alias("table"),
+        pl.col("_shown").alias("record_key"),
+        detail.alias("detail"),
+    ).cast(_SIGNAL_SCHEMA)  # type: ignore[arg-type]
+
+
+def signals(view: pl.DataFrame, first: pl.DataFrame, context: Context) -> pl.DataFrame:
+    """Per team per day: late rows, visits outside the team's counties, visitors outside the
+    team, rows of another team, and more households a day than a pair can visit.
+
+    ``view``: the current versions; ``first``: :func:`arrivals`. The team is the
+    one that delivered the current version; the day is the day the row is about.
+    """
+    plan = context.plan
+    pieces = [pl.DataFrame(schema=_SIGNAL_SCHEMA)]
+    late = late_rows(first, plan)
+    pieces.append(
+        late.select(
+            "team_id",
+            pl.col("field_date").alias("day"),
+            pl.lit("late_entry").alias("signal"),
+            "table",
+            "record_key",
+            pl.format(
+                "{} 的记录于 {} 报送（晚 {} 天）", "row_date", "field_date", "days_late"
+            ).alias("detail"),
+        ).cast(_SIGNAL_SCHEMA)  # type: ignore[arg-type]
+    )
+    survey = decode(view, "household_survey").with_columns(
+        key_expr("_key").alias("_shown"), pl.col("visit_date").alias("day")
+    )
+    pieces.append(
+        _signal(
+            survey.filter(pl.col("team_id") != pl.col("_by")),
+            "other_team_row",
+            "household_survey",
+            pl.format("记录填写考核组 {}，由 {} 报送", "team_id", "_by"),
+        )
+    )
+    visited = survey.filter(pl.col("visitors").is_not_null()).with_columns(
+        pl.col("visitors")
+        .str.split(schemas.VISITOR_SEP)
+        .list.eval(pl.element().str.strip_chars())
+        .list.filter(pl.element() != "")
+        .list.sort()
+        .alias("_v")
+    )
+    most = plan.field_week.pair_households_per_day_max
+    load = (
+        visited.group_by("_by", "day", pl.col("_v").list.join(schemas.VISITOR_SEP).alias("_shown"))
+        .agg(pl.len().alias("households"))
+        .filter(pl.col("households") > most)
+    )
+    pieces.append(
+        _signal(
+            load,
+            "pair_overload",
+            "household_survey",
+            pl.format("{} 户（上限 {}）", "households", pl.lit(most)),
+        )
+    )
+    if context.lottery is None:
+        return pl.concat(pieces).sort("day", "team_id", "signal", "table", "record_key", "detail")
+    members = context.lottery.members.select(
+        pl.col("team_id").alias("_by"), pl.col("person_id").alias("_p"), pl.lit(True).alias("_in")
+    ).unique()
+    outsiders = (
+        visited.explode("_v")
+        .rename({"_v": "_p"})
+        .join(members, on=["_by", "_p"], how="left")
+        .filter(pl.col("_in").is_null())
+    )
+    pieces.append(
+        _signal(
+            outsiders,
+            "visitor_not_in_team",
+            "household_survey",
+            pl.format("走访人员 {} 不是 {} 的成员", "_p", "_by"),
+        )
+    )
+    assigned = _team_counties(context.lottery, context.counties).select(
+        pl.col("team_id").alias("_by"), "county_code", pl.lit(True).alias("_in")
+    )
+    villages = context.sample["villages"].select("village_code", "county_code")
+    projects = context.sample["projects"].select("project_id", "county_code")
+    checks = decode(view, "project_checks").join(projects, on="project_id", how="inner")
+    where = [
+        survey.join(villages, on="village_code", how="inner").select(
+            "_by", "day", pl.lit("household_survey").alias("table"), "_shown", "county_code"
+        ),
+        decode(view, "interviews").select(
+            "_by",
+            pl.col("date").alias("day"),
+            pl.lit("interviews").alias("table"),
+            key_expr("_key").alias("_shown"),
+            "county_code",
+        ),
+        checks.select(
+            "_by",
+            pl.col("date").alias("day"),
+            pl.lit("project_checks").alias("table"),
+            key_expr("_key").alias("_shown"),
+            "county_code",
+        ),
+    ]
+    outside = (
+        pl.concat(where)
+        .filter(pl.col("county_code").is_not_null())
+        .join(assigned, on=["_by", "county_code"], how="left")
+        .filter(pl.col("_in").is_null())
+    )
+    pieces.append(
+        _signal(
+            outside,
+            "outside_assignment",
+            pl.col("table"),
+            pl.format("县 {} 不在 {} 的考核范围", "county_code", "_by"),
+        )
+    )
+    return pl.concat(pieces).sort("day", "team_id", "signal", "table", "record_key", "detail")
+
+
+# ------------------------------------------------------------------ the view
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """Everything the data desk reads about the field week as of one day."""
+
+    as_of: dt.date | None
+    entries: pl.DataFrame
+    versions: pl.DataFrame
+    current: pl.DataFrame
+    field: Field
+    changes: pl.DataFrame
+    conflicts: pl.DataFrame
+    media_problems: pl.DataFrame
+    late: pl.DataFrame
+    signals: pl.DataFrame
+    rejects: pl.DataFrame
+    arrivals: pl.DataFrame  # per entry: records, new, corrected, media files, rejects, late rows
+    heads: pl.DataFrame  # field_date, seq, entry_hash: the chain head of each day
+
+
+def day_heads(entries: pl.DataFrame) -> pl.DataFrame:
+    """The last entry of each field day: its hash commits to everything before it."""
+    return (
+        entries.sort("seq")
+        .group_by("field_date", maintain_order=True)
+        .last()
+        .select("field_date", "seq", "entry_hash")
+        .sort("field_date")
+    )
+
+
+def load_view(ledger: Ledger, context: Context, as_of: dt.date | None = None) -> LedgerView:
+    """The ledger as of the end of ``as_of`` (every day when None), with all its checks."""
+    entries = ledger.entries()
+    if as_of is not None:
+        entries = entries.filter(pl.col("field_date") <= as_of)
+    seqs = entries["seq"].implode()
+    v = versions(ledger, as_of)
+    now = current(v)
+    first = arrivals(v)
+    files = ledger.files().filter(pl.col("seq").is_in(seqs))
+    media = ledger.media().filter(pl.col("seq").is_in(seqs))
+    uses = ledger.uses()
+    ch = changes(v, uses, context.plan)
+    rejects = ledger.rejects().filter(pl.col("seq").is_in(seqs))
+    late = late_rows(first, context.plan)
+    firsts = first.group_by("seq").agg(pl.len().alias("new"))
+    corrected = ch.group_by("seq").agg(pl.col("record_key").n_unique().alias("corrected"))
+    per_entry = (
+        entries.select("seq", "team_id", "field_date", "received_at", "n_records", "entry_hash")
+        .join(firsts, on="seq", how="left")
+        .join(corrected, on="seq", how="left")
+        .join(
+            files.filter(pl.col("role") == "media")
+            .group_by("seq")
+            .agg(pl.len().alias("media_files")),
+            on="seq",
+            how="left",
+        )
+        .join(rejects.group_by("seq").agg(pl.len().alias("rejects")), on="seq", how="left")
+        .join(late.group_by("seq").agg(pl.len().alias("late_rows")), on="seq", how="left")
+        .with_columns(
+            pl.col("new", "corrected", "media_files", "rejects", "late_rows")
+            .fill_null(0)
+            .cast(pl.Int64)
+        )
+        .sort("field_date", "team_id", "seq")
+    )
+    return LedgerView(
+        as_of,
+        entries,
+        v,
+        now,
+        as_field(now),
+        ch,
+        conflicts(v),
+        media_problems(entries, files, media, first, context.plan),
+        late,
+        signals(now, first, context),
+        rejects,
+        per_entry,
+        day_heads(entries),
+    )
+
+
+# ------------------------------------------------------------------ verify
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What verify-ledger found: problems (any one fails it) and notes."""
+
+    problems: list[str]
+    notes: list[str]
+    entries: int
+    files: int
+    records: int
+    heads: pl.DataFrame
+
+
+def _label(e: dict[str, Any]) -> str:
+    return f"entry {e['seq']} ({e['team_id']} {e['field_date']})"
+
+
+def _chain_problems(entries: pl.DataFrame, expected: dict[int, str]) -> list[str]:
+    """Edited, deleted, reordered or inserted entries, from the stored hashes and links."""
+    rows = entries.sort("seq").to_dicts()
+    by_hash = {r["entry_hash"]: r for r in rows}
+    out = []
+    seqs = [r["seq"] for r in rows]
+    missing = sorted(set(range(1, (max(seqs) if seqs else 0) + 1)) - set(seqs))
+    for s in missing:
+        out.append(f"entry {s} is missing: it was deleted from the ledger")
+    for r in rows:
+        if expected[r["seq"]] != r["entry_hash"]:
+            out.append(f"{_label(r)} was edited: its content no longer matches its stored hash")
+    claimed: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        claimed.setdefault(r["prev_hash"], []).append(r)
+    for followers in claimed.values():
+        if len(followers) > 1:
+            names = " and ".join(_label(f) for f in followers)
+            out.append(f"{names} both link to the same predecessor: one of them was inserted")
+    for before, r in zip([None, *rows[:-1]], rows, strict=True):
+        want = GENESIS if before is None else before["entry_hash"]
+        if r["prev_hash"] == want:
+            continue
+        if before is not None and before["seq"] != r["seq"] - 1:
+            continue  # already named as missing
+        if r["prev_hash"] in by_hash:
+            out.append(
+                f"{_label(r)} is out of order: it links to {_label(by_hash[r['prev_hash']])}, "
+                f"not to the entry stored before it (entries were reordered or inserted)"
+            )
+        elif r["prev_hash"] == GENESIS:
+            out.append(f"{_label(r)} claims to be the first entry: entries were inserted before it")
+        else:
+            what = "the first entry" if before is None else _label(before)
+            out.append(
+                f"{_label(r)} links to an entry that is not in the ledger: {what} was "
+                "changed or replaced after it was written, or an entry was deleted"
+            )
+    return out
+
+
+def verify(ledger: Ledger, known_heads: Sequence[tuple[str, int, str]] = ()) -> Verification:
+    """Recompute every record hash, entry hash, chain link and stored file hash.
+
+    ``known_heads``: heads recorded elsewhere (results manifests, uses) as
+    ``(where, seq, entry_hash)``; each must still be in the chain.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    integrity = ledger.integrity()
+    if integrity != "ok":
+        problems.append(f"the database file is damaged: {integrity}")
+    absent = sorted(set(TRIGGERS) - ledger.triggers())
+    if absent:
+        problems.append("append-only triggers were removed: " + ", ".join(absent))
+    entries = ledger.entries()
+    files = ledger.files()
+    records = ledger.records()
+    media = ledger.media()
+    by_seq_files = {s: g for (s,), g in files.partition_by("seq", as_dict=True).items()}
+    by_seq_records = {s: g for (s,), g in records.partition_by("seq", as_dict=True).items()}
+    by_seq_media = {s: g for (s,), g in media.partition_by("seq", as_dict=True).items()}
+    empty_files = files.head(0)
+    expected: dict[int, str] = {}
+    for e in entries.to_dicts():
+        f = by_seq_files.get(e["seq"], empty_files)
+        rec = by_seq_records.get(e["seq"], records.head(0))
+        row = EntryRow(
+            **{**e, "field_date": e["field_date"].isoformat() if e["field_date"] else ""}
+        )
+        expected[e["seq"]] = entry_hash(row, f.select("path", "sha256", "size", "role").iter_rows())
+        bad = [
+            f"{t} {key_text(k)}"
+            for t, k, h, c in rec.select(
+                "table", "record_key", "record_hash", "content"
+            ).iter_rows()
+            if record_hash(t, k, c) != h
+        ]
+        if bad:
+            problems.append(
+                f"{_label(e)}: record(s) edited after ingest: {', '.join(bad[:5])}"
+                + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+            )
+        if records_hash(rec) != e["records_hash"] or rec.height != e["n_records"]:
+            problems.append(
+                f"{_label(e)}: its records were changed, added or deleted "
+                f"({rec.height} stored, {e['n_records']} recorded)"
+            )
+        if content_hash(f.select("path", "sha256").iter_rows()) != e["content_hash"]:
+            problems.append(f"{_label(e)}: its list of files was changed")
+    problems += _chain_problems(entries, expected)
+    hashes = set(entries["entry_hash"].to_list())
+    by_seq_hash = dict(zip(entries["seq"].to_list(), entries["entry_hash"].to_list(), strict=True))
+    for where, seq, h in known_heads:
+        if h not in hashes:
+            at = by_seq_hash.get(seq)
+            what = "no such entry any more" if at is None else "another entry now has that number"
+            problems.append(
+                f"{where} recorded the chain head {h[:16]}… (entry {seq}), which is not in the "
+                f"ledger: {what} — entries were deleted or rewritten"
+            )
+    # stored files
+    checked: dict[Path, str | None] = {}
+    referenced: set[Path] = set()
+    for seq, path, sha in files.select("seq", "path", "sha256").iter_rows():
+        obj = ledger.object_path(sha, path)
+        referenced.add(obj)
+        if obj not in checked:
+            checked[obj] = sha256_of(obj) if obj.is_file() else None
+        actual = checked[obj]
+        label = f"entry {seq}" if seq in by_seq_hash else f"entry {seq} (not in the ledger)"
+        if actual is None:
+            problems.append(f"{label}: stored file {path} ({obj.name}) was deleted")
+        elif actual != sha:
+            problems.append(f"{label}: stored file {path} ({obj.name}) was edited after ingest")
+    for obj in ledger.stored_objects():
+        if obj not in referenced:
+            problems.append(
+                f"stored file {obj.relative_to(ledger.root)} is not in the ledger: it was inserted"
+            )
+        elif obj.stat().st_mode & 0o222:
+            notes.append(
+                f"stored file {obj.relative_to(ledger.root)} is writable (expected read-only)"
+            )
+    # what the stored tables say, read again, against the stored records
+    for e in entries.to_dicts():
+        f = by_seq_files.get(e["seq"], empty_files)
+        rec = by_seq_records.get(e["seq"], records.head(0))
+        for path, sha, role in f.select("path", "sha256", "role").iter_rows():
+            obj = ledger.object_path(sha, path)
+            if checked.get(obj) != sha or role not in (*SPECS, "manifest"):
+                continue
+            try:
+                df = read_stored_table(ledger, path, sha, "media" if role == "manifest" else role)
+            except InputError as exc:
+                problems.append(f"{_label(e)}: stored file {path} cannot be read again: {exc}")
+                continue
+            if role == "manifest":
+                again = media_rows(df).select(
+                    "row", "file", "sha256", "kind", "table", "record_key"
+                )
+                stored = by_seq_media.get(e["seq"], media.head(0)).drop("seq")
+                if not again.sort("row").equals(stored.sort("row")):
+                    problems.append(f"{_label(e)}: its media rows differ from its stored {path}")
+                continue
+            again_r = table_records(role, df).select("record_key", "record_hash")
+            stored_r = rec.filter(pl.col("table") == role).select("record_key", "record_hash")
+            if not again_r.sort("record_key").equals(stored_r.sort("record_key")):
+                problems.append(
+                    f"{_label(e)}: its {role} records differ from its stored file {path}"
+                )
+    for leftover in ledger.staging_leftovers():
+        notes.append(
+            f"an ingest was interrupted ({leftover.name}); run xkaohe ingest again to finish it"
+        )
+    return Verification(
+        problems, notes, entries.height, files.height, records.height, day_heads(entries)
+    )
+
+
+def check_heads(uses: pl.DataFrame) -> list[tuple[str, int, str]]:
+    """The chain heads the ledger's own uses recorded (results computed, reports rendered)."""
+    return [
+        (f"the {p} use of {when}", int(s), str(h))
+        for when, p, s, h in uses.select("used_at", "purpose", "head_seq", "head_hash").iter_rows()
+    ]
+
+
+__all__ = [
+    "DATE_COLUMN",
+    "FILE_TYPES",
+    "MEDIA_PROBLEMS",
+    "ORDER",
+    "SIGNALS",
+    "Context",
+    "IngestResult",
+    "LedgerView",
+    "Prepared",
+    "Verification",
+    "arrivals",
+    "as_field",
+    "changes",
+    "check_heads",
+    "conflicts",
+    "content_hash",
+    "current",
+    "day_heads",
+    "decode",
+    "disagreements",
+    "entry_hash",
+    "field_records",
+    "file_type",
+    "ingest",
+    "key_expr",
+    "key_text",
+    "late_rows",
+    "load_view",
+    "media_problems",
+    "media_rows",
+    "prepare",
+    "record_hash",
+    "records_hash",
+    "signals",
+    "table_records",
+    "verify",
+    "versions",
+]
