@@ -283,6 +283,50 @@ def _cmd_rectification_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from xkaohe.io.ledger import day_heads
+    from xkaohe.run.commands import run_ingest
+
+    run = Path(args.run)
+    for r in run_ingest(run, [Path(p) for p in args.delivery]):
+        if r.identical:
+            print(f"{r.team_id} {r.field_date}: identical to entry {r.seq}; nothing changed")
+            continue
+        print(
+            f"{r.team_id} {r.field_date}: entry {r.seq}, {r.records:,} records "
+            f"({r.new:,} new, {r.corrected:,} corrected, {r.unchanged:,} unchanged, "
+            f"{r.superseded:,} older than what the ledger has), {r.media:,} media files"
+        )
+        for c in r.changes.head(10).iter_rows(named=True):
+            print(f"  {c['table']} {c['record_key']} {c['column']}: {c['old']} -> {c['new']}")
+        if r.changes.height > 10:
+            print(f"  ... and {r.changes.height - 10:,} more changed cells")
+        if r.rejects.height:
+            print(
+                f"  {r.rejects.height:,} rows cannot be used (recorded; see the field progress "
+                "report)",
+                file=sys.stderr,
+            )
+    for day, seq, head in day_heads(run):
+        print(f"chain head {day}: entry {seq} {head}")
+    return 0
+
+
+def _cmd_verify_ledger(args: argparse.Namespace) -> int:
+    from xkaohe.run.commands import run_verify_ledger
+
+    result = run_verify_ledger(Path(args.run))
+    print(
+        f"field ledger of {args.run}: {result.entries:,} entries, {result.records:,} records, "
+        f"{result.files:,} files; every hash and link checks out"
+    )
+    for day, seq, head in result.heads.iter_rows():
+        print(f"chain head {day}: entry {seq} {head}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xkaohe",
@@ -361,6 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", default="demo", help="seed text (default: demo)")
     p.add_argument("--workers", type=int, default=2, help="parallel notebooks (default: 2)")
     p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("ingest", help="record field deliveries in the run's field ledger")
+    p.add_argument("--run", required=True, help="run folder (with its sample)")
+    p.add_argument(
+        "delivery", nargs="+", help="deliveries/<team_id>/<YYYY-MM-DD>/ folders or .zip files"
+    )
+    p.set_defaults(handler=_cmd_ingest)
+
+    p = sub.add_parser("verify-ledger", help="recompute the field ledger's hashes and links")
+    p.add_argument("--run", required=True, help="run folder")
+    p.set_defaults(handler=_cmd_verify_ledger)
     p = sub.add_parser("keys", help="make a leader's or deputy's signing key pair")
     p.add_argument("--name", required=True, help="the holder's name (as in the lottery)")
     p.add_argument("--out", required=True, help="private key file to write (FILE.pub beside it)")

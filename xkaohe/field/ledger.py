@@ -1264,6 +1264,7 @@ def verify(ledger: Ledger, known_heads: Sequence[tuple[str, int, str]] = ()) -> 
                 f"ledger: {what} — entries were deleted or rewritten"
             )
     # stored files
+    labels = {e["seq"]: _label(e) for e in entries.to_dicts()}
     checked: dict[Path, str | None] = {}
     referenced: set[Path] = set()
     for seq, path, sha in files.select("seq", "path", "sha256").iter_rows():
@@ -1272,11 +1273,14 @@ def verify(ledger: Ledger, known_heads: Sequence[tuple[str, int, str]] = ()) -> 
         if obj not in checked:
             checked[obj] = sha256_of(obj) if obj.is_file() else None
         actual = checked[obj]
-        label = f"entry {seq}" if seq in by_seq_hash else f"entry {seq} (not in the ledger)"
+        label = labels.get(seq, f"entry {seq} (not in the ledger)")
         if actual is None:
             problems.append(f"{label}: stored file {path} ({obj.name}) was deleted")
         elif actual != sha:
-            problems.append(f"{label}: stored file {path} ({obj.name}) was edited after ingest")
+            problems.append(
+                f"{label}: stored file {path} ({obj.name}) was edited after ingest "
+                "(its SHA-256 differs)"
+            )
     for obj in ledger.stored_objects():
         if obj not in referenced:
             problems.append(

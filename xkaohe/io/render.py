@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from xkaohe.io.files import read_json, write_text
+from xkaohe.io.ledger import day_heads
 from xkaohe.io.paths import report_stem
 from xkaohe.io.run import is_synthetic, read_counties
 
@@ -45,6 +46,12 @@ def footer_html(run: Path) -> str:
             f"{v['file']} {v['sha256'][:12]}…" for _, v in sorted(cert["frame"]["files"].items())
         )
         parts.append(f"底册文件：{html.escape(frame)}")
+    heads = day_heads(run)  # recorded outside the system, they show the ledger was not rewritten
+    if heads:
+        parts.append(
+            "实地核查数据台账链头（各日最后一条）："
+            + "；".join(f"{html.escape(d)} 第{s}条 {h[:16]}…" for d, s, h in heads)
+        )
     if is_synthetic(run):
         parts.append("<b>演示数据（合成），不反映真实情况</b>")
     return (

@@ -52,7 +52,15 @@ from xkaohe.plan import Plan
 from xkaohe.report.signoff import index_labels
 from xkaohe.results_spec import Result
 from xkaohe.run.batch import NOTEBOOKS, Interrupted, Job, JobResult, run_jobs
-from xkaohe.run.commands import DEFAULT_PLAN, run_indicators, run_lottery, run_sample, run_synth
+from xkaohe.run.commands import (
+    DEFAULT_PLAN,
+    ingest_week,
+    note_ledger_use,
+    run_indicators,
+    run_lottery,
+    run_sample,
+    run_synth,
+)
 from xkaohe.run.feedback_files import write_feedback
 from xkaohe.run.signoff import ReportRef, record_team_reports, signoff_status
 from xkaohe.yamltext import load_yaml_text
@@ -316,7 +324,10 @@ def _reports(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
             for s in report_jobs(run, only)
         ),
     )
-    return render_reports(run, params.workers, params.timeout_seconds, only)
+    rendered = render_reports(run, params.workers, params.timeout_seconds, only)
+    if any(r.ok and not r.skipped for r in rendered):
+        note_ledger_use(run, "report")  # they show the field ledger as the results read it
+    return rendered
 
 
 def _feedback(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
@@ -435,4 +446,6 @@ def run_demo(
     mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
     params = RunParams(run=out, plan=plan_path, seed=seed, workers=workers)
     write_run_params(out / "run.yaml", params)
-    return run_stages(params, STAGES)
+    drawn = run_stages(params, ("sample", "lottery"))
+    ingest_week(out)  # the field week arrives day by day (DESIGN.md "Field ledger")
+    return drawn + run_stages(params, tuple(s for s in STAGES if s not in ("sample", "lottery")))
