@@ -53,6 +53,16 @@ def _tab_base(title: str) -> str:
     return base + "_" if base.lower() == "history" else base
 
 
+def _page_text(text: str, room: int) -> str:
+    """``text`` for a printed header or footer: ``&`` escaped (a name with ``&P`` must not
+    become a page number) and cut to fit Excel's 255-character limit with the codes around it."""
+    out = text.replace("&", "&&")
+    while len(out) > room:  # cut the text, not its escapes
+        text = text[: len(text) - (len(out) - room) // 2 - 1]
+        out = text.replace("&", "&&") + "…"
+    return out
+
+
 def unique_tab_names(titles: list[str]) -> list[str]:
     """Excel tab names, legal (:func:`_tab_base`) and unique ignoring case, as Excel compares."""
     out: list[str] = []
@@ -105,10 +115,9 @@ def _write_workbook(path: Path, sheets: list[Sheet], title: str) -> None:
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(0)
         ws.center_horizontally()
-        ws.set_header(
-            f"&C&12{sheet.heading or (f'{title} — {sheet.title}' if title else sheet.title)}"
-        )
-        foot = sheet.footer.replace("&", "&&")
+        heading = sheet.heading or (f"{title} — {sheet.title}" if title else sheet.title)
+        ws.set_header(f"&C&12{_page_text(heading, 240)}")
+        foot = _page_text(sheet.footer, 220)
         ws.set_footer(f"&L{foot}&R第 &P 页，共 &N 页" if foot else "&C第 &P 页，共 &N 页")
         if df.height:
             ws.autofilter(0, 0, df.height, max(len(df.columns) - 1, 0))
