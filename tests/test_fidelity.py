@@ -3,6 +3,11 @@
 * 深度贫困县 is a flag beside the county's category (a county can be deep-poverty
   and exited or exiting); old frames with the category still read; no
   non-poverty county of the reference data is deep-poverty;
+* a relapsed household keeps its cause; relapses are counted by county and
+  cause, the causes the plan names (三(一)1(8)) singled out, and nothing calls a
+  relapse a risk without its cause;
+* the visits of paired-project beneficiaries (五(四)) are tabled for the
+  pairing report and stay out of the county rates;
 * the as-of date is a run parameter; by default the run date, moved into the
   field week for synthetic data, and recorded in the results manifest;
 """
@@ -16,6 +21,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from xkaohe import codes
+from xkaohe.analyse.indicators import classify
+from xkaohe.analyse.paired import paired_visit_table
+from xkaohe.analyse.relapses import relapse_counts
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.reference import read_anhui_counties
 from xkaohe.io.results import read_result
@@ -117,6 +126,145 @@ def test_the_results_store_carries_the_flag_and_both_focuses_apply(small_run: Pa
     assert [c.label for c in PLAN.categories_of(exiting)] == ["深度贫困县", "拟摘帽县"]
     plain = counties.filter(~pl.col("deep_poverty")).row(0, named=True)
     assert [c.code for c in PLAN.categories_of(plain)] == [plain["category"]]
+
+
+# --- relapse with its cause (item 8) ------------------------------------------------------
+
+
+def _survey(rows: list[tuple[str, str | None, str | None, int, float, int | None]]) -> pl.DataFrame:
+    """Inline questionnaires: county, frame status, cause, size, income, exit year."""
+    n = len(rows)
+    county, status, cause, size, income, year = (list(c) for c in zip(*rows, strict=True))
+    return pl.DataFrame(
+        {
+            "_row": list(range(2, n + 2)),
+            "county_code": county,
+            "village_code": [f"V{i}" for i in range(n)],
+            "household_id": [f"H{i}" for i in range(n)],
+            "frame_status": status,
+            "relapse_cause": cause,
+            "exit_year": year,
+            "registered": [s is not None for s in status],
+            "household_size": size,
+            "income_per_capita_yuan": income,
+            **{i: [True] * n for i in ITEMS},
+            "ineligible_evidence": [False] * n,
+            "approval": ["approve"] * n,
+        },
+        schema_overrides={
+            "frame_status": pl.String,
+            "relapse_cause": pl.String,
+            "exit_year": pl.Int64,
+        },
+    )
+
+
+ITEMS = ("food_clothing_ok", "education_ok", "medical_ok", "housing_safe", "water_safe")
+LINE = PLAN.indicators.income_line_yuan
+
+
+def test_relapses_are_counted_by_county_and_cause_plan_named_ones_singled_out() -> None:
+    survey = _survey(
+        [
+            ("A", "relapsed", "weak_help", 3, LINE - 1, 2017),
+            ("A", "relapsed", "weak_help", 2, LINE + 1, 2018),
+            ("A", "relapsed", "illness", 4, LINE - 1, 2016),
+            ("A", "relapsed", None, 1, LINE - 1, None),
+            ("B", "relapsed", "poor_exit_quality", 5, LINE + 100, 2018),
+            ("B", "exited_2019", "illness", 2, LINE - 1, 2019),  # not relapsed: not counted
+            ("B", None, None, 3, LINE - 1, None),
+        ]
+    )
+    out = relapse_counts(classify(survey, PLAN), PLAN)
+    assert out.rows() == [
+        ("A", "illness", False, 1, 4, 1, 2016, 2016),
+        ("A", "weak_help", True, 2, 5, 1, 2017, 2018),
+        ("A", None, None, 1, 1, 1, None, None),
+        ("B", "poor_exit_quality", True, 1, 5, 0, 2018, 2018),
+    ]
+    assert out.columns == [
+        "county_code",
+        "relapse_cause",
+        "plan_named",
+        "households",
+        "persons",
+        "still_poor",
+        "exit_year_min",
+        "exit_year_max",
+    ]
+
+
+def test_only_a_relapsed_household_gets_the_plan_named_flag_and_only_with_a_cause() -> None:
+    survey = _survey(
+        [
+            ("A", "relapsed", "poor_exit_quality", 1, LINE, 2017),
+            ("A", "relapsed", "disaster", 1, LINE, 2017),
+            ("A", "relapsed", None, 1, LINE, 2017),
+            ("A", "exited_2019", "weak_help", 1, LINE, 2019),
+        ]
+    )
+    flags = classify(survey, PLAN)["relapse_plan_named"].to_list()
+    assert flags == [True, False, None, None]
+    assert PLAN.plan_named_relapse_causes == ("poor_exit_quality", "weak_help")
+
+
+def test_no_label_calls_a_relapse_a_risk_without_its_cause() -> None:
+    labels = [c.label for c in codes.HOUSEHOLD_CLASS] + [
+        c.description for c in codes.HOUSEHOLD_CLASS
+    ]
+    assert not [x for x in labels if "返贫风险" in x]
+    assert "relapse_cause" in codes.HOUSEHOLD_CLASS.get("relapse").description
+
+
+def test_the_demo_plants_every_cause_and_the_results_single_out_the_plan_named(
+    small_run: Path,
+) -> None:
+    relapses = read_result(small_run, Result.RELAPSES)
+    assert set(relapses["relapse_cause"].drop_nulls()) == {c.code for c in PLAN.relapse_causes}
+    named = relapses.filter(pl.col("plan_named"))
+    assert set(named["relapse_cause"]) == set(PLAN.plan_named_relapse_causes)
+    households = read_result(small_run, Result.HOUSEHOLDS)
+    relapsed = households.filter(pl.col("frame_status") == "relapsed")
+    assert relapses["households"].sum() == relapsed.height
+    assert relapsed["relapse_cause"].null_count() == 0
+
+
+# --- paired-project visits (item 9) --------------------------------------------------------
+
+
+def test_the_paired_visit_table_lists_every_drawn_beneficiary_and_its_visit() -> None:
+    drawn = pl.DataFrame(
+        {
+            "project_id": ["P1", "P1", "P2", "P2"],
+            "household_id": ["H1", "H2", "H2", "H3"],
+            "village_code": ["V1", "V1", "V1", "V2"],
+        }
+    )
+    projects = pl.DataFrame({"project_id": ["P1", "P2"], "county_code": ["A", "A"]})
+    outside = classify(_survey([("A", None, None, 2, LINE + 1, None)]), PLAN).with_columns(
+        village_code=pl.lit("V1"),
+        household_id=pl.lit("H1"),
+        registered=pl.lit(True),
+        visit_date=pl.lit(D(2019, 11, 25)),
+        team_id=pl.lit("T01"),
+        knows_helper=pl.lit(True),
+    )
+    inside = classify(_survey([("A", "exited_2019", None, 3, LINE - 1, 2019)]), PLAN).with_columns(
+        village_code=pl.lit("V1"),
+        household_id=pl.lit("H2"),
+        visit_date=pl.lit(D(2019, 11, 26)),
+        team_id=pl.lit("T01"),
+        knows_helper=pl.lit(False),
+    )
+    out = paired_visit_table(drawn, projects, outside, inside)
+    assert out.select(
+        "project_id", "household_id", "visited", "visit_kind", "qualified"
+    ).rows() == [
+        ("P1", "H1", True, "paired_project", True),
+        ("P1", "H2", True, "sample", False),
+        ("P2", "H2", True, "sample", False),
+        ("P2", "H3", False, None, None),
+    ]
 
 
 # --- as-of date (item 10) -----------------------------------------------------------------

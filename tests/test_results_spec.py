@@ -86,18 +86,18 @@ def test_a_table_unlike_its_declaration_is_an_internal_error(
 
 
 def test_every_problem_of_every_table_at_once() -> None:
-    bad = {"counties": counties().drop("category", "city_name"), "relapses": pl.DataFrame()}
+    bad = {"counties": counties().drop("category", "city_name"), "not_a_table": pl.DataFrame()}
     with pytest.raises(ResultContractError) as exc:
         check_results(bad)
     text = str(exc.value)
     assert "'category' missing" in text and "'city_name' missing" in text
-    assert "'relapses' is not declared" in text and "xkaohe/results_spec.py" in text
+    assert "'not_a_table' is not declared" in text and "xkaohe/results_spec.py" in text
 
 
 def test_an_undeclared_table_is_refused_on_write_and_nothing_is_written(tmp_path: Path) -> None:
     out = tmp_path / "results"
     with pytest.raises(ResultContractError, match="add a member to Result and a ResultTable"):
-        write_results(out, {"relapses": pl.DataFrame({"a": [1]})}, {}, PLAN)
+        write_results(out, {"not_a_table": pl.DataFrame({"a": [1]})}, {}, PLAN)
     assert not out.exists()
 
 

@@ -67,6 +67,13 @@ def county_rates(frame: Tables, plan: Plan, survey: pl.DataFrame) -> pl.DataFram
     )
 
 
+def sample_visits(field: Tables, truth: Tables) -> pl.DataFrame:
+    """The household survey without the paired-project visits (outside the village sample)."""
+    paired = truth["paired_visits"].select("village_code", "household_id")
+    return field["household_survey"].join(paired, on=["village_code", "household_id"],
+                                          how="anti")
+
+
 # --- shape --------------------------------------------------------------------------------
 
 
@@ -88,8 +95,8 @@ def test_columns_types_values_and_keys(run: Any, spec: schemas.TableSpec) -> Non
 
 
 def test_every_sampled_household_surveyed_once(run: Any) -> None:
-    frame, sample, _, field, _ = run
-    survey = field["household_survey"]
+    frame, sample, _, field, truth = run
+    survey = sample_visits(field, truth)
     registered = survey.filter(pl.col("registered"))
     assert registered["household_id"].sort().equals(sample.households["household_id"].sort())
     sizes = registered.join(frame["households"].select("household_id", "household_size"),
@@ -141,7 +148,7 @@ def test_dates_fall_in_the_field_week(run: Any) -> None:
 def test_bad_counties_fail_and_clean_counties_are_exactly_zero(run: Any) -> None:
     frame, _, plan, field, truth = run
     limits = plan.indicators.thresholds
-    rates = county_rates(frame, plan, field["household_survey"]).join(
+    rates = county_rates(frame, plan, sample_visits(field, truth)).join(
         truth["counties"], on="county_code")
     assert rates.height == truth["counties"].height == 70
     bad = truth["counties"].filter(pl.col("planted") != "clean")
@@ -171,7 +178,7 @@ def test_bad_counties_fail_and_clean_counties_are_exactly_zero(run: Any) -> None
 @given(seed=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8))
 def test_planted_counties_hold_for_any_seed(seed: str) -> None:
     frame, _, plan, field, truth = build(seed)
-    rates = county_rates(frame, plan, field["household_survey"]).join(
+    rates = county_rates(frame, plan, sample_visits(field, truth)).join(
         truth["counties"], on="county_code")
     clean = rates.filter(pl.col("planted") == "clean")
     assert (clean["wrong_exit_rate"] == 0).all() and (clean["omission_rate"] == 0).all()
@@ -179,6 +186,45 @@ def test_planted_counties_hold_for_any_seed(seed: str) -> None:
     assert (rates.filter(pl.col("wrong_exit"))["wrong_exit_rate"] > 0.02).all()
     assert (rates.filter(pl.col("omission"))["omission_rate"] > 0.02).all()
     assert (rates.filter(pl.col("low_approval"))["approval_rate"] < 0.9).all()
+
+
+# --- relapse and paired-project visits (issue 10, items 8 and 9) ------------------------------
+
+
+def test_relapsed_households_carry_a_cause_and_every_cause_is_planted(run: Any) -> None:
+    _, _, plan, field, truth = run
+    relapses = truth["relapses"]
+    causes = [c.code for c in plan.relapse_causes]
+    assert relapses.height >= len(causes)
+    assert set(relapses["relapse_cause"]) == set(causes)  # some of each
+    assert relapses["exit_year"].is_between(plan.year - 3, plan.year - 1).all()
+    survey = sample_visits(field, truth).join(
+        relapses.select("village_code", "household_id", pl.lit(True).alias("_relapsed")),
+        on=["village_code", "household_id"], how="left")
+    others = survey.filter(pl.col("_relapsed").is_null())
+    assert others["relapse_cause"].is_null().all()
+    assert survey.filter(~pl.col("registered"))["exit_year"].is_null().all()
+    years = survey.filter(pl.col("exit_year").is_not_null())["exit_year"]
+    assert years.max() == plan.year and years.min() >= plan.year - 3
+
+
+def test_paired_project_beneficiaries_are_visited_outside_the_village_sample(run: Any) -> None:
+    _, sample, plan, field, truth = run
+    drawn = sample.project_households.select("village_code", "household_id").unique()
+    in_sample = drawn.join(sample.households, on=["village_code", "household_id"], how="semi")
+    paired = truth["paired_visits"]
+    assert paired.height > 0
+    assert paired.height == drawn.height - in_sample.height
+    visits = field["household_survey"].join(paired, on=["village_code", "household_id"],
+                                            how="semi")
+    assert visits.height == paired.height  # each visited once
+    assert visits["registered"].all()
+    start, end = plan.timeline.field_start, plan.timeline.field_end
+    assert visits["visit_date"].is_between(start, end).all()
+    teams = (paired.join(visits, on=["village_code", "household_id"])
+             .join(field["problems"].select("county_code", pl.col("team_id").alias("t"))
+                   .drop_nulls().unique(), on="county_code"))
+    assert (teams["team_id"] == teams["t"]).all()  # the county's own team
 
 
 # --- interviews ---------------------------------------------------------------------------
@@ -192,7 +238,7 @@ def helper_claims(field: Tables) -> pl.DataFrame:
 
 
 def test_helper_interviews_cover_drawn_cadres(run: Any) -> None:
-    frame, sample, _, field, _ = run
+    frame, sample, _, field, truth = run
     helpers = field["interviews"].filter(pl.col("level") == "helper")
     assert (helpers["role"] == "assistance_cadre").all()
     assert set(helpers["item"]) == set(schemas.CLAIM_ITEMS)
@@ -202,7 +248,7 @@ def test_helper_interviews_cover_drawn_cadres(run: Any) -> None:
         frame["households"].select("household_id", "helper_id"), on="household_id")
     assert (links["person_id"] == links["helper_id"]).all()
     with_households = (
-        field["household_survey"].filter(pl.col("registered"))
+        sample_visits(field, truth).filter(pl.col("registered"))
         .join(frame["households"].select("household_id", "helper_id"), on="household_id")
         .filter(pl.col("helper_id").is_in(drawn.implode()))
     )
@@ -240,7 +286,7 @@ def test_overclaiming_villages_are_contradicted_and_no_others(run: Any) -> None:
     assert set(village["role"]) == {q.role for q in plan.sampling.interviews.village}
     assert village["household_id"].is_null().all() and (village["claim"] == "true").all()
     share = (
-        field["household_survey"].filter(pl.col("registered"))
+        sample_visits(field, truth).filter(pl.col("registered"))
         .unpivot(list(ITEMS), index="village_code", variable_name="item", value_name="ok")
         .group_by("village_code", "item").agg(share=(~pl.col("ok")).mean())
     )

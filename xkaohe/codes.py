@@ -350,7 +350,12 @@ HOUSEHOLD_CLASS = _set(
         "错评",
         description="建档立卡户有错评线索（如家庭成员为公职人员、有车辆或商品房）",
     ),
-    C("relapse", "返贫风险", description="返贫户仍未达到收入和“两不愁三保障”标准"),
+    C(
+        "relapse",
+        "返贫未达标",
+        description="返贫户仍未达到收入和“两不愁三保障”标准；返贫原因见 relapse_cause（方案"
+        "三(一)1(8)：因脱贫质量不高和帮扶工作不实导致的返贫单列），原因未填的不作判断",
+    ),
     C("qualified", "达标"),
     C("not_qualified_registered", "未达标（未脱贫户）"),
     C("not_qualified_general", "未达标（一般农户）"),

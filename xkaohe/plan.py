@@ -75,6 +75,18 @@ class Content(_Model):
         return frozenset(it.code for it in (*self.county, *self.city, *self.pairing))
 
 
+class RelapseCause(_Model):
+    """Why a relapsed household fell back (the survey's ``relapse_cause``; 三(一)1(8)).
+
+    ``plan_named``: the plan asks about this cause by name (因脱贫质量不高和帮扶
+    工作不实导致的返贫); reports single these out.
+    """
+
+    code: str = Field(pattern=r"^[a-z][a-z_]*$")
+    label: str
+    plan_named: bool = False
+
+
 class VillageQuota(_Model):
     type: VillageType
     count: int = Field(ge=0)
@@ -373,6 +385,7 @@ class Plan(_Model):
     scope: Scope
     county_categories: tuple[CountyCategory, ...]
     content: Content
+    relapse_causes: tuple[RelapseCause, ...] = Field(min_length=1)
     sampling: Sampling
     indicators: Indicators
     consistency: Consistency
@@ -408,6 +421,25 @@ class Plan(_Model):
             if c.code == code:
                 return c
         raise KeyError(code)
+
+    @model_validator(mode="after")
+    def _relapse_codes(self) -> Plan:
+        listed = [c.code for c in self.relapse_causes]
+        if len(set(listed)) != len(listed):
+            raise ValueError(f"relapse_causes lists a code twice ({', '.join(listed)})")
+        return self
+
+    def relapse_cause(self, code: str) -> RelapseCause:
+        """The relapse cause with this code."""
+        for c in self.relapse_causes:
+            if c.code == code:
+                return c
+        raise KeyError(code)
+
+    @property
+    def plan_named_relapse_causes(self) -> tuple[str, ...]:
+        """The codes of the relapse causes the plan names (三(一)1(8))."""
+        return tuple(c.code for c in self.relapse_causes if c.plan_named)
 
     def categories_of(self, county: Mapping[str, object]) -> tuple[CountyCategory, ...]:
         """The types whose focus applies to a county (a ``counties`` row), in plan order."""

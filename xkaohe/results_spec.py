@@ -52,6 +52,8 @@ class Result(StrEnum):
     EXPERIENCES = "experiences"
     COMPLETENESS = "completeness"
     REJECTS = "rejects"
+    RELAPSES = "relapses"
+    PAIRED_VISITS = "paired_visits"
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ _TABLES = (
             "ineligible_evidence": BOOL,
             "knows_helper": BOOL,
             "approval": STR,
+            "exit_year": INT,
+            "relapse_cause": STR,
             "visitors": STR,
             "county_code": STR,
             "frame_status": STR,
@@ -151,6 +155,7 @@ _TABLES = (
             "omission": BOOL,
             "wrong_inclusion": BOOL,
             "relapse": BOOL,
+            "relapse_plan_named": BOOL,
             "classification": STR,
             "weight": FLT,
             "city_name": STR,
@@ -409,6 +414,45 @@ _TABLES = (
             "found": STR,
             "county_code": STR,
         },
+    ),
+    ResultTable(
+        Result.RELAPSES,
+        "Surveyed relapsed households per county and cause (三(一)1(8)); plan-named causes "
+        "singled out; a null cause was not recorded.",
+        {
+            "county_code": STR,
+            "relapse_cause": STR,
+            "plan_named": BOOL,
+            "households": INT,
+            "persons": INT,
+            "still_poor": INT,
+            "exit_year_min": INT,
+            "exit_year_max": INT,
+        },
+        key=("county_code", "relapse_cause"),
+    ),
+    ResultTable(
+        Result.PAIRED_VISITS,
+        "Each drawn beneficiary of a paired cooperation project (五(四)) and its visit; "
+        "outside the county rates.",
+        {
+            "county_code": STR,
+            "project_id": STR,
+            "household_id": STR,
+            "village_code": STR,
+            "visited": BOOL,
+            "visit_kind": STR,
+            "visit_date": DATE,
+            "team_id": STR,
+            "registered": BOOL,
+            "household_size": INT,
+            "income_per_capita_yuan": FLT,
+            "qualified": BOOL,
+            "approves": BOOL,
+            "knows_helper": BOOL,
+            "survey_row": INT,
+        },
+        key=("project_id", "household_id"),
     ),
 )
 

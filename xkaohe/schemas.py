@@ -368,6 +368,11 @@ HOUSEHOLD_SURVEY = TableSpec(
         C("ineligible_evidence", "错评线索", "bool", nullable=True),
         C("knows_helper", "知晓帮扶责任人", "bool", nullable=True),
         C("approval", "认可度", "enum", values=enum(APPROVAL)),
+        # 三(一)1(8): the year an exited or relapsed household exited (建档立卡 began
+        # in 2014) and why a relapsed one fell back: a code or label of the plan's
+        # relapse_causes, checked against the plan by xkaohe.field.checks
+        C("exit_year", "脱贫年度", "int", required=False, nullable=True, low=2014),
+        C("relapse_cause", "返贫原因", required=False, nullable=True),
         # who visited: assessor person_ids joined by VISITOR_SEP (optional; the
         # field ledger checks them against the team's members and pairs)
         C("visitors", "走访人员", required=False, nullable=True),

@@ -51,7 +51,7 @@ CLASS_LABELS = {
     "wrong_exit": "错退",
     "omission": "漏评",
     "wrong_inclusion": "错评",
-    "relapse": "返贫风险",
+    "relapse": "返贫未达标",
     "qualified": "达标",
     "not_qualified_registered": "未达标（未脱贫户）",
     "not_qualified_general": "未达标（一般农户）",
@@ -88,12 +88,21 @@ def classify(survey: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
     ``survey`` is the usable household questionnaires with ``county_code`` and
     ``frame_status`` (null for general households), as :mod:`xkaohe.field.checks`
-    gives them.
+    gives them. A relapsed household (``frame_status`` relapsed) keeps its
+    ``relapse_cause`` (a code of the plan's relapse causes; null: not recorded)
+    and gets ``relapse_plan_named``: whether the plan names that cause (三(一)1(8);
+    null when the cause is not recorded or the household has not relapsed).
     """
     line = plan.indicators.income_line_yuan
     income_ok = pl.col("income_per_capita_yuan") >= line
     qualified = income_ok & pl.all_horizontal([pl.col(i) for i in ITEMS])
+    if "relapse_cause" not in survey.columns:
+        survey = survey.with_columns(relapse_cause=pl.lit(None, pl.String))
+    relapsed = (pl.col("frame_status") == "relapsed").fill_null(False)
     out = survey.with_columns(
+        relapse_plan_named=pl.when(relapsed).then(
+            pl.col("relapse_cause").is_in(list(plan.plan_named_relapse_causes))
+        ),
         income_ok=income_ok,
         qualified=qualified,
         is_exited=pl.col("frame_status").is_in(EXITED).fill_null(False),

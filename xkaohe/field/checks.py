@@ -1,12 +1,24 @@
 """Check the field returns against the sample, the plan's field week and each other.
 
 A cell that cannot be read (a negative income, a household of 0 people, a
-date that is not a date) stops the run with a message: the team must fix its
+date that is not a date, a relapse cause the plan does not list, an exit year
+after the plan's year) stops the run with a message: the team must fix its
 export. A row that reads but cannot be used — an unknown household or
 project, a village outside the sample, a date outside the field week
 (六(四)), a second visit of the same household — is never dropped silently:
 it leaves the computation and is listed in the ``rejects`` table that the
 reports show, with file, row, column, what was expected and what was found.
+
+Two kinds of household visit are accepted (``visit_kind``):
+
+* ``sample``: a household of the village sample (五(七)2) — the drawn
+  registered households and the general households of a sampled village.
+  Only these enter the county rates.
+* ``paired_project``: a beneficiary household of a drawn paired-cooperation
+  project (五(四): 对每个合作项目随机抽查2—3户, ``project_households.csv``
+  of the sample package) that is not also a drawn household of the village
+  sample. These are kept apart (:attr:`CheckedField.paired_visits`) for the
+  pairing report and never enter the county rates.
 """
 
 from __future__ import annotations
@@ -16,8 +28,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from xkaohe import schemas
+from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW, Field
 from xkaohe.plan import Plan
+
+SAMPLE, PAIRED_PROJECT = "sample", "paired_project"
+"""The two kinds of household visit (``visit_kind``; see the module docstring)."""
 
 REJECT_COLUMNS = {
     "table": pl.String,
@@ -42,7 +58,13 @@ class Rule:
 
 @dataclass(frozen=True)
 class CheckedField:
-    """Usable field rows (with ``county_code`` where known) and the rejected ones."""
+    """Usable field rows (with ``county_code`` where known) and the rejected ones.
+
+    ``household_survey`` holds the visits of the village sample only (the
+    county rates' households); ``paired_visits`` the visits of paired-project
+    beneficiaries outside it, with ``project_id`` (the drawn project, the
+    smallest id if the household benefits from two) and ``visit_kind``.
+    """
 
     household_survey: pl.DataFrame
     interviews: pl.DataFrame
@@ -50,6 +72,7 @@ class CheckedField:
     problems: pl.DataFrame
     experiences: pl.DataFrame
     rejects: pl.DataFrame
+    paired_visits: pl.DataFrame
 
 
 def _as_text(expr: pl.Expr) -> pl.Expr:
@@ -134,20 +157,40 @@ def check_field(
     )
     pieces: list[pl.DataFrame] = []
 
-    # Household questionnaires: in a sampled village; registered ones drawn.
-    survey = field.household_survey.join(villages, on="village_code", how="left").join(
-        sampled, on=["village_code", "household_id"], how="left"
+    # Household questionnaires: a household of the village sample (in a sampled
+    # village; registered ones drawn), or a drawn paired-project beneficiary.
+    survey = (
+        with_relapse_codes(field.household_survey, plan, name("household_survey"))
+        .join(villages, on="village_code", how="left")
+        .join(sampled, on=["village_code", "household_id"], how="left")
+        .join(paired_households(sample), on=["village_code", "household_id"], how="left")
+        .with_columns(_paired=pl.col("frame_status").is_null() & pl.col("project_id").is_not_null())
+        .with_columns(
+            pl.coalesce("county_code", "_project_county").alias("county_code"),
+            pl.when(pl.col("_paired"))
+            .then(pl.lit(PAIRED_PROJECT))
+            .otherwise(pl.lit(SAMPLE))
+            .alias("visit_kind"),
+        )
     )
     survey, rej = apply_rules(
         survey,
         "household_survey",
         name("household_survey"),
         [
-            _not_in("village_code", villages["village_code"], "a village of the sample package"),
+            Rule(
+                "village_code",
+                ~pl.col("village_code").is_in(villages["village_code"].implode())
+                & ~pl.col("_paired"),
+                "a village of the sample package (or the village of a drawn paired-project "
+                "beneficiary)",
+                _as_text(pl.col("village_code")),
+            ),
             Rule(
                 "household_id",
-                pl.col("registered") & pl.col("frame_status").is_null(),
-                "a registered household drawn in the sample package for this village",
+                pl.col("registered") & pl.col("frame_status").is_null() & ~pl.col("_paired"),
+                "a registered household drawn in the sample package for this village "
+                "(or a drawn beneficiary of a paired cooperation project)",
                 _as_text(pl.col("household_id")),
             ),
             _outside_week("visit_date", plan),
@@ -155,6 +198,10 @@ def check_field(
         ],
     )
     pieces.append(rej)
+    paired_visits = survey.filter(pl.col("_paired")).drop("_paired", "_project_county")
+    survey = survey.filter(~pl.col("_paired")).drop(
+        "_paired", "_project_county", "project_id", "visit_kind"
+    )
 
     county_codes = counties["county_code"]
     interviews, rej = apply_rules(
@@ -229,4 +276,65 @@ def check_field(
     pieces.append(rej)
 
     rejects = pl.concat(pieces).sort("table", "row", "column")
-    return CheckedField(survey, interviews, checks, problems, experiences, rejects)
+    return CheckedField(
+        household_survey=survey,
+        interviews=interviews,
+        project_checks=checks,
+        problems=problems,
+        experiences=experiences,
+        rejects=rejects,
+        paired_visits=paired_visits,
+    )
+
+
+def paired_households(sample: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Drawn paired-project beneficiaries: one row per household, its project and county.
+
+    Columns ``village_code, household_id, project_id, _project_county``; a
+    household drawn for two projects keeps the smallest project id.
+    """
+    projects = sample["projects"].select(
+        "project_id", pl.col("county_code").alias("_project_county")
+    )
+    return (
+        sample["project_households"]
+        .select("village_code", "household_id", "project_id")
+        .join(projects, on="project_id", how="left")
+        .sort("village_code", "household_id", "project_id")
+        .unique(["village_code", "household_id"], keep="first", maintain_order=True)
+    )
+
+
+def with_relapse_codes(survey: pl.DataFrame, plan: Plan, file: str) -> pl.DataFrame:
+    """``relapse_cause`` as the plan's codes (a code or a label accepted) and checked years.
+
+    Raises
+    ------
+    InputError
+        For every cause the plan does not list and every ``exit_year`` after
+        the plan's year, all at once (file, row, column named).
+    """
+    for column in ("exit_year", "relapse_cause"):  # optional columns of older exports
+        if column not in survey.columns:
+            kind = pl.Int64 if column == "exit_year" else pl.String
+            survey = survey.with_columns(pl.lit(None, kind).alias(column))
+    spellings = {c.code: c.code for c in plan.relapse_causes} | {
+        c.label: c.code for c in plan.relapse_causes
+    }
+    given = pl.col("relapse_cause").str.strip_chars()
+    out = survey.with_columns(
+        given.replace_strict(spellings, default=None, return_dtype=pl.String).alias("_cause")
+    )
+    listed = ", ".join(f"{c.code} ({c.label})" for c in plan.relapse_causes)
+    bad_cause = out.filter(pl.col("relapse_cause").is_not_null() & pl.col("_cause").is_null())
+    bad_year = out.filter(pl.col("exit_year") > plan.year)
+    problems = [
+        Problem(file, int(r), "relapse_cause", f"one of {listed}", repr(v))
+        for r, v in bad_cause.select(ROW, "relapse_cause").iter_rows()
+    ] + [
+        Problem(file, int(r), "exit_year", f"a year up to {plan.year}", str(v))
+        for r, v in bad_year.select(ROW, "exit_year").iter_rows()
+    ]
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    return out.with_columns(pl.col("_cause").alias("relapse_cause")).drop("_cause")

@@ -31,6 +31,8 @@ from xkaohe.analyse.indicators import (
     item_rates,
     weighted,
 )
+from xkaohe.analyse.paired import paired_visit_table
+from xkaohe.analyse.relapses import relapse_counts
 from xkaohe.analyse.verdicts import county_verdicts, exit_standard
 from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
 from xkaohe.draw.lottery import build_certificate, draw_lottery
@@ -319,15 +321,19 @@ def compute_results(
     frame: Frame, sample: dict[str, pl.DataFrame], field: Field, plan: Plan, as_of: dt.date
 ) -> dict[str, pl.DataFrame]:
     """Every result of a run, for all counties at once (DESIGN.md, "Results store")."""
-    counties = normalise_counties(frame.counties).select(
-        "county_code",
-        "county_name",
-        "city_name",
-        "category",
-        "national_poverty_county",
-        "paired_helper_county",
-        "deep_poverty",
-    ).sort("county_code")
+    counties = (
+        normalise_counties(frame.counties)
+        .select(
+            "county_code",
+            "county_name",
+            "city_name",
+            "category",
+            "national_poverty_county",
+            "paired_helper_county",
+            "deep_poverty",
+        )
+        .sort("county_code")
+    )
     checked = check_field(field, counties, sample, plan)
     villages = sample["villages"]
     households = classify(checked.household_survey, plan)
@@ -377,6 +383,13 @@ def compute_results(
         Result.EXPERIENCES: checked.experiences,
         Result.COMPLETENESS: completeness(findings, checked.experiences, counties, plan),
         Result.REJECTS: checked.rejects,
+        Result.RELAPSES: relapse_counts(households, plan),
+        Result.PAIRED_VISITS: paired_visit_table(
+            sample["project_households"],
+            sample["projects"],
+            classify(checked.paired_visits, plan),
+            households,
+        ),
     }
 
 

@@ -38,6 +38,14 @@ tests only):
   ``reports.experiences.min``, or a kept problem without a suggestion.
 * ``general_households`` — how each general household was found (quota or
   villager-group census).
+* ``relapses`` — every surveyed relapsed household with the cause planted
+  (三(一)1(8); each of the plan's causes at least once when there are as many
+  relapsed households) and the year it had exited; exited households carry
+  their exit year too.
+* ``paired_visits`` — the questionnaires of the drawn beneficiaries of paired
+  cooperation projects (五(四): 2-3 per project) that are not also drawn
+  households of the village sample; they are clean and stay outside the
+  county rates.
 
 Every planted fault is also reported by its team as a problem, under the
 plan item whose sub-item names it (C8 错退, C7 漏评 and 错评, C9 帮扶工作满意度
@@ -210,7 +218,7 @@ def synthesize_field(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan
         ``project_checks``, ``problems``, ``experiences``, each with exactly its
         spec's columns and dtypes. ``truth``: ``counties``, ``helpers_unaware``,
         ``overclaim_villages``, ``project_discrepancies``, ``short_completeness``,
-        ``general_households``.
+        ``general_households``, ``relapses``, ``paired_visits``.
 
     Raises
     ------
@@ -228,6 +236,9 @@ def synthesize_field(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan
         maintain_order="left")
     helpers = _helper_links(sample, hh, counties, rng("helpers"))
     hh = _knows_helper(hh, helpers, counties, plan, rng("knows-helper"))
+    hh = _exit_and_relapse(hh, plan, rng("relapse"))
+    paired = _paired_visits(frame, sample, plan, counties, villages, hh, days,
+                            rng("paired-visits"))
     checks, discrepancies = _project_checks(frame, sample, villages, counties,
                                             plan.timeline.field_start, days, rng("projects"))
     interviews = _interviews(sample, plan, hh, helpers, villages, counties, rng("interviews"))
@@ -235,8 +246,10 @@ def synthesize_field(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan
     problems, experiences, short = _findings(planted, counties, villages, plan, days,
                                              rng("findings"))
     field = {
-        "household_survey": _conform(hh.sort("village_code", pl.col("registered").not_(),
-                                             "household_id"), "household_survey"),
+        "household_survey": _conform(
+            pl.concat([hh, paired], how="diagonal_relaxed").sort(
+                "village_code", pl.col("registered").not_(), "household_id"),
+            "household_survey"),
         "interviews": _conform(interviews, "interviews"),
         "project_checks": _conform(checks, "project_checks"),
         "problems": _conform(problems, "problems"),
@@ -255,6 +268,11 @@ def synthesize_field(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan
             pl.when(pl.col("villager_group").is_null()).then(pl.lit("quota"))
             .otherwise(pl.lit("group_census")).alias("source")).sort(
             "village_code", "household_id"),
+        "relapses": hh.filter(pl.col("status") == "relapsed").select(
+            "county_code", "village_code", "household_id", "relapse_cause", "exit_year",
+            "qualified").sort("village_code", "household_id"),
+        "paired_visits": paired.select("county_code", "project_id", "village_code",
+                                       "household_id").sort("project_id", "household_id"),
     }
     return field, truth
 
@@ -500,6 +518,91 @@ def _survey(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan: Plan,
         qualified=pl.Series(items.all(axis=1) & (np.round(income) >= line), dtype=pl.Boolean),
         day=pl.Series(day, dtype=pl.Int64),
     )
+
+
+def _exit_years(status: pl.Series, plan: Plan, rng: np.random.Generator) -> pl.Series:
+    """The year each exited or relapsed household exited (null for the others).
+
+    exited_2019 exited in the plan's year; exited_2016_2018 and relapsed
+    households in one of the three years before it.
+    """
+    n = status.len()
+    earlier = rng.integers(plan.year - 3, plan.year, n)
+    year = np.where((status == "exited_2019").fill_null(False).to_numpy(), plan.year, earlier)
+    has = status.is_in(["exited_2019", "exited_2016_2018", "relapsed"]).fill_null(False)
+    return pl.Series(year, dtype=pl.Int64).zip_with(has, pl.Series([None] * n, dtype=pl.Int64))
+
+
+def _exit_and_relapse(hh: pl.DataFrame, plan: Plan, rng: np.random.Generator) -> pl.DataFrame:
+    """``exit_year`` and ``relapse_cause`` (三(一)1(8)) of the surveyed households.
+
+    Relapsed households in random order take the plan's causes one each, so
+    every cause is planted once when there are enough of them; the rest draw
+    a cause at random.
+    """
+    n = hh.height
+    years = _exit_years(hh["status"], plan, rng)
+    relapsed = (hh["status"] == "relapsed").fill_null(False).to_numpy()
+    causes = [c.code for c in plan.relapse_causes]
+    rank = _rank_within(np.zeros(n, np.int64), np.where(relapsed, rng.random(n), np.inf))
+    pick = np.where(rank < len(causes), rank, rng.integers(0, len(causes), n)) % len(causes)
+    return hh.with_columns(
+        exit_year=years,
+        relapse_cause=pl.when(pl.Series(relapsed)).then(_choice(causes, pick)),
+    )
+
+
+def _paired_visits(frame: dict[str, pl.DataFrame], sample: SamplePackage, plan: Plan,
+                   counties: pl.DataFrame, villages: pl.DataFrame, surveyed: pl.DataFrame,
+                   days: int, rng: np.random.Generator) -> pl.DataFrame:
+    """Questionnaires of the drawn paired-project beneficiaries (五(四)) not already surveyed.
+
+    Visited by the county's team on the village's day when the village is
+    sampled, else on one day within two of the county's first. All clean: the
+    pairing report reads them, the county rates never do.
+    """
+    beneficiaries = (
+        sample.project_households.select("project_id", "household_id", "village_code")
+        .join(sample.projects.select("project_id", "county_code"), on="project_id", how="left")
+        .sort("village_code", "household_id", "project_id")
+        .unique(["village_code", "household_id"], keep="first", maintain_order=True)
+        .join(surveyed.select("village_code", "household_id"), on=["village_code",
+                                                                   "household_id"], how="anti")
+        .join(frame["households"].select("household_id", "status", "household_size",
+                                         "helper_id", "villager_group"),
+              on="household_id", how="left", maintain_order="left")
+        .join(counties.select("county_code", "team_id", "day0"), on="county_code", how="left",
+              maintain_order="left")
+        .join(villages.select("village_code", "day"), on="village_code", how="left",
+              maintain_order="left")
+    )
+    n = beneficiaries.height
+    status = beneficiaries["status"]
+    exited = status.is_in(list(_EXITED)).fill_null(False).to_numpy()
+    cls = np.where(exited, 0, np.where((status == "relapsed").fill_null(False).to_numpy(), 2, 1))
+    line = plan.indicators.income_line_yuan
+    income = np.maximum(rng.lognormal(np.log(_INCOME_MEDIAN[cls]), _INCOME_SIGMA[cls]),
+                        line * rng.uniform(1.08, 1.5, n))
+    village = _codes(beneficiaries["village_code"])  # one day per village
+    offset = rng.integers(0, 3, int(village.max()) + 1 if n else 0)[village]
+    first = np.minimum(beneficiaries["day0"].to_numpy() + offset, days - 1)
+    day = np.where(beneficiaries["day"].is_null().to_numpy(), first,
+                   beneficiaries["day"].fill_null(0).to_numpy())
+    out = beneficiaries.select(
+        "county_code", "project_id", "village_code", "household_id", "status", "helper_id",
+        "villager_group", "team_id",
+        registered=pl.lit(True),
+        visit_date=_dates(plan.timeline.field_start, day),
+        household_size=pl.col("household_size").fill_null(1),
+        income_per_capita_yuan=pl.Series(np.round(income), dtype=pl.Float64),
+        **{c: pl.lit(True) for c in ITEMS},
+        ineligible_evidence=pl.lit(False),
+        knows_helper=pl.Series(rng.random(n) < 0.97, dtype=pl.Boolean),
+        approval=pl.Series(np.where(rng.random(n) < 0.8, "approve", "basic"), dtype=pl.String),
+        qualified=pl.lit(True),
+        day=pl.Series(day, dtype=pl.Int64),
+    )
+    return _exit_and_relapse(out, plan, rng)
 
 
 def _approval(county: Ints, low: Bools, n_c: int, rng: np.random.Generator) -> npt.NDArray[
