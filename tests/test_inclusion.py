@@ -205,7 +205,7 @@ def test_vectorised_walk_with_ties_and_long_walks() -> None:
         towns = rng.integers(0, int(rng.integers(1, 9)), n).astype(np.int32)
         quota = {ORDER[0]: int(rng.integers(0, 4)), ORDER[1]: int(rng.integers(0, 4))}
         rules = Rules(np.array([quota[ORDER[0]], quota[ORDER[1]], 0], np.int16), True)
-        w = 1 + rng.random(n) * (trial % 2)
+        w = 1 + rng.random(n) * (0.0, 1.0, 9.0)[trial % 3]  # 9: cut where some q w >= 1
         u = rng.random((40, n))
         if trial % 3 == 0:
             u = np.ceil(u * 8) / 8  # ties everywhere
