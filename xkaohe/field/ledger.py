@@ -47,7 +47,7 @@ from typing import Any
 import polars as pl
 
 from xkaohe import schemas
-from xkaohe.errors import InputError
+from xkaohe.errors import InputError, Problem
 from xkaohe.field.checks import check_field
 from xkaohe.inputs import CITY_SEP, ROW, Field, Lottery, TableFile
 from xkaohe.io.ledger import (
@@ -65,6 +65,10 @@ from xkaohe.io.ledger import (
     read_stored_table,
     sha256_of,
 )
+from xkaohe.io.lottery_files import read_lottery
+from xkaohe.io.plan_file import load_plan
+from xkaohe.io.run import read_counties
+from xkaohe.io.sample_package import read_certificate, read_package
 from xkaohe.plan import Plan
 
 SPECS = {s.name: s for s in schemas.FIELD_TABLES}
@@ -117,6 +121,7 @@ _CHANGE_SCHEMA = {
     "reviewed": pl.Boolean,
     "in_results": pl.Boolean,
     "in_report": pl.Boolean,
+    "review_result": pl.Boolean,
 }
 _MEDIA_PROBLEM_SCHEMA = {
     "problem": pl.String,
@@ -318,6 +323,41 @@ class Context:
     lottery: Lottery | None = None
 
 
+def load_context(run: Path) -> Context:
+    """What a run's deliveries are checked against: the plan and frame its sample was drawn
+    with (from the sample certificate), its counties, its sample and its lottery (if drawn).
+
+    Raises
+    ------
+    InputError
+        The run has no sample package yet (run ``xkaohe sample`` first).
+    """
+    sample_dir = run / "sample"
+    cert = read_certificate(sample_dir)
+    try:
+        frame_dir = Path(cert["frame"]["directory"])
+        if not frame_dir.is_dir():
+            frame_dir = (sample_dir / cert["frame"]["directory_relative"]).resolve()
+        plan_path = Path(cert["plan"]["path"])
+    except (KeyError, TypeError) as exc:
+        raise InputError(
+            Problem(
+                str(sample_dir / "certificate.json"),
+                None,
+                str(exc),
+                "a certificate written by xkaohe sample",
+                "a missing or malformed field",
+            )
+        ) from None
+    lottery_dir = run / "lottery"
+    return Context(
+        load_plan(plan_path),
+        read_counties(frame_dir),
+        read_package(sample_dir),
+        read_lottery(lottery_dir) if (lottery_dir / "certificate.json").is_file() else None,
+    )
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A staged delivery, read and checked, ready to be recorded."""
@@ -424,7 +464,9 @@ def _summarise(ledger: Ledger, p: Prepared, seq: int) -> tuple[int, int, int, in
         else:
             corrected += 1
             old_content = ledger.record_content(old_seq, t, k)
-            for col, a, b in _cells(old_content, content):
+            cells = _cells(old_content, content)
+            result = _review_result(t, old_content, cells)
+            for col, a, b in cells:
                 rows.append(
                     {
                         "table": t,
@@ -441,6 +483,7 @@ def _summarise(ledger: Ledger, p: Prepared, seq: int) -> tuple[int, int, int, in
                         "reviewed": None,
                         "in_results": None,
                         "in_report": None,
+                        "review_result": result,
                     }
                 )
     return new, corrected, unchanged, superseded, pl.DataFrame(rows, schema=_CHANGE_SCHEMA)
@@ -652,9 +695,22 @@ def _reviewed(
     return (new_date - old_date).days > plan.review.days_to_review
 
 
+_REVIEW_COLUMNS = frozenset({"review_date", "review_outcome"})
+
+
+def _review_result(table: str, old_content: str, cells: list[tuple[str, Any, Any]]) -> bool:
+    """Is this change a pending problem's review result (五(六)), not a correction?"""
+    return (
+        table == "problems"
+        and json.loads(old_content).get("review_outcome") in (None, "pending")
+        and {c for c, _, _ in cells} <= _REVIEW_COLUMNS
+    )
+
+
 def changes(versions: pl.DataFrame, uses: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """Every correction: record, cell, old -> new, which delivery and team, and whether the old
     value had been reviewed, used in computed results, or used in a rendered report.
+    ``review_result``: the change only fills in a pending problem's review (not a correction).
 
     ``uses``: the ledger's ``uses`` rows (purpose "results" or "report", head_seq).
     """
@@ -698,7 +754,9 @@ def changes(versions: pl.DataFrame, uses: pl.DataFrame, plan: Plan) -> pl.DataFr
         reviewed = _reviewed(t, r["old_content"], r["field_date"], r["old_field_date"], plan)
         in_results = seen(t, k, r["old_record_hash"], "results")
         in_report = seen(t, k, r["old_record_hash"], "report")
-        for col, a, b in _cells(r["old_content"], r["content"]):
+        cells = _cells(r["old_content"], r["content"])
+        result = _review_result(t, r["old_content"], cells)
+        for col, a, b in cells:
             rows.append(
                 {
                     "table": t,
@@ -715,6 +773,7 @@ def changes(versions: pl.DataFrame, uses: pl.DataFrame, plan: Plan) -> pl.DataFr
                     "reviewed": reviewed,
                     "in_results": in_results,
                     "in_report": in_report,
+                    "review_result": result,
                 }
             )
     return pl.DataFrame(rows, schema=_CHANGE_SCHEMA).sort(
@@ -1362,6 +1421,7 @@ __all__ = [
     "key_expr",
     "key_text",
     "late_rows",
+    "load_context",
     "load_view",
     "media_problems",
     "media_rows",

@@ -41,7 +41,6 @@ from xkaohe.draw.sampling import SamplePackage, draw_sample, inclusion_record
 from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
 from xkaohe.field.checks import check_field
 from xkaohe.field.ledger import (
-    Context,
     IngestResult,
     Verification,
     as_field,
@@ -50,6 +49,7 @@ from xkaohe.field.ledger import (
     disagreements,
     field_records,
     ingest,
+    load_context,
     verify,
     versions,
 )
@@ -70,7 +70,6 @@ from xkaohe.io.lottery_files import (
     CERTIFICATE,
     compare_outputs,
     locate_input,
-    read_lottery,
     write_lottery,
 )
 from xkaohe.io.lottery_files import read_certificate as read_lottery_certificate
@@ -79,7 +78,7 @@ from xkaohe.io.plan_file import load_plan, plan_hash
 from xkaohe.io.resources import default_plan
 from xkaohe.io.results import write_results
 from xkaohe.io.roster import load_roster
-from xkaohe.io.run import is_synthetic, mark_synthetic, read_counties
+from xkaohe.io.run import is_synthetic, mark_synthetic
 from xkaohe.io.sample_package import (
     FIELD_LISTS,
     compare_csv,
@@ -603,20 +602,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
 
-def ledger_context(run: Path) -> Context:
-    """What deliveries are checked against: the run's plan, frame counties, sample, lottery."""
-    sample_dir = run / "sample"
-    cert = read_certificate(sample_dir)
-    frame_dir = _locate(cert["frame"], "directory", "directory_relative", sample_dir)
-    lottery_dir = run / "lottery"
-    return Context(
-        load_plan(Path(cert["plan"]["path"])),
-        read_counties(frame_dir),
-        read_package(sample_dir),
-        read_lottery(lottery_dir) if (lottery_dir / "certificate.json").is_file() else None,
-    )
-
-
 @contextlib.contextmanager
 def _waiting_lock(run: Path, command: str, wait_seconds: float) -> Iterator[None]:
     """The run's write lock; a second ingest waits for the first instead of failing."""
@@ -649,7 +634,7 @@ def run_ingest(
     try:
         with _waiting_lock(run, "xkaohe ingest", wait_seconds), Ledger.create(run) as ledger:
             recover(ledger)
-            context = ledger_context(run)
+            context = load_context(run)
             try:
                 staged = [stage_delivery(ledger, Path(p)) for p in deliveries]
                 return ingest(ledger, staged, context, now, pause)
