@@ -53,7 +53,7 @@ def _frame_tables(frame_dir: str) -> Frame:
 def child_pi(frame_dir: str) -> dict[str, object]:
     import polars as pl
 
-    from xkaohe.draw.sampling import _workers, inclusion_probabilities, village_candidates
+    from xkaohe.draw.sampling import inclusion_probabilities, inclusion_threads, village_candidates
     from xkaohe.io.plan_file import load_plan
 
     plan = load_plan(PLAN)
@@ -72,7 +72,7 @@ def child_pi(frame_dir: str) -> dict[str, object]:
         .len()["len"]
         .max(),
         "replicates": plan.sampling.villages.inclusion_replicates,
-        "workers": _workers(),
+        "workers": inclusion_threads(),
     }
 
 
@@ -91,7 +91,7 @@ def child_agree(frame_dir: str, n_seeds: int) -> dict[str, object]:
     import polars as pl
 
     from xkaohe.draw.prn import prn_series
-    from xkaohe.draw.sampling import _counties, _walk_rules, draw_sample
+    from xkaohe.draw.sampling import candidate_blocks, draw_sample, walk_rules
     from xkaohe.draw.walk import walk
     from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
     from xkaohe.io.plan_file import load_plan
@@ -106,9 +106,9 @@ def child_agree(frame_dir: str, n_seeds: int) -> dict[str, object]:
     # Real prn of every candidate under seed texts "agree-0" ... : the draw's own numbers.
     prns = np.stack([prn_series(f"agree-{s}", "village", codes).to_numpy() for s in range(n_seeds)])
     prn_s = time.perf_counter() - start - draw_s
-    order, rules = _walk_rules(plan)
+    order, rules = walk_rules(plan)
     times = np.zeros(cands.height, np.int64)
-    for _, part, county in _counties(cands, order):
+    for _, part, county in candidate_blocks(cands, order):
         times[part] = np.count_nonzero(walk(prns[:, part], county, rules).rank, axis=0)
     freq = times / n_seeds
     quota = plan.sampling.villages.quota

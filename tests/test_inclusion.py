@@ -26,11 +26,11 @@ from framekit import make_frame, shuffled
 from xkaohe.draw import walk as walk_module
 from xkaohe.draw.prn import pi_seed, prn
 from xkaohe.draw.sampling import (
-    _counties,
-    _walk_rules,
+    candidate_blocks,
     draw_sample,
     inclusion_probabilities,
     village_candidates,
+    walk_rules,
 )
 from xkaohe.draw.walk import County, Rules, walk
 from xkaohe.errors import VerificationError
@@ -161,8 +161,8 @@ def county_candidates(frame: Frame, county: str) -> pl.DataFrame:
 
 
 def as_county(c: pl.DataFrame) -> tuple[County, Rules]:
-    order, rules = _walk_rules(PLAN)
-    ((_, _, county),) = _counties(c, order)
+    order, rules = walk_rules(PLAN)
+    ((_, _, county),) = candidate_blocks(c, order)
     return county, rules
 
 
@@ -171,7 +171,7 @@ def seed_prns(codes: list[str], seeds: range) -> np.ndarray:
     return np.array([[prn(f"mc-{s}", "village", code) for code in codes] for s in seeds])
 
 
-QUOTA = {q.type: q.count for q in PLAN.sampling.villages.quotas}
+QUOTA: dict[str, int] = {q.type: q.count for q in PLAN.sampling.villages.quotas}
 
 
 @pytest.mark.parametrize("county", ["A", "B", "C", "D"])
@@ -266,7 +266,7 @@ def test_probabilities_agree_with_the_real_walk_over_5000_seeds() -> None:
 
     # the cases the first-order formula got wrong
     def total(*codes: str) -> float:
-        return sum(written[c]["inclusion_prob"] for c in codes)
+        return float(sum(written[c]["inclusion_prob"] for c in codes))
 
     # alone in its township: always drawn; the crowded township gives exactly one poor village
     assert written["A-P0"]["inclusion_prob"] == 1.0

@@ -119,7 +119,7 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
     return v.with_columns(xi=pl.Series(v["prn"].to_numpy() / v["tilt_weight"].to_numpy()))
 
 
-def _walk_rules(plan: Plan) -> tuple[tuple[str, ...], Rules]:
+def walk_rules(plan: Plan) -> tuple[tuple[str, ...], Rules]:
     """The plan's quota order and the walk's rules (a trailing 0 quota for unlisted types)."""
     rules = plan.sampling.villages
     order = tuple(q.type for q in rules.quotas)
@@ -127,8 +127,10 @@ def _walk_rules(plan: Plan) -> tuple[tuple[str, ...], Rules]:
     return order, Rules(quota, rules.distinct_townships)
 
 
-def _counties(candidates: pl.DataFrame, order: tuple[str, ...]) -> list[tuple[str, slice, County]]:
-    """Each county's candidates (``candidates`` sorted by county_code, village_code)."""
+def candidate_blocks(
+    candidates: pl.DataFrame, order: tuple[str, ...]
+) -> list[tuple[str, slice, County]]:
+    """Each county's code, rows and walk inputs (``candidates`` sorted by county, village_code)."""
     types = (
         candidates["village_type"]
         .replace_strict(
@@ -152,17 +154,10 @@ def _counties(candidates: pl.DataFrame, order: tuple[str, ...]) -> list[tuple[st
     return out
 
 
-def _workers() -> int:
+def inclusion_threads() -> int:
     """Threads for step 6: the cores this process may use, at most 4 (memory)."""
-    return max(
-        1,
-        min(
-            4,
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else (os.cpu_count() or 1),
-        ),
-    )
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cores or 1))
 
 
 def _candidates_by_code(candidates: pl.DataFrame) -> pl.DataFrame:
@@ -177,14 +172,14 @@ def inclusion_probabilities(candidates: pl.DataFrame, plan: Plan, seed: str) -> 
     Per county, R replicate walks of steps 3-5 (:func:`xkaohe.draw.walk.inclusion`).
     """
     cands = _candidates_by_code(candidates)
-    order, rules = _walk_rules(plan)
+    order, rules = walk_rules(plan)
     replicates = plan.sampling.villages.inclusion_replicates
     p = np.empty(cands.height)
     se = np.empty(cands.height)
-    counties = _counties(cands, order)
+    counties = candidate_blocks(cands, order)
     # Counties are independent and numpy releases the GIL in the heavy steps:
     # threads share the work across cores; the numbers do not depend on them.
-    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+    with ThreadPoolExecutor(max_workers=inclusion_threads()) as pool:
         results = pool.map(lambda c: inclusion(c[2], rules, replicates, seed, c[0]), counties)
         for (_, part, _), (p_county, se_county) in zip(counties, results, strict=True):
             p[part], se[part] = p_county, se_county
@@ -209,12 +204,12 @@ def walk_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFra
     candidates' prn; ``walk_order`` is null for candidates not drawn.
     """
     cands = _candidates_by_code(candidates)
-    order, rules = _walk_rules(plan)
+    order, rules = walk_rules(plan)
     prn = cands["prn"].to_numpy()
     rank = np.zeros(cands.height, np.int16)
     slot = np.full(cands.height, -1, np.int8)
     relaxed = np.zeros(cands.height, np.bool_)
-    for _, part, county in _counties(cands, order):
+    for _, part, county in candidate_blocks(cands, order):
         real = walk(prn[None, part], county, rules)
         rank[part], slot[part], relaxed[part] = real.rank[0], real.slot[0], real.relaxed[0]
     drawn = pl.col("walk_order") > 0
