@@ -41,6 +41,8 @@ _ROUNDS = (16, 48)
 # Uniforms per block of replicates: bounds memory; the numbers are those of one
 # (R, C) array because PCG64 fills an array row by row, one draw per double.
 _BLOCK = 1 << 22
+# Sorts after every packed key (keys are in (0, 1): their bits are below 2**62).
+_PAD = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,10 @@ def _first_positions(keys: Floats, weights: Floats, k: int) -> tuple[npt.NDArray
     sorted, padded to ``1.5 k`` with -1: all of a row's keys below ``q`` are
     there, so its first ``count`` positions are exact. A row with more than
     ``1.5 k`` of them, or with tied keys, gets exact = 0 and waits for a later round.
+
+    The sort runs on one int64 per key: a positive double's bits order like
+    the double; the lowest bits are replaced by the column, so keys equal in
+    the rest count as tied (exact = 0) and are left to the stable sort.
     """
     n_rep, n = keys.shape
     if k >= n:
@@ -151,19 +157,19 @@ def _first_positions(keys: Floats, weights: Floats, k: int) -> tuple[npt.NDArray
     row = flat // n
     count = np.bincount(row, minlength=n_rep)
     within = np.arange(flat.size) - np.repeat(np.cumsum(count) - count, count)
-    fits = within < width
-    row, flat = row[fits], flat[fits]
-    at = row * width + within[fits]  # flat index into the padded (n_rep, width) arrays
-    vals = np.full(n_rep * width, np.inf)
-    cols = np.full(n_rep * width, -1, np.intp)
-    vals[at] = keys.reshape(-1)[flat]
-    cols[at] = flat - row * n
-    by_key = np.argsort(vals.reshape(n_rep, width), axis=1)
-    by_key += np.arange(0, n_rep * width, width)[:, None]
-    pos = cols[by_key]
-    vals = vals[by_key]
+    # A row with more than `width` keys below q is not exact: its extra keys
+    # may overwrite its last place.
+    at = row * width + np.minimum(within, width - 1)
+    bits = max(1, (n - 1).bit_length())
+    packed = np.full(n_rep * width, _PAD)
+    packed[at] = ((keys.reshape(-1)[flat].view(np.int64) >> bits) << bits) | (flat - row * n)
+    packed = packed.reshape(n_rep, width)
+    packed.sort(axis=1)
+    pos = (packed & ((1 << bits) - 1)).astype(np.intp)
+    pos[packed == _PAD] = -1
+    high = packed >> bits
     exact = np.where(count <= width, count, 0)
-    exact[((vals[:, 1:] == vals[:, :-1]) & np.isfinite(vals[:, 1:])).any(axis=1)] = 0
+    exact[((high[:, 1:] == high[:, :-1]) & (packed[:, 1:] != _PAD)).any(axis=1)] = 0
     return pos, exact
 
 
