@@ -29,7 +29,7 @@ import polars as pl
 
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.files import read_json, write_json
+from xkaohe.io.files import read_json, write_json, write_text
 from xkaohe.io.paths import inside, safe_name
 from xkaohe.io.render import footer_html
 from xkaohe.io.results import read_result, run_plan
@@ -247,13 +247,9 @@ def write_package(
     out.mkdir(parents=True, exist_ok=True)
     write_workbook(out / XLSX_NAME, workbook_sheets(package, plan, villages), title=_mark(package))
     write_workbook(out / REGISTER_NAME, register_sheets(package), title=_mark(package))
-    (out / HTML_NAME).write_text(
-        feedback_html(package, plan, villages, synthetic, footer), encoding="utf-8"
-    )
+    write_text(out / HTML_NAME, feedback_html(package, plan, villages, synthetic, footer))
     # BOM and CRLF: opens cleanly in the Notepad of an older Windows intranet PC
-    (out / README_NAME).write_text(
-        readme_text(package, run, synthetic), encoding="utf-8-sig", newline="\r\n"
-    )
+    write_text(out / README_NAME, readme_text(package, run, synthetic), "utf-8-sig", newline="\r\n")
     return out
 
 
@@ -310,7 +306,7 @@ def write_feedback(run: Path) -> list[Path]:
             "problems": package.findings["problem_id"].to_list(),
         }
     write_json(feedback_dir(run) / MANIFEST, manifest)
-    (feedback_dir(run) / DRAFT).write_text(_draft_text(), encoding="utf-8-sig")
+    write_text(feedback_dir(run) / DRAFT, _draft_text(), "utf-8-sig")
     return written
 
 
