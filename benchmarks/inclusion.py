@@ -40,14 +40,15 @@ SEED = "benchmark"
 
 
 def _frame_tables(frame_dir: str) -> Frame:
-    """Counties and villages only: step 6 needs nothing else."""
-    from xkaohe import schemas
-    from xkaohe.inputs import Frame
-    from xkaohe.io.tables import read_tables
+    """The villages only (step 6 needs nothing else), read straight from the synthetic CSV."""
+    import polars as pl
 
-    tables, _ = read_tables(frame_dir, (schemas.COUNTIES, schemas.VILLAGES), "frame")
-    empty = tables["villages"].head(0)
-    return Frame(tables["counties"], tables["villages"], empty, empty, empty)
+    from xkaohe.inputs import Frame
+
+    codes = {c: pl.String for c in ("village_code", "township_code", "county_code")}
+    villages = pl.read_csv(Path(frame_dir) / "villages.csv", schema_overrides=codes)
+    empty = villages.head(0)
+    return Frame(empty, villages, empty, empty, empty)
 
 
 def child_pi(frame_dir: str) -> dict[str, object]:
@@ -156,8 +157,10 @@ def child_agree(frame_dir: str, n_seeds: int) -> dict[str, object]:
 
 def run_child(*args: str) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
     )
+    if done.returncode:
+        sys.exit(f"measurement {args[0]} failed:\n{done.stderr.strip()}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
