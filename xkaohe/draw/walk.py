@@ -116,13 +116,11 @@ def _resolved(
     all candidates. A position holding -1 is padding (no candidate).
     """
     n_rep, n = u.shape
-    xi = u / county.weights
     rows = np.arange(n_rep)
     for k in [*(size for size in _ROUNDS if size + size // 2 < n), n]:
         if rows.size == 0:
             return
-        keys = xi if rows.size == n_rep else xi[rows]
-        pos, exact = _first_positions(keys, county.weights, k)
+        pos, exact = _first_positions(u if rows.size == n_rep else u[rows], county.weights, k)
         out, done_at = _walk_positions(pos, county, rules, final=k == n)
         if k == n:
             yield rows, pos, out
@@ -132,37 +130,45 @@ def _resolved(
         rows = rows[~ok]
 
 
-def _first_positions(keys: Floats, weights: Floats, k: int) -> tuple[npt.NDArray[np.intp], Ints]:
+def _first_positions(u: Floats, weights: Floats, k: int) -> tuple[npt.NDArray[np.intp], Ints]:
     """Each row's candidates in walk order, as far as known, and how many are certainly in place.
 
-    With ``k`` = all columns: a stable sort, ties by column (village_code).
-    Otherwise the keys below a cut ``q`` that about ``k`` keys of a row fall
-    under (a key ``u / w`` is below ``q`` with probability ``min(1, q w)``),
-    sorted, padded to ``1.5 k`` with -1: all of a row's keys below ``q`` are
-    there, so its first ``count`` positions are exact. A row with more than
-    ``1.5 k`` of them, or with tied keys, gets exact = 0 and waits for a later round.
+    The key of column c is ``u[:, c] / weights[c]`` (step 3). With ``k`` = all
+    columns: a stable sort, ties by column (village_code). Otherwise the keys
+    below a cut ``q`` that about ``k`` keys of a row fall under (a key is below
+    ``q`` with probability ``min(1, q w)``), sorted, padded to ``1.5 k`` with
+    -1: all of a row's keys below ``q`` are there, so its first ``count``
+    positions are exact. A row with more than ``1.5 k`` of them, or with tied
+    keys, gets exact = 0 and waits for a later round.
 
     The sort runs on one int64 per key: a positive double's bits order like
     the double; the lowest bits are replaced by the column, so keys equal in
     the rest count as tied (exact = 0) and are left to the stable sort.
     """
-    n_rep, n = keys.shape
+    n_rep, n = u.shape
     if k >= n:
+        keys = u / weights
         return np.argsort(keys, axis=1, kind="stable"), np.full(n_rep, n, np.int64)
     q = k / float(np.sum(weights))
     if q * float(np.max(weights)) > 1:  # some key is always below: share the rest
         q = _cut(weights, k)
-    width = k + k // 2
-    flat = np.flatnonzero(keys < q)
+    # Divide only near the cut: u / w < q implies u < q w (1 + 2**-52), so
+    # this finds every key below q (and a few more, dropped once divided).
+    flat = np.flatnonzero(u < q * weights * (1 + 2.0**-40))
+    col = flat % n
+    keys = u.reshape(-1)[flat] / weights[col]
+    below = keys < q
+    flat, col, keys = flat[below], col[below], keys[below]
     row = flat // n
     count = np.bincount(row, minlength=n_rep)
     within = np.arange(flat.size) - np.repeat(np.cumsum(count) - count, count)
     # A row with more than `width` keys below q is not exact: its extra keys
     # may overwrite its last place.
+    width = k + k // 2
     at = row * width + np.minimum(within, width - 1)
     bits = max(1, (n - 1).bit_length())
     packed = np.full(n_rep * width, _PAD)
-    packed[at] = ((keys.reshape(-1)[flat].view(np.int64) >> bits) << bits) | (flat - row * n)
+    packed[at] = ((keys.view(np.int64) >> bits) << bits) | col
     packed = packed.reshape(n_rep, width)
     packed.sort(axis=1)
     pos = (packed & ((1 << bits) - 1)).astype(np.intp)
