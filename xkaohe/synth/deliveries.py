@@ -375,6 +375,12 @@ def _problem_versions(
         )
         fixed = late_fix.with_columns(_days(pl.col("review_date"), 2).alias("_day"))
         final = pl.concat([final.filter(pl.col("problem_id") != r["problem_id"]), at_review, fixed])
+        raised = raised.with_columns(  # written without a suggestion until after the review
+            pl.when(pl.col("problem_id") == r["problem_id"])
+            .then(pl.lit("（待补充）"))
+            .otherwise(pl.col("suggestion"))
+            .alias("suggestion")
+        )
         planted.append(
             _plant(
                 "correction_after_review",
@@ -479,6 +485,13 @@ def synthesize_deliveries(
         "experiences": field["experiences"]
         .join(city_team.rename({"team_id": "_team"}), on="city_name", how="left")
         .with_columns(pl.lit(plan.timeline.field_end).alias("_day")),
+        # claims (issue 13): a county's by its team, a city's by the city's team, on their date
+        "claims": field["claims"]
+        .join(teams.rename({"team_id": "_county_team"}), on="county_code", how="left")
+        .join(city_team.rename({"team_id": "_city_team"}), on="city_name", how="left")
+        .with_columns(
+            pl.coalesce("_county_team", "_city_team").alias("_team"), pl.col("date").alias("_day")
+        ),
     }
     manifests: list[pl.DataFrame] = []
     blobs: dict[str, bytes] = {}
