@@ -173,8 +173,12 @@ def _mask_numbers(out: list[str], view: list[str]) -> None:
 # -------------------------------------------------------------------- names
 
 
+_FOLDABLE = re.compile("[\\s" + "".join(re.escape(chr(c)) for c in _FOLD) + "]")
+
+
 def _compact(word: str) -> str:
-    return "".join(_fold(word).split())
+    """``word`` folded, without whitespace (most names need neither: checked first, fast)."""
+    return "".join(_fold(word).split()) if _FOLDABLE.search(word) else word
 
 
 @dataclass(frozen=True)
