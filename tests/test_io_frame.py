@@ -244,7 +244,7 @@ def test_missing_file_and_column(tables: dict[str, pl.DataFrame], tmp_path: Path
     with pytest.raises(InputError) as info:
         load_frame(tmp_path / "f")
     text = str(info.value)
-    assert "expected a file projects.csv or projects.xlsx; found no such file" in text
+    assert "expected a file projects.csv, projects.xlsx or projects.xls; found no such file" in text
     assert "expected a column 'township_code' or '乡镇代码'" in text
 
 

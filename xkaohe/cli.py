@@ -20,9 +20,10 @@ from xkaohe import __version__
 from xkaohe.errors import XkaoheError
 
 if TYPE_CHECKING:
-    from xkaohe.run.batch import JobResult
+    from xkaohe.run.batch import JobResult, JobRunner
 
 Handler = Callable[[argparse.Namespace], int]
+COLUMNS_HELP = "header map: office headers -> canonical columns per table (params/columns.yaml)"
 REJECTS_SHOWN = 10  # rejected rows quoted on the terminal; the rest are in rejects.csv
 
 
@@ -77,6 +78,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
             Path(args.out),
             args.county or None,
             field_lists=not args.no_field_lists,
+            columns=_columns(args),
         )
     n_counties = package.villages["county_code"].n_unique()
     print(
@@ -99,7 +101,9 @@ def _cmd_lottery(args: argparse.Namespace) -> int:
     from xkaohe.run.commands import run_lottery
 
     with _writing(args, Path(args.out)):
-        lottery = run_lottery(Path(args.roster), Path(args.plan), args.seed, Path(args.out))
+        lottery = run_lottery(
+            Path(args.roster), Path(args.plan), args.seed, Path(args.out), _columns(args)
+        )
     print(f"{lottery.teams.height} teams drawn -> {args.out}")
     return 0
 
@@ -126,6 +130,7 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
             Path(args.plan),
             Path(args.out),
             as_of,
+            _columns(args),
         )
     ind = results["county_indicators"]
     counts = {
@@ -139,6 +144,20 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     )
     _print_rejects(results["rejects"], Path(args.out) / "rejects.csv")
     return 0
+
+
+def _columns(args: argparse.Namespace) -> Path | None:
+    """The ``--columns`` header map file, if given."""
+    return Path(args.columns) if getattr(args, "columns", None) else None
+
+
+def _cmd_check_inputs(args: argparse.Namespace) -> int:
+    from xkaohe.run.check_inputs import check_inputs
+
+    report = check_inputs(Path(args.directory), _columns(args))
+    for line in report.lines:
+        print(line)
+    return 2 if report.blocking else 0
 
 
 def _report_summary(results: list[JobResult], run: Path) -> int:
@@ -168,10 +187,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
     params = load_run_params(Path(args.params))
     if args.workers:
         params = params.model_copy(update={"workers": args.workers})
+    if args.executor or args.scheduler:
+        given = {"executor": args.executor, "scheduler": args.scheduler}
+        params = params.model_copy(update={k: v for k, v in given.items() if v})
     stages = tuple(args.stage) if args.stage else STAGES
+    runner = _dask_runner(params.executor, params.scheduler)
     with _writing(args, params.run):
-        results = run_stages(params, stages, args.only, explicit=bool(args.stage))
+        results = run_stages(params, stages, args.only, explicit=bool(args.stage), runner=runner)
     return _report_summary(results, params.run)
+
+
+def _dask_runner(executor: str, scheduler: str | None) -> JobRunner | None:
+    """The Dask cluster's runner for ``executor: dask``; None (this machine) otherwise."""
+    from xkaohe.errors import InputError, Problem
+
+    if executor != "dask":
+        return None
+    if not scheduler:
+        expected = "the Dask scheduler's address (tcp://host:8786) with --executor dask"
+        raise InputError(Problem("--scheduler", None, None, expected, "none given"))
+    try:
+        from xkaohe.run.dask_executor import DaskRunner
+    except ImportError as exc:  # the optional extra is not installed
+        expected = "Dask installed: pip install 'xkaohe[dask]'"
+        raise InputError(
+            Problem("--executor dask", None, None, expected, f"no module {exc.name}")
+        ) from None
+    return DaskRunner(scheduler)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -356,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-field-lists", action="store_true", help="skip the per-county xlsx field lists"
     )
+    p.add_argument("--columns", metavar="FILE", help=COLUMNS_HELP)
     p.set_defaults(handler=_cmd_sample)
 
     p = sub.add_parser("verify-sample", help="re-derive a sample; exit 0 iff identical")
@@ -367,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", required=True, help="plan file")
     p.add_argument("--seed", required=True, help="the published seed text")
     p.add_argument("--out", required=True, help="directory for the lottery results")
+    p.add_argument("--columns", metavar="FILE", help=COLUMNS_HELP)
     p.set_defaults(handler=_cmd_lottery)
 
     p = sub.add_parser("verify-lottery", help="re-derive a lottery; exit 0 iff identical")
@@ -380,7 +424,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", required=True, help="plan file")
     p.add_argument("--out", required=True, help="results directory")
     p.add_argument("--as-of", help="date the review status is judged on (default: report deadline)")
+    p.add_argument("--columns", metavar="FILE", help=COLUMNS_HELP)
     p.set_defaults(handler=_cmd_indicators)
+
+    p = sub.add_parser(
+        "check-inputs", help="how a frame, roster or field folder reads; exit 2 if a run would stop"
+    )
+    p.add_argument("directory", help="a frame, roster or field-returns directory")
+    p.add_argument("--columns", metavar="FILE", help=COLUMNS_HELP)
+    p.set_defaults(handler=_cmd_check_inputs)
 
     p = sub.add_parser("run", help="the whole cycle of a run, by stages (papermill batch)")
     p.add_argument("--params", required=True, help="run parameter file (YAML)")
@@ -396,6 +448,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         metavar="CODE_OR_CITY",
         help="reports of one county (code) or one city (name) only",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        help="where the reports run: this machine (local) or a Dask cluster (default: the file)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the Dask scheduler, e.g. tcp://host:8786 (the run folder on a shared filesystem)",
     )
     p.set_defaults(handler=_cmd_run)
 

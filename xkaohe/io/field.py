@@ -15,6 +15,7 @@ import polars as pl
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW, Field, TableFile
+from xkaohe.io.columns import NO_MAP, ColumnMap
 from xkaohe.io.tables import read_table
 
 _DTYPES = {
@@ -33,8 +34,11 @@ def empty_table(spec: schemas.TableSpec) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def load_field(directory: str | Path) -> Field:
-    """Read the field returns of ``directory``; all problems at once."""
+def load_field(directory: str | Path, columns: ColumnMap = NO_MAP) -> Field:
+    """Read the field returns of ``directory``; all problems at once.
+
+    ``columns``: the user's header map (:mod:`xkaohe.io.columns`).
+    """
     d = Path(directory)
     if not d.is_dir():
         raise InputError(
@@ -44,7 +48,7 @@ def load_field(directory: str | Path) -> Field:
     files: list[TableFile] = []
     problems: list[Problem] = []
     for spec in schemas.FIELD_TABLES:
-        df, info, found = read_table(d, spec, required=False)
+        df, info, found = read_table(d, spec, required=False, columns=columns)
         problems += found
         tables[spec.name] = df if df is not None else empty_table(spec)
         if info is not None:

@@ -16,12 +16,22 @@ import polars as pl
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW, Frame
+from xkaohe.io.columns import NO_MAP, ColumnMap
 from xkaohe.io.tables import read_tables
 
-# What drawing a sample needs: the households' ID numbers are not part of it.
+# What drawing a sample needs (issue 15: a column a command does not use never
+# blocks it): the households' ID numbers are not part of it, nor any project
+# column beyond those the draw and the field lists carry; the beneficiaries
+# only by their key.
 SAMPLING_COLUMNS: dict[str, frozenset[str]] = {
     "households": frozenset(c.name for c in schemas.HOUSEHOLDS.columns) - {"head_id_number"},
+    "projects": frozenset(
+        {"project_id", "county_code", "village_code", "kind", "name", "funds_yuan"}
+    ),
+    "project_beneficiaries": frozenset(schemas.PROJECT_BENEFICIARIES.key),
 }
+INDICATOR_COLUMNS: dict[str, frozenset[str]] = SAMPLING_COLUMNS
+"""What ``xkaohe indicators`` reads of the frame (its projects come from the sample)."""
 
 
 def _unknown(
@@ -132,13 +142,18 @@ def check_frame(frame: Frame, names: dict[str, str] | None = None) -> list[Probl
     return problems
 
 
-def load_frame(directory: str | Path, only: dict[str, frozenset[str]] | None = None) -> Frame:
+def load_frame(
+    directory: str | Path,
+    only: dict[str, frozenset[str]] | None = None,
+    columns: ColumnMap = NO_MAP,
+) -> Frame:
     """Read and validate the five frame tables of ``directory``.
 
     ``only`` names, per table, the columns the caller needs (see
     :data:`SAMPLING_COLUMNS`); by default every column, extras included, is kept.
+    ``columns``: the user's header map (:mod:`xkaohe.io.columns`).
     """
-    tables, files = read_tables(directory, schemas.FRAME_TABLES, "frame", only)
+    tables, files = read_tables(directory, schemas.FRAME_TABLES, "frame", only, columns)
     tables["counties"] = schemas.normalise_counties(tables["counties"])
     frame = Frame(**tables, files=files)
     problems = check_frame(frame, {f.name: str(f.path) for f in files})

@@ -9,12 +9,16 @@ import polars as pl
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import Roster
+from xkaohe.io.columns import NO_MAP, ColumnMap
 from xkaohe.io.tables import read_tables
 
 
-def load_roster(directory: str | Path) -> Roster:
-    """Read and validate ``cities`` and ``assessors``; all problems at once."""
-    tables, files = read_tables(directory, schemas.ROSTER_TABLES, "roster")
+def load_roster(directory: str | Path, columns: ColumnMap = NO_MAP) -> Roster:
+    """Read and validate ``cities`` and ``assessors``; all problems at once.
+
+    ``columns``: the user's header map (:mod:`xkaohe.io.columns`).
+    """
+    tables, files = read_tables(directory, schemas.ROSTER_TABLES, "roster", columns=columns)
     roster = Roster(**tables, files=files)
     cities = roster.cities["city_name"]
     bad = roster.assessors.filter(

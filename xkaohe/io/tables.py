@@ -1,35 +1,112 @@
-"""Read one input table (CSV or XLSX) into canonical, typed columns.
+"""Read one input table (CSV, XLSX or XLS) into canonical, typed columns.
 
 The rules are DESIGN.md's "Frame directory" reading rules, shared by the
-frame, the roster and the field returns:
+frame, the roster and the field returns, widened for exports as offices
+really send them (issue 15):
 
-* one file per table, ``<name>.csv`` or ``<name>.xlsx``;
+* one file per table, ``<name>.csv``, ``<name>.xlsx`` or ``<name>.xls``;
 * CSV in UTF-8, UTF-8 with BOM or GB18030 (UTF-8 tried first);
-* headers canonical or Chinese; extra columns kept;
-* codes and ids stay text, so leading zeros survive;
+* headers canonical, Chinese, or mapped by the user's column map
+  (:mod:`xkaohe.io.columns`), compared ignoring full/half width, spaces and
+  trailing units; a unit in a header (``（万元）``) scales the values;
+* spreadsheets: title rows above the header are skipped (the header row is
+  found), two-row headers are joined, every sheet holding the table is read
+  (one per township, say), empty rows and columns are dropped, totals rows
+  (合计, 总计, 小计) are skipped with a note;
+* values as offices write them: thousand separators, 万 amounts, dates as
+  ``2019年11月24日``, ``2019/11/24``, ``20191124`` or Excel serials,
+  booleans 是/否, √/×, 1/0, Y/N;
+* codes and ids stay text, so leading zeros survive; an id a spreadsheet has
+  turned into a number (scientific notation, more than 15 digits, leading
+  zeros gone) is refused: the export lost data;
+* only the columns the command needs are read and checked (``only``); a
+  missing optional column is a note, not an error;
 * every problem is collected, never just the first.
 
 Each returned frame carries ``_row``: the line number a spreadsheet shows
-(header = 1), so later checks can point at the user's row.
+(header = 1 for a CSV; the sheet's own row number for a workbook), and
+``_sheet`` when a workbook's table spans several sheets.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW, TableFile
+from xkaohe.io.columns import (
+    ALL_TABLES,
+    NO_MAP,
+    ColumnMap,
+    closest_headers,
+    header_key,
+    unit_scale,
+)
 from xkaohe.io.files import sha256_file
 from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS, Column, TableSpec
 from xkaohe.yamltext import excerpt
 
-EXTENSIONS = (".csv", ".xlsx")
+EXTENSIONS = (".csv", ".xlsx", ".xls")
+SHEET = "_sheet"
+"""The column naming a row's sheet when a workbook's table spans several sheets."""
+TOTAL_WORDS = ("合计", "总计", "小计", "共计")
+"""A row whose first cells start with one of these is a totals row, not data."""
+# Spreadsheet tick marks, read as booleans beside schemas' words (offices tick boxes).
+TICKS_TRUE = ("√", "✓", "✔")
+TICKS_FALSE = ("×", "✗", "✘")
 _DASHES = {"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-"}
 _MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
 _MAX_HEADERS_SHOWN = 30  # headers quoted when a column is missing
 _EXCERPT = 40  # characters of a header or cell quoted in a message
+_HEADER_SCAN = 30  # rows of a sheet searched for the header row
+_TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
+_EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
+_ID_SUFFIXES = ("_code", "_id", "id_number")  # text columns holding codes and ids
+_SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+]?\d+$"
+_SERIAL_MIN, _SERIAL_MAX = 20000, 80000  # Excel day numbers 1954-10-03 .. 2119-01-08
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file as read: text cells under the file's own headers, with ``_row`` (and ``_sheet``).
+
+    ``numeric``: headers of spreadsheet columns whose cells were stored as numbers.
+    """
+
+    df: pl.DataFrame
+    notes: tuple[str, ...] = ()
+    numeric: frozenset[str] = frozenset()
+    headers: tuple[str, ...] | None = None  # every header of the file, read or not
+
+
+@dataclass
+class TableRead:
+    """One table read for a command or for ``check-inputs``: data, problems and how it mapped.
+
+    ``mapped``: canonical column -> the file's header for it (``scales``: its unit factor);
+    ``ignored``: the file's headers no needed column uses; ``notes``: what was
+    skipped or left empty without blocking anything.
+    """
+
+    spec: TableSpec
+    path: Path | None
+    df: pl.DataFrame | None = None
+    info: TableFile | None = None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mapped: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    numeric: set[str] = field(default_factory=set)  # canonical columns stored as numbers
+    scales: dict[str, float] = field(default_factory=dict)  # unit factor per canonical column
 
 
 def find_table(directory: Path, name: str) -> Path | None:
@@ -50,12 +127,15 @@ def find_table(directory: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def read_csv_text(path: Path, keep: frozenset[str] | None = None) -> pl.DataFrame:
-    """All cells as text: UTF-8 (with or without BOM) tried first, then GB18030.
+def read_csv_text(
+    path: Path, keep: Callable[[str], bool] | None = None
+) -> tuple[pl.DataFrame, list[str]]:
+    """All cells as text: UTF-8 (with or without BOM) tried first, then GB18030; and every
+    header of the file (read or not).
 
     UTF-8 files are read by polars straight from disk (it rejects invalid
     UTF-8 in values; the header line is checked here), so a 3 GB extract is
-    never held as a Python string.
+    never held as a Python string. ``keep``: which headers to read (None: all).
     """
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
@@ -65,10 +145,12 @@ def read_csv_text(path: Path, keep: frozenset[str] | None = None) -> pl.DataFram
     try:
         header.decode("utf-8")
         lazy = pl.scan_csv(path, infer_schema=False)
+        names = [n.strip().lstrip("\ufeff") for n in lazy.collect_schema().names()]
         if keep is not None:
-            names = lazy.collect_schema().names()
-            lazy = lazy.select([n for n in names if n.strip().lstrip("\ufeff") in keep])
-        return lazy.collect(engine="streaming")
+            lazy = lazy.select(
+                [n for n, h in zip(lazy.collect_schema().names(), names, strict=True) if keep(h)]
+            )
+        return lazy.collect(engine="streaming"), names
     except UnicodeDecodeError:
         pass
     except pl.exceptions.ComputeError as exc:
@@ -86,7 +168,221 @@ def read_csv_text(path: Path, keep: frozenset[str] | None = None) -> pl.DataFram
                 f"undecodable bytes at byte {exc.start}",
             )
         ) from None
-    return pl.read_csv(text.encode("utf-8"), infer_schema=False)
+    df = pl.read_csv(text.encode("utf-8"), infer_schema=False)
+    return df, [c.strip().lstrip("\ufeff") for c in df.columns]
+
+
+# ---------------------------------------------------------------- spreadsheets
+
+
+def _letter(index: int) -> str:
+    """Spreadsheet column letters of a 0-based column index (0 -> A, 26 -> AA)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = string.ascii_uppercase[rem] + out
+    return out
+
+
+def _cell(value: str | None) -> str:
+    return "" if value is None else value.strip()
+
+
+def _header_names(
+    rows: list[list[str]], r: int, two: bool, known: Callable[[str], bool]
+) -> tuple[list[str], int]:
+    """Names of the columns if the header is row ``r`` (and ``r + 1`` when ``two``); score."""
+    top = rows[r]
+    if not two:
+        return top, sum(1 for c in top if c and known(c))
+    bottom = rows[r + 1]
+    filled, last = [], ""
+    for c in top:  # a merged group heading spans the columns to its right
+        last = c or last
+        filled.append(last)
+    names, score = [], 0
+    for t, f, b in zip(top, filled, bottom, strict=True):
+        options = [f + b, b] if b else [t]
+        hit = next((o for o in options if o and known(o)), None)
+        score += hit is not None
+        names.append(hit if hit is not None else (f + b if b and f else b or f))
+    return names, score
+
+
+def _find_header(
+    rows: list[list[str]], known: Callable[[str], bool] | None
+) -> tuple[int, bool] | None:
+    """The header row (0-based) and whether a second header row follows; None if none matches.
+
+    The row (or pair of rows) naming the most known headers wins; on a tie the
+    single row, then the earlier one. Without ``known``, the first non-empty row.
+    """
+    if known is None:
+        first = next((i for i, row in enumerate(rows) if any(row)), None)
+        return None if first is None else (first, False)
+    best: tuple[int, int, bool] | None = None
+    for r in range(min(len(rows), _HEADER_SCAN)):
+        for two in (False, True):
+            if two and r + 1 >= len(rows):
+                continue
+            _, score = _header_names(rows, r, two, known)
+            if score and (best is None or score > best[0]):
+                best = (score, r, two)
+    return None if best is None else (best[1], best[2])
+
+
+def _sheet_table(
+    reader: fastexcel.ExcelReader, index: int, known: Callable[[str], bool] | None, fallback: bool
+) -> tuple[pl.DataFrame, frozenset[str]] | None:
+    """One sheet's table (text, own headers, ``_row``) and its numeric columns; None if no header.
+
+    ``fallback``: without a known header, take the first non-empty row as the header.
+    """
+    sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
+    grid = sheet.to_polars()
+    if grid.height == 0:
+        return None
+    offsets = [c.absolute_index for c in sheet.available_columns()]
+    rows = [[_cell(v) for v in row] for row in grid.head(_HEADER_SCAN + 1).iter_rows()]
+    found = _find_header(rows, known)
+    if found is None and fallback:
+        found = _find_header(rows, None)
+    if found is None:
+        return None
+    r, two = found
+    names, _ = _header_names(rows, r, two, known or (lambda _: False))
+    start = r + (2 if two else 1)
+    data = grid.slice(start)
+    columns: dict[str, pl.Series] = {}
+    numeric: set[str] = set()
+    kinds = _numeric_columns(reader, index, start)
+    for name, series, absolute in zip(names, data.iter_columns(), offsets, strict=True):
+        if not name and series.null_count() == series.len():
+            continue  # an empty column (a trailing one, or a spacer)
+        shown = name or f"(column {_letter(absolute)})"
+        if shown in columns:
+            shown = f"{shown} (column {_letter(absolute)})"
+        columns[shown] = series.alias(shown)
+        if absolute in kinds:
+            numeric.add(shown)
+    df = pl.DataFrame(list(columns.values())) if columns else pl.DataFrame()
+    df = df.with_columns(
+        pl.int_range(start + 1, start + 1 + data.height, dtype=pl.Int64).alias(ROW)
+    )
+    return df, frozenset(numeric)
+
+
+def _numeric_columns(reader: fastexcel.ExcelReader, index: int, start: int) -> set[int]:
+    """Absolute indexes of the sheet's columns whose data cells are all stored as numbers."""
+    sheet = reader.load_sheet(
+        index, header_row=None, skip_rows=lambda i: i < start, schema_sample_rows=None
+    )
+    return {c.absolute_index for c in sheet.available_columns() if c.dtype in ("float", "int")}
+
+
+def _read_workbook(path: Path, known: Callable[[str], bool] | None) -> RawTable:
+    """Every sheet holding the table, as one (``_sheet`` when several); notes for the rest."""
+    reader = fastexcel.read_excel(path)
+    names = reader.sheet_names
+    parts: list[tuple[str, pl.DataFrame]] = []
+    numeric: set[str] = set()
+    notes: list[str] = []
+    for index, name in enumerate(names if known is not None else names[:1]):
+        got = _sheet_table(reader, index, known, fallback=False)
+        if got is None:
+            if len(names) > 1:
+                notes.append(
+                    f"{path}: sheet '{excerpt(name, _EXCERPT)}' has no header of this "
+                    "table; skipped"
+                )
+            continue
+        parts.append((name, got[0]))
+        numeric |= got[1]
+    if not parts:  # no sheet names a known header: show the first sheet's own headers
+        notes = []
+        got = _sheet_table(reader, 0, known, fallback=True) if names else None
+        if got is None:
+            raise InputError(Problem(str(path), None, None, "a header row", "an empty workbook"))
+        return RawTable(got[0], (), got[1])
+    if len(parts) == 1:
+        return RawTable(parts[0][1], tuple(notes), frozenset(numeric))
+    # Sheets may head a column differently (户编号 / 户 编号): name it as the first sheet does.
+    first: dict[str, str] = {}
+    aligned = []
+    for name, df in parts:
+        renames = {}
+        for c in df.columns:
+            key = header_key(c)[0]
+            first.setdefault(key, c)
+            if c != ROW and first[key] != c:
+                renames[c] = first[key]
+        aligned.append(df.rename(renames).with_columns(pl.lit(name).alias(SHEET)))
+    numeric = {first.get(header_key(c)[0], c) for c in numeric}
+    return RawTable(pl.concat(aligned, how="diagonal"), tuple(notes), frozenset(numeric))
+
+
+# ---------------------------------------------------------------- raw reading
+
+
+def read_source(
+    path: Path,
+    known: Callable[[str], bool] | None = None,
+    keep: Callable[[str], bool] | None = None,
+) -> RawTable:
+    """All cells as text (null for empty), headers stripped, plus ``_row``; empty and totals
+    rows dropped (totals with a note).
+
+    ``known``: which headers belong to the table (finds a workbook's header row
+    and sheets); ``keep``: headers to read from a CSV (others are skipped while reading).
+    """
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
+            raw = _read_workbook(path, known)
+        else:
+            df, names = read_csv_text(path, keep)
+            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
+            df = df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+            raw = RawTable(df, headers=tuple(names))
+    except InputError:
+        raise
+    except Exception as exc:  # a malformed file: report it, don't crash
+        text = str(exc).strip()
+        first = text.splitlines()[0][:200] if text else type(exc).__name__
+        raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
+    df = raw.df
+    cells = [c for c in df.columns if c not in (ROW, SHEET)]
+    # Strip only the columns that have padding: a copy of a 30-million-row
+    # column costs seconds and gigabytes.
+    padded = (
+        df.select([pl.col(c).str.contains(r"^\s|\s$").any().alias(c) for c in cells]).row(0)
+        if cells
+        else ()
+    )
+    stripped = [
+        _blank_to_null(pl.col(c).str.strip_chars()).alias(c)
+        for c, pad in zip(cells, padded, strict=True)
+        if pad
+    ]
+    df = df.with_columns(stripped)
+    notes = list(raw.notes)
+    if cells:
+        df = df.filter(~pl.all_horizontal([pl.col(c).is_null() for c in cells]))
+        label = pl.concat_str(
+            [pl.col(c).fill_null("") for c in cells[:_TOTAL_COLUMNS]]
+        ).str.replace_all(r"\s", "")
+        totals = label.str.contains(f"^({'|'.join(TOTAL_WORDS)})")
+        skipped = df.filter(totals)
+        if skipped.height:
+            where = ", ".join(_where(path, r) for r in skipped.head(10).iter_rows(named=True))
+            notes.append(f"{where}: a totals row ({'/'.join(TOTAL_WORDS)}); skipped")
+            df = df.filter(~totals)
+    return RawTable(df, tuple(notes), raw.numeric, raw.headers)
+
+
+def _where(path: Path, row: dict[str, object]) -> str:
+    sheet = f", sheet '{row[SHEET]}'" if row.get(SHEET) is not None else ""
+    return f"{path}{sheet}, row {row[ROW]}"
 
 
 def read_raw(path: Path, keep: frozenset[str] | None = None) -> pl.DataFrame:
@@ -94,37 +390,14 @@ def read_raw(path: Path, keep: frozenset[str] | None = None) -> pl.DataFrame:
 
     ``keep``: headers to read (others are skipped while reading); None keeps all.
     """
-    try:
-        if path.suffix == ".xlsx":
-            df = pl.read_excel(path, engine="calamine", infer_schema_length=0)
-        else:
-            df = read_csv_text(path, keep)
-    except InputError:
-        raise
-    except Exception as exc:  # a malformed file: report it, don't crash
-        text = str(exc).strip()
-        first = text.splitlines()[0][:200] if text else type(exc).__name__
-        raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
-    df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-    # Strip only the columns that have padding: a copy of a 30-million-row
-    # column costs seconds and gigabytes.
-    padded = df.select([pl.col(c).str.contains(r"^\s|\s$").any().alias(c) for c in df.columns]).row(
-        0
-    )
-    stripped = [
-        _blank_to_null(pl.col(c).str.strip_chars()).alias(c)
-        for c, pad in zip(df.columns, padded, strict=True)
-        if pad
-    ]
-    return (
-        df.with_columns(stripped)
-        .with_row_index(ROW, offset=2)
-        .with_columns(pl.col(ROW).cast(pl.Int64))
-    )
+    return read_source(path, None, None if keep is None else keep.__contains__).df
 
 
 def _blank_to_null(text: pl.Expr) -> pl.Expr:
     return pl.when(text.str.len_bytes() == 0).then(None).otherwise(text)
+
+
+# ---------------------------------------------------------------- headers
 
 
 def _shown_headers(headers: list[str]) -> str:
@@ -134,62 +407,166 @@ def _shown_headers(headers: list[str]) -> str:
     return ", ".join(cut) + (f" and {more} more" if more > 0 else "")
 
 
-def _resolve_headers(
-    df: pl.DataFrame, spec: TableSpec, path: Path
-) -> tuple[pl.DataFrame, dict[str, str], list[Problem]]:
-    """Rename Chinese headers to canonical; return how to name each column to the user."""
-    problems: list[Problem] = []
-    renames: dict[str, str] = {}
-    shown = _shown_headers([c for c in df.columns if c != ROW])
+def header_keys(spec: TableSpec, columns: ColumnMap = NO_MAP) -> dict[str, str]:
+    """Header key -> canonical column, for every header the table accepts."""
+    keys: dict[str, str] = {}
     for col in spec.columns:
-        present = [h for h in (col.name, col.alias) if h in df.columns]
-        if len(present) == 2:
-            problems.append(
-                Problem(
-                    str(path),
-                    1,
-                    col.alias,
-                    f"one header for {col.label}",
-                    f"both '{col.name}' and '{col.alias}'",
-                )
-            )
-        elif present and present[0] != col.name:
-            renames[present[0]] = col.name
-        elif not present and col.required:
-            problems.append(
+        for h in (col.alias, col.name, *columns.headers(spec.name, col.name)):
+            keys[header_key(h)[0]] = col.name
+    return keys
+
+
+def _yaml_key(text: str) -> str:
+    """A header as a YAML mapping key (quoted when YAML would misread it)."""
+    plain = re.fullmatch(r"[^\s:#{}\[\],&*?|<>=!%@`'\"-][^:#{}\[\],]*", text)
+    return text if plain and text == text.strip() else json.dumps(text, ensure_ascii=False)
+
+
+def missing_column_problem(
+    spec: TableSpec, col: Column, headers: list[str], path: Path, columns: ColumnMap
+) -> Problem:
+    """A required column is absent: name the closest headers and the map line that fixes it."""
+    close = closest_headers([col.alias, col.name, *columns.headers(spec.name, col.name)], headers)
+    pick = close[0] if close else "<your header>"
+    where = columns.source or "params/columns.yaml, given with --columns"
+    found = "no such column"
+    found += (
+        f"; closest headers: {', '.join(excerpt(h, _EXCERPT) for h in close)}"
+        if close
+        else (f"; columns: {_shown_headers(headers)}")
+    )
+    return Problem(
+        str(path),
+        1,
+        col.label,
+        f"a column '{col.name}' or '{col.alias}' (if the file heads it otherwise, add the line "
+        f"'{_yaml_key(pick)}: {col.name}' under '{spec.name}:' in the column map {where})",
+        found,
+    )
+
+
+def _resolve_headers(
+    raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap
+) -> tuple[pl.DataFrame, TableRead]:
+    """Rename the file's headers to canonical names; what was mapped, ignored, missing."""
+    df = raw.df
+    out = TableRead(spec, path)
+    headers = (
+        list(raw.headers)
+        if raw.headers is not None
+        else [c for c in df.columns if c not in (ROW, SHEET)]
+    )
+    by_key: dict[str, list[str]] = {}
+    for h in headers:
+        by_key.setdefault(header_key(h)[0], []).append(h)
+    renames: dict[str, str] = {}
+    used: set[str] = set()
+    for col in spec.columns:
+        wanted = {
+            header_key(h)[0] for h in (col.name, col.alias, *columns.headers(spec.name, col.name))
+        }
+        present = sorted({h for k in wanted for h in by_key.get(k, [])}, key=headers.index)
+        if len(present) > 1:
+            out.problems.append(
                 Problem(
                     str(path),
                     1,
                     col.label,
-                    f"a column '{col.name}' or '{col.alias}'",
-                    # the headers once: a garbage header must not fill the message
-                    f"columns: {shown}" if not problems else "no such column (headers above)",
+                    f"one header for {col.label}",
+                    f"{len(present)}: {', '.join(repr(excerpt(h, _EXCERPT)) for h in present)}",
                 )
             )
+        elif present:
+            header = present[0]
+            if header in used:
+                out.problems.append(
+                    Problem(str(path), 1, header, "a header for one column", "two columns use it")
+                )
+                continue
+            used.add(header)
+            _, wrong = unit_scale(col, header)
+            if wrong is not None:
+                out.problems.append(
+                    Problem(str(path), 1, header, wrong, f"'{header_key(header)[1]}'")
+                )
+            renames[header] = col.name
+            out.mapped[col.name] = header
+        elif col.required and not col.nullable:
+            # suggest only headers no column of the table claims already
+            full = ALL_TABLES.get(spec.name, spec)
+            claimed = header_keys(full, columns)
+            free = [h for h in headers if header_key(h)[0] not in claimed]
+            out.problems.append(missing_column_problem(spec, col, free or headers, path, columns))
+        else:
+            out.notes.append(f"{path}: column {col.label} is absent; it reads as empty")
+    out.ignored = [h for h in headers if h not in used]
+    numeric = {renames.get(h, h) for h in raw.numeric}
     df = df.rename(renames)
-    written = {v: f"{k} ({v})" for k, v in renames.items()}
-    for col in spec.columns:  # an optional column that is absent reads as empty
-        if col.name not in df.columns and not col.required:
+    # An optional column that is absent reads as empty; so does one whose cells may all be
+    # empty (absent and all-empty mean the same; the note above says which it was).
+    for col in spec.columns:
+        if col.name not in df.columns and (not col.required or col.nullable):
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(col.name))
-    return df, written, problems
+    scales = {renames[h]: unit_scale(spec.column(renames[h]), h)[0] for h in renames}
+    out.numeric, out.scales = numeric, scales
+    return df, out
 
 
-def _parse(col: Column) -> tuple[pl.Expr, str]:
+# ---------------------------------------------------------------- values
+
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+"""Day 0 of Excel's serial dates (1900 system, after its 1900-02-29 bug)."""
+
+
+def _number(text: pl.Expr) -> pl.Expr:
+    """A number as offices write it: ``1,234.5``, ``12.5万``, ``3亿元``, ``800元``."""
+    clean = text.str.replace_all(r"[,，\s]", "")
+    factor = (
+        pl.when(clean.str.contains(r"万元?$"))
+        .then(1e4)
+        .when(clean.str.contains(r"亿元?$"))
+        .then(1e8)
+        .otherwise(1.0)
+    )
+    return clean.str.replace(r"(万|亿)?元?$", "").cast(pl.Float64, strict=False) * factor
+
+
+def _date(text: pl.Expr) -> pl.Expr:
+    """A date as offices write it: 2019-11-24, 2019/11/24, 2019.11.24, 2019年11月24日,
+    20191124, an Excel day number (43793), with or without a time after it."""
+    day = text.str.replace(r"[\sT].*$", "")
+    dashed = day.str.replace_all(r"[/.年月]", "-").str.replace(r"日$", "")
+    serial = day.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+    as_serial = pl.when(serial.is_between(_SERIAL_MIN, _SERIAL_MAX)).then(
+        pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)
+    )
+    compact = pl.when(day.str.contains(r"^\d{8}$")).then(day.str.to_date("%Y%m%d", strict=False))
+    return pl.coalesce(
+        pl.when(dashed.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
+            dashed.str.to_date("%Y-%m-%d", strict=False)
+        ),
+        compact,
+        as_serial.cast(pl.Date),
+    )
+
+
+def _parse(col: Column, scale: float = 1.0) -> tuple[pl.Expr, str]:
     """Expression turning the text column into its type, and what we expected."""
     text = pl.col(col.name)
     if col.kind == "bool":
-        low = text.str.to_lowercase()
-        expr = pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
-        return expr.otherwise(None), "true/false, 1/0 or 是/否"
+        low = text.str.to_lowercase().str.replace(r"\.0+$", "")
+        yes, no = [*TRUE_WORDS, *TICKS_TRUE], [*FALSE_WORDS, *TICKS_FALSE]
+        expr = pl.when(low.is_in(yes)).then(True).when(low.is_in(no)).then(False)
+        return expr.otherwise(None), "true/false, 1/0 or 是/否 (also √/×, Y/N)"
     if col.kind == "int":
-        as_float = text.cast(pl.Float64, strict=False)
+        as_float = _number(text)
         whole = pl.when(as_float == as_float.round(0)).then(as_float)
         return whole.cast(pl.Int64, strict=False), "a whole number"
     if col.kind == "float":
-        return text.cast(pl.Float64, strict=False), "a number"
+        return _number(text) * scale, "a number"
     if col.kind == "date":
-        normal = text.str.replace_all(r"[/.]", "-").str.replace(r"\s.*$", "")
-        return normal.str.to_date("%Y-%m-%d", strict=False), "a date like 2019-11-24"
+        return _date(text), "a date like 2019-11-24"
     if col.kind == "enum":
         normal = text
         for dash, plain in _DASHES.items():
@@ -207,10 +584,17 @@ def _parse(col: Column) -> tuple[pl.Expr, str]:
 def _problem_rows(
     df: pl.DataFrame, mask: pl.Expr, column: str, path: Path, label: str, expected: str
 ) -> list[Problem]:
-    bad = df.filter(mask).select(ROW, pl.col(column).alias("_found"))
+    sheet = pl.col(SHEET) if SHEET in df.columns else pl.lit(None, pl.String)
+    bad = df.filter(mask).select(ROW, sheet.alias(SHEET), pl.col(column).alias("_found"))
     out = [
-        Problem(str(path), int(r), label, expected, "empty" if v is None else excerpt(v, _EXCERPT))
-        for r, v in bad.head(_MAX_PER_COLUMN).iter_rows()
+        Problem(
+            f"{path}, sheet '{s}'" if s is not None else str(path),
+            int(r),
+            label,
+            expected,
+            "empty" if v is None else excerpt(v, _EXCERPT),
+        )
+        for r, s, v in bad.head(_MAX_PER_COLUMN).iter_rows()
     ]
     if bad.height > _MAX_PER_COLUMN:
         out.append(
@@ -225,7 +609,7 @@ def _problem_rows(
     return out
 
 
-def _typed_column(df: pl.DataFrame, col: Column) -> pl.Series:
+def _typed_column(df: pl.DataFrame, col: Column, scale: float = 1.0) -> pl.Series:
     """The column in its type; canonical text skips the mapping (fast path for big extracts)."""
     raw = df[col.name]
     present = raw.drop_nulls()
@@ -235,102 +619,202 @@ def _typed_column(df: pl.DataFrame, col: Column) -> pl.Series:
         return raw
     if col.kind == "bool" and present.is_in(["true", "false"]).all():
         return raw == "true"
-    return df.select(_parse(col)[0].alias(col.name)).to_series()
+    if col.kind in ("int", "float") and scale == 1.0:
+        plain = raw.cast(pl.Float64 if col.kind == "float" else pl.Int64, strict=False)
+        if plain.null_count() == raw.null_count():
+            return plain
+    if col.kind == "date":
+        plain = raw.str.to_date("%Y-%m-%d", strict=False)
+        if plain.null_count() == raw.null_count():
+            return plain
+    return df.select(_parse(col, scale)[0].alias(col.name)).to_series()
+
+
+def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Expr, str]]:
+    """Ids a spreadsheet damaged: refused, never accepted (the digits are gone)."""
+    if col.kind != "text" or not col.name.endswith(_ID_SUFFIXES):
+        return []
+    raw = pl.col(col.name)
+    fix = "format the column as text in the spreadsheet and export again"
+    checks = [
+        (
+            raw.str.contains(_SCIENTIFIC),
+            f"an id written out in full (the export lost data: the spreadsheet turned the id "
+            f"into a number in scientific notation and dropped digits; {fix})",
+        )
+    ]
+    if numeric:
+        checks.append(
+            (
+                raw.str.contains(rf"^\d{{{_EXCEL_DIGITS + 1},}}$"),
+                f"an id of at most {_EXCEL_DIGITS} digits in a number cell (the export lost "
+                f"data: a spreadsheet keeps only {_EXCEL_DIGITS} digits of a number; {fix})",
+            )
+        )
+    digits = df[col.name].drop_nulls()
+    digits = digits.filter(digits.str.contains(r"^\d+$"))
+    if digits.len() and digits.len() * 2 >= df[col.name].drop_nulls().len():
+        lengths = digits.str.len_chars().value_counts(sort=True)
+        width, count = lengths.row(0)
+        if width >= 4 and count * 2 > digits.len():
+            checks.append(
+                (
+                    raw.str.contains(r"^\d+$") & (raw.str.len_chars() < width),
+                    f"an id of {width} digits like the others in this column (the export lost "
+                    f"data: leading zeros drop when a spreadsheet reads an id as a number; {fix})",
+                )
+            )
+    return checks
+
+
+# ---------------------------------------------------------------- tables
 
 
 def parse_table(
-    df: pl.DataFrame, spec: TableSpec, path: Path
+    df: pl.DataFrame, spec: TableSpec, path: Path, columns: ColumnMap = NO_MAP
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """Type the spec's columns of a raw table; report bad cells and duplicate keys."""
-    df, written, problems = _resolve_headers(df, spec, path)
-    if problems:
-        return df, problems
+    read = parse_raw(RawTable(df), spec, path, columns)
+    return (read.df if read.df is not None else df), read.problems
+
+
+def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = NO_MAP) -> TableRead:
+    """Map the headers of a raw table, type its columns, and list every problem and note."""
+    df, out = _resolve_headers(raw, spec, path, columns)
+    out.notes = [*raw.notes, *out.notes]
+    if out.problems:
+        out.df = df
+        return out
+    problems = out.problems
+    written = {c: f"{h} ({c})" for c, h in out.mapped.items() if h != c}
     typed_columns = []
     for col in spec.columns:
-        typed = _typed_column(df, col)
+        scale = out.scales.get(col.name, 1.0)
+        typed = _typed_column(df, col, scale)
         typed_columns.append(typed)
         _, expected = _parse(col)
         label = written.get(col.name, col.name)
-        cells = pl.DataFrame({ROW: df[ROW], col.name: df[col.name], "_typed": typed})
-        value, raw = pl.col("_typed"), pl.col(col.name)
-        checks = [(raw.is_not_null() & value.is_null(), expected)]
+        frame = {ROW: df[ROW], col.name: df[col.name], "_typed": typed}
+        if SHEET in df.columns:
+            frame[SHEET] = df[SHEET]
+        cells = pl.DataFrame(frame)
+        value, raw_cell = pl.col("_typed"), pl.col(col.name)
+        checks = [(raw_cell.is_not_null() & value.is_null(), expected)]
         if not col.nullable:
-            checks.insert(0, (raw.is_null(), f"a value ({expected})"))
+            checks.insert(0, (raw_cell.is_null(), f"a value ({expected})"))
         if col.low is not None:
             checks.append((value < col.low, f"a value >= {col.low:g}"))
         if col.high is not None:
             checks.append((value > col.high, f"a value <= {col.high:g}"))
+        ids = _id_checks(df, col, col.name in out.numeric)
+        if ids:  # a damaged id is the cause; do not also call it a wrong code
+            damaged = pl.any_horizontal([m for m, _ in ids])
+            checks += ids
+        else:
+            damaged = pl.lit(False)
         if col.pattern is not None:
             code = f"a code matching {col.pattern} (it becomes part of file names)"
-            checks.append((raw.is_not_null() & ~raw.str.contains(col.pattern), code))
+            checks.append(
+                (raw_cell.is_not_null() & ~damaged & ~raw_cell.str.contains(col.pattern), code)
+            )
         # One pass to learn which checks fail; rows are listed only for those.
         failing = cells.select([mask.any().alias(str(i)) for i, (mask, _) in enumerate(checks)])
         for (mask, wanted), bad in zip(checks, failing.row(0), strict=True):
             if bad:
                 problems += _problem_rows(cells, mask, col.name, path, label, wanted)
-    out = df.with_columns(typed_columns)
+    typed_df = df.with_columns(typed_columns)
+    out.df = typed_df
     if spec.key and not problems:
-        key = pl.col(spec.key[0]) if len(spec.key) == 1 else pl.struct(list(spec.key))
-        key_label = " + ".join(written.get(k, k) for k in spec.key)
-        # Sorted 64-bit hashes first (cheap on 30 million ids); exact only if two collide.
-        hashes = out.select(key.hash().sort()).to_series()
-        dups = out.head(0)
-        if hashes.len() > 1 and (hashes.slice(1) == hashes.slice(0, hashes.len() - 1)).any():
-            dups = out.filter(key.is_duplicated()).sort([*spec.key, ROW])
-        for row in dups.head(_MAX_PER_COLUMN).iter_rows(named=True):
-            value_text = "/".join(str(row[k]) for k in spec.key)
-            problems.append(
-                Problem(
-                    str(path),
-                    row[ROW],
-                    key_label,
-                    "a unique key",
-                    f"{excerpt(value_text, _EXCERPT)}, which appears more than once",
-                )
+        problems += _duplicate_keys(typed_df, spec, path, written)
+    return out
+
+
+def _duplicate_keys(
+    out: pl.DataFrame, spec: TableSpec, path: Path, written: dict[str, str]
+) -> list[Problem]:
+    key = pl.col(spec.key[0]) if len(spec.key) == 1 else pl.struct(list(spec.key))
+    key_label = " + ".join(written.get(k, k) for k in spec.key)
+    # Sorted 64-bit hashes first (cheap on 30 million ids); exact only if two collide.
+    hashes = out.select(key.hash().sort()).to_series()
+    dups = out.head(0)
+    if hashes.len() > 1 and (hashes.slice(1) == hashes.slice(0, hashes.len() - 1)).any():
+        dups = out.filter(key.is_duplicated()).sort([*spec.key, ROW])
+    problems = []
+    for row in dups.head(_MAX_PER_COLUMN).iter_rows(named=True):
+        value_text = "/".join(str(row[k]) for k in spec.key)
+        problems.append(
+            Problem(
+                _where(path, row).rsplit(", row ", 1)[0],
+                row[ROW],
+                key_label,
+                "a unique key",
+                f"{excerpt(value_text, _EXCERPT)}, which appears more than once",
             )
-    return out, problems
+        )
+    return problems
 
 
-def read_table(
-    directory: Path, spec: TableSpec, *, required: bool = True, only: frozenset[str] | None = None
-) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
-    """Find, read and type one table; problems are returned, not raised.
+def inspect_table(
+    directory: Path,
+    spec: TableSpec,
+    *,
+    required: bool = True,
+    only: frozenset[str] | None = None,
+    columns: ColumnMap = NO_MAP,
+) -> TableRead:
+    """Find, read and type one table, with how it mapped; problems are returned, not raised.
 
     ``only``: the canonical columns a caller needs; the others (and extra
-    columns) are neither read nor checked — a national extract then fits in memory.
+    columns) are neither read nor checked — a column a command does not use
+    never blocks it, and a national extract fits in memory.
     """
+    full = spec
     if only is not None:
         spec = spec.narrowed(only)
     path = find_table(directory, spec.name)
     if path is None:
-        if not required:
-            return None, None, []
-        return (
-            None,
-            None,
-            [
+        out = TableRead(spec, None)
+        if required:
+            out.problems.append(
                 Problem(
                     str(directory),
                     None,
                     None,
-                    f"a file {spec.name}.csv or {spec.name}.xlsx",
+                    f"a file {spec.name}.csv, {spec.name}.xlsx or {spec.name}.xls",
                     "no such file",
                 )
-            ],
-        )
+            )
+        return out
+    every = header_keys(full, columns)  # the whole table's headers find a sheet's header row
+    wanted = header_keys(spec, columns)
     try:
-        keep = (
-            None if only is None else frozenset(h for c in spec.columns for h in (c.name, c.alias))
+        raw = read_source(
+            path,
+            lambda h: header_key(h)[0] in every,
+            None if only is None else (lambda h: header_key(h)[0] in wanted),
         )
-        raw = read_raw(path, keep)
     except InputError as exc:
-        return (
-            None,
-            None,
-            exc.problems or [Problem(str(path), None, None, "a readable table", str(exc))],
+        return TableRead(
+            spec,
+            path,
+            problems=exc.problems or [Problem(str(path), None, None, "a readable table", str(exc))],
         )
-    df, problems = parse_table(raw, spec, path)
-    return df, TableFile(spec.name, path, sha256_file(path)), problems
+    out = parse_raw(raw, spec, path, columns)
+    out.info = TableFile(spec.name, path, sha256_file(path))
+    return out
+
+
+def read_table(
+    directory: Path,
+    spec: TableSpec,
+    *,
+    required: bool = True,
+    only: frozenset[str] | None = None,
+    columns: ColumnMap = NO_MAP,
+) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
+    """Find, read and type one table; problems returned, not raised (:func:`inspect_table`)."""
+    out = inspect_table(directory, spec, required=required, only=only, columns=columns)
+    return (out.df if out.info is not None else None), out.info, out.problems
 
 
 def read_tables(
@@ -338,6 +822,7 @@ def read_tables(
     specs: tuple[TableSpec, ...],
     what: str,
     only: dict[str, frozenset[str]] | None = None,
+    columns: ColumnMap = NO_MAP,
 ) -> tuple[dict[str, pl.DataFrame], tuple[TableFile, ...]]:
     """Read every table of ``specs`` from ``directory``; raise all problems together."""
     d = Path(directory)
@@ -347,11 +832,11 @@ def read_tables(
     files: list[TableFile] = []
     problems: list[Problem] = []
     for spec in specs:
-        df, info, found = read_table(d, spec, only=(only or {}).get(spec.name))
-        problems += found
-        if df is not None and info is not None:
-            tables[spec.name] = df
-            files.append(info)
+        out = inspect_table(d, spec, only=(only or {}).get(spec.name), columns=columns)
+        problems += out.problems
+        if out.df is not None and out.info is not None:
+            tables[spec.name] = out.df
+            files.append(out.info)
     if problems:
         raise InputError(problems)
     return tables, tuple(files)

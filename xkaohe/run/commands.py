@@ -21,6 +21,13 @@ import polars as pl
 
 from xkaohe import __version__
 from xkaohe.analyse.candidates import candidate_problems
+from xkaohe.analyse.claims import (
+    all_claims,
+    check_claims,
+    evidence_rows,
+    identification,
+    interview_coverage,
+)
 from xkaohe.analyse.consistency import cross_check
 from xkaohe.analyse.estimate import count_frame
 from xkaohe.analyse.findings import completeness, merge_findings
@@ -53,10 +60,11 @@ from xkaohe.field.ledger import (
     verify,
     versions,
 )
-from xkaohe.inputs import Field, Frame, Lottery, Roster
+from xkaohe.inputs import ROW, Field, Frame, Lottery, Roster
+from xkaohe.io.columns import NO_MAP, ColumnMap, load_column_map, parse_column_map
 from xkaohe.io.field import load_field
 from xkaohe.io.files import read_json, sha256_file
-from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
+from xkaohe.io.frame import INDICATOR_COLUMNS, SAMPLING_COLUMNS, load_frame
 from xkaohe.io.ledger import (
     LEDGER,
     Ledger,
@@ -161,13 +169,21 @@ def run_sample(
     out: Path,
     counties: list[str] | None = None,
     field_lists: bool = True,
+    columns: Path | None = None,
 ) -> SamplePackage:
-    """``xkaohe sample``: draw, write the package, the certificate and the field lists."""
+    """``xkaohe sample``: draw, write the package, the certificate and the field lists.
+
+    ``columns``: the user's header map file; its mapping is recorded in the
+    certificate, so ``verify-sample`` reads the frame the same way.
+    """
     plan = load_plan(plan_path)
-    frame = load_frame(frame_dir, SAMPLING_COLUMNS)
+    header_map = load_column_map(columns)
+    frame = load_frame(frame_dir, SAMPLING_COLUMNS, header_map)
     package = draw_sample(frame, plan, seed, counties)
     check_sample_package(package.tables())
     cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out, plan)
+    if header_map.tables:
+        cert["columns"] = {"path": header_map.source, "map": header_map.as_dict()}
     write_package(out, package.tables(), cert)
     if field_lists:
         write_field_lists(out, frame, package)
@@ -230,7 +246,9 @@ def verify_sample(directory: Path) -> list[str]:
     if differences:
         raise VerificationError("; ".join(differences))
     plan: Plan = load_plan(plan_path)
-    package = draw_sample(load_frame(frame_dir, SAMPLING_COLUMNS), plan, seed, counties)
+    recorded_map = cert.get("columns") or {}
+    header_map = parse_column_map(recorded_map.get("map"), f"{where} (columns)")
+    package = draw_sample(load_frame(frame_dir, SAMPLING_COLUMNS, header_map), plan, seed, counties)
     # Step 6 is re-derived with the draw (the CSVs compare it exactly); the
     # certificate must name the same method, R and generator.
     method, written = inclusion_record(plan), cert.get("inclusion") or {}
@@ -359,8 +377,29 @@ def compute_results(
         assignments=frame.households.select("helper_id", "household_id"),
         sources=sources,
     )
+    claims = all_claims(checked.claims, checked.interviews, counties, sources)
+    evidence = evidence_rows(
+        households,
+        frame.project_beneficiaries,
+        projects.select("project_id", "county_code")
+        .join(frame.projects.select("project_id", "village_code"), on="project_id", how="left")
+        .join(counties.select("county_code", "city_name"), on="county_code", how="left")
+        .join(checked.project_checks.select("project_id", "result", ROW), on="project_id"),
+        plan,
+        sources,
+        assignments=frame.households.select("helper_id", "household_id"),
+    )
+    claim_checks = check_claims(claims, evidence, plan)
+    cases = identification(households, frame.project_beneficiaries, sources)
     candidates = candidate_problems(
-        indicators, checks, counties, plan, households=households, sources=sources
+        indicators,
+        checks,
+        counties,
+        plan,
+        households=households,
+        sources=sources,
+        claims=claim_checks,
+        cases=cases,
     )
     findings = merge_findings(checked.problems, candidates, plan, as_of)
     return {
@@ -383,6 +422,9 @@ def compute_results(
         Result.COMPLETENESS: completeness(findings, checked.experiences, counties, plan),
         Result.REJECTS: checked.rejects,
         Result.RELAPSES: relapse_counts(households, plan),
+        Result.CLAIM_CHECKS: claim_checks,
+        Result.INTERVIEW_COVERAGE: interview_coverage(sample["interviewees"], claims),
+        Result.IDENTIFICATION: cases,
         Result.PAIRED_VISITS: paired_visit_table(
             sample["project_households"],
             sample["projects"],
@@ -416,17 +458,19 @@ def run_indicators(
     plan_path: Path,
     out: Path,
     as_of: dt.date | None = None,
+    columns: Path | None = None,
 ) -> dict[str, pl.DataFrame]:
     """``xkaohe indicators``: results of the run written once to ``out``.
 
     ``as_of`` (the day review states and deadlines are judged on) defaults to
-    the run date; see :func:`choose_as_of`.
+    the run date; see :func:`choose_as_of`. ``columns``: the user's header map file.
     """
 
     plan = load_plan(plan_path)
-    frame = load_frame(frame_dir, SAMPLING_COLUMNS)
+    header_map = load_column_map(columns)
+    frame = load_frame(frame_dir, INDICATOR_COLUMNS, header_map)
     sample = read_package(sample_dir)
-    field, ledger_head = field_returns(field_dir, out.parent)
+    field, ledger_head = field_returns(field_dir, out.parent, header_map)
     synthetic = is_synthetic(frame_dir.parent) or is_synthetic(field_dir.parent)
     when, rule = choose_as_of(plan, as_of, synthetic, dt.date.today())
     results = compute_results(frame, sample, field, plan, when)
@@ -450,8 +494,12 @@ def run_indicators(
 # --------------------------------------------------------------------------- lottery
 
 
-def run_lottery(roster_dir: Path, plan_path: Path, seed: str, out_dir: Path) -> Lottery:
+def run_lottery(
+    roster_dir: Path, plan_path: Path, seed: str, out_dir: Path, columns: Path | None = None
+) -> Lottery:
     """Load the roster and plan, draw, and write teams/members/pairs, the xlsx and the certificate.
+
+    ``columns``: the user's header map file (recorded in the certificate).
 
     Raises
     ------
@@ -462,9 +510,12 @@ def run_lottery(roster_dir: Path, plan_path: Path, seed: str, out_dir: Path) -> 
     """
 
     plan = load_plan(plan_path)
-    roster = load_roster(roster_dir)
+    header_map = load_column_map(columns)
+    roster = load_roster(roster_dir, header_map)
     lottery = draw_lottery(roster, plan, seed)
     cert = build_certificate(lottery, roster, roster_dir, plan_path, plan_hash(plan_path))
+    if header_map.tables:
+        cert["columns"] = {"path": header_map.source, "map": header_map.as_dict()}
     write_lottery(out_dir, lottery, cert, team_list_sheets(lottery))
     return lottery
 
@@ -514,7 +565,10 @@ def verify_lottery(out_dir: Path) -> None:
                 f"sha256 {now}: the plan changed since the draw",
             )
         )
-    roster = load_roster(roster_dir)
+    recorded_map = cert.get("columns") or {}
+    roster = load_roster(
+        roster_dir, parse_column_map(recorded_map.get("map"), f"{cert_path} (columns)")
+    )
     present = {f.name: f for f in roster.files}
     for name, rec in sorted(files.items()):
         f = present.get(name)
@@ -559,18 +613,20 @@ def verify_lottery(out_dir: Path) -> None:
 # --------------------------------------------------------------------------- field ledger
 
 
-def field_returns(field_dir: Path, run: Path) -> tuple[Field, dict[str, Any] | None]:
+def field_returns(
+    field_dir: Path, run: Path, columns: ColumnMap = NO_MAP
+) -> tuple[Field, dict[str, Any] | None]:
     """The field returns of a run: the field ledger's current view when ``run`` has one
     (then a field folder, if there is one, must hold exactly the same records), else the
     field folder. Also the ledger's head (seq, hash) the view was read at, or None.
     """
     if not Ledger.exists(run):
-        return load_field(field_dir), None
+        return load_field(field_dir, columns), None
     with Ledger.open_read(run) as ledger:
         view = current(versions(ledger))
         seq, head = ledger.head()
     if field_dir.is_dir():
-        differ = disagreements(view, field_records(load_field(field_dir)))
+        differ = disagreements(view, field_records(load_field(field_dir, columns)))
         if differ:
             raise InputError(
                 Problem(
