@@ -256,7 +256,8 @@ def _sheet_table(
     data = grid.slice(start)
     columns: dict[str, pl.Series] = {}
     numeric: set[str] = set()
-    kinds = _numeric_columns(reader, index, start)
+    empty = [i for i, s in enumerate(data.iter_columns()) if s.null_count() == s.len()]
+    kinds = _numeric_columns(reader, index, start, empty)
     for name, series, absolute in zip(names, data.iter_columns(), offsets, strict=True):
         if not name and series.null_count() == series.len():
             continue  # an empty column (a trailing one, or a spacer)
@@ -273,10 +274,19 @@ def _sheet_table(
     return df, frozenset(numeric)
 
 
-def _numeric_columns(reader: fastexcel.ExcelReader, index: int, start: int) -> set[int]:
-    """Absolute indexes of the sheet's columns whose data cells are all stored as numbers."""
+def _numeric_columns(
+    reader: fastexcel.ExcelReader, index: int, start: int, empty: list[int]
+) -> set[int]:
+    """Absolute indexes of the sheet's columns whose data cells are all stored as numbers.
+
+    ``start``: the first data row (0-based); ``empty``: positions of columns without
+    data, typed as text up front (fastexcel complains when it cannot guess them).
+    """
     sheet = reader.load_sheet(
-        index, header_row=None, skip_rows=lambda i: i < start, schema_sample_rows=None
+        index,
+        header_row=start - 1,
+        schema_sample_rows=None,
+        dtypes=dict.fromkeys(empty, "string") or None,
     )
     return {c.absolute_index for c in sheet.available_columns() if c.dtype in ("float", "int")}
 
@@ -293,8 +303,7 @@ def _read_workbook(path: Path, known: Callable[[str], bool] | None) -> RawTable:
         if got is None:
             if len(names) > 1:
                 notes.append(
-                    f"{path}: sheet '{excerpt(name, _EXCERPT)}' has no header of this "
-                    "table; skipped"
+                    f"{path}: sheet {excerpt(name, _EXCERPT)} has no header of this table; skipped"
                 )
             continue
         parts.append((name, got[0]))

@@ -61,9 +61,9 @@ def _kinds(directory: Path) -> list[str]:
 
 
 def _file_lines(read: TableRead) -> list[str]:
-    name = read.path.name if read.path is not None else f"{read.spec.name} (no file)"
     rows = f": {read.df.height:,} rows" if read.df is not None and not read.problems else ""
-    lines = [f"{name} ({read.spec.name}){rows}"]
+    head = f"{read.path.name} ({read.spec.name})" if read.path else f"{read.spec.name}: no file"
+    lines = [head + rows]
     if read.mapped:
         shown = [
             (c if h == c else f"{c} <- {h}")
