@@ -308,6 +308,64 @@ CLAIM_STATUS = _set(
     C("other_item", "其他项目"),
 )
 
+# ------------------------------------------------------------------ claims (issue 13)
+
+CLAIM_SOURCE = _set(
+    "claim_source",
+    "陈述来源",
+    C("meeting", "座谈会", aliases=("情况交流座谈会", "村级座谈会")),
+    C("document", "资料查阅", aliases=("查阅资料",)),
+    C("interview", "访谈", aliases=("干部访谈",)),
+    C("self_assessment", "自评报告", "自评"),
+)
+"""Where a claim was heard or read (五(一)(二)(三), 六(二) 自评报告)."""
+CLAIM_ITEM = _set(
+    "claim_item",
+    "陈述事项",
+    C("food_clothing_ok", "不愁吃穿", aliases=("稳定实现不愁吃穿",)),
+    C("education_ok", "义务教育无因贫辍学", "义务教育", aliases=("义务教育有保障",)),
+    C("medical_ok", "基本医疗保险全覆盖、基本医疗有保障", "基本医疗", aliases=("基本医疗有保障",)),
+    C("housing_safe", "住房安全有保障", "住房安全"),
+    C("water_safe", "饮水安全有保障", "饮水安全"),
+    C("income_ok", "脱贫户收入稳定超过扶贫标准", "收入达标"),
+    C("knows_helper", "帮扶责任人联系到户", "帮扶到户"),
+    C("industry_coverage", "到户产业项目覆盖所有有劳动力贫困户", "产业覆盖"),
+    C("edge_monitored", "边缘户已全部纳入监测", "边缘户监测"),
+    C("whole_household", "建档立卡户均整户识别", "整户识别"),
+    C("procedure_ok", "识别退出均经评议公示", "评议公示"),
+    C("beneficiaries_received", "项目登记受益户均已受益", "项目受益"),
+    C("project_results", "扶贫项目均达到预期效果", "项目成效"),
+    C("household_size", "家庭人口数"),
+    C("income_per_capita_yuan", "人均纯收入元", "人均纯收入"),
+)
+"""The measurable plan items a claim can be about (the evidence for each: plan ``claims``)."""
+CLAIM_VERDICT = _set(
+    "claim_verdict",
+    "核实结果",
+    C("agree", "与考核发现一致", "一致", colour="#2ca02c"),
+    C("contradicted", "与考核发现不符", "不符", colour="#d62728"),
+    C("not_checkable", "样本中无可核实数据", "无法核实", colour=NO_DATA_COLOUR),
+)
+"""A claim against the evidence (:mod:`xkaohe.analyse.claims`)."""
+CLAIM_REASON = _set(
+    "claim_reason",
+    "无法核实原因",
+    C("no_evidence", "样本中无可比对的户或项目"),
+    C("admits_gap", "陈述本身承认存在问题"),
+    C("unreadable", "陈述内容无法识别"),
+    C("unknown_item", "不是可比对的事项"),
+    C("household_only", "该事项只能逐户比对"),
+)
+"""Why a claim is ``not_checkable``."""
+PROJECT_RESULT = _set(
+    "project_result",
+    "项目成效",
+    C("reached", "达到预期效果", "达到"),
+    C("partly", "部分达到预期效果", "部分达到"),
+    C("not", "未达到预期效果", "未达到"),
+)
+"""What a project check found the project achieved (五(五) 项目实施效果)."""
+
 # ------------------------------------------------------------------ indicators
 
 SURVEY_ITEM = _set(
@@ -491,6 +549,11 @@ CODE_SETS: dict[str, CodeSet] = {
         DISCREPANCY_KIND,
         PROJECT_FLAG,
         CLAIM_STATUS,
+        CLAIM_SOURCE,
+        CLAIM_ITEM,
+        CLAIM_VERDICT,
+        CLAIM_REASON,
+        PROJECT_RESULT,
         SURVEY_ITEM,
         CHECK_ITEM,
         HOUSEHOLD_CLASS,
@@ -509,7 +572,11 @@ __all__ = [
     "ASSESSOR_KIND",
     "ASSESSOR_LEVEL",
     "CHECK_ITEM",
+    "CLAIM_ITEM",
+    "CLAIM_REASON",
+    "CLAIM_SOURCE",
     "CLAIM_STATUS",
+    "CLAIM_VERDICT",
     "CODE_SETS",
     "CONTENT_LEVEL",
     "COUNTY_CATEGORY",
@@ -525,6 +592,7 @@ __all__ = [
     "PROJECT_FLAG",
     "PROJECT_KIND",
     "PROJECT_LEVEL",
+    "PROJECT_RESULT",
     "PROJECT_STATUS",
     "RATE",
     "RATE_STATUS",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import polars as pl
@@ -60,7 +61,11 @@ class Frame:
 
 @dataclass(frozen=True)
 class Field:
-    """The five field tables, typed and canonical, each with ``_row``."""
+    """The field tables, typed and canonical, each with ``_row``.
+
+    ``claims`` (issue 13) is empty when none were delivered; a hand-built
+    Field without it has a table with no columns.
+    """
 
     household_survey: pl.DataFrame
     interviews: pl.DataFrame
@@ -68,6 +73,7 @@ class Field:
     problems: pl.DataFrame
     experiences: pl.DataFrame
     files: tuple[TableFile, ...] = ()
+    claims: pl.DataFrame = dataclass_field(default_factory=pl.DataFrame)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "files"}

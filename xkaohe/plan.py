@@ -233,6 +233,34 @@ class Consistency(_Model):
     helper_awareness_min: Share
 
 
+class ClaimEvidence(_Model):
+    """What can confirm or contradict a claim about one item (plan ``claims.items``).
+
+    ``table``: ``household_survey`` (the questionnaires), ``project_checks``
+    (the team's project checks) or ``beneficiaries`` (the questionnaires of the
+    surveyed households the frame's project register lists as beneficiaries).
+    ``column``: the evidence column; a boolean meets the item when true, an
+    enum when its value is one of ``ok``, a number when within ``tolerance``
+    (relative) of the claimed value. ``among``: boolean survey columns that
+    must all be true for a household to be one the claim is about (e.g.
+    ``registered``, ``has_labour``). ``household_only``: only a claim about
+    one household can be compared (numbers such as household size).
+    """
+
+    table: Literal["household_survey", "project_checks", "beneficiaries"]
+    column: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    among: tuple[str, ...] = ()
+    ok: tuple[str, ...] = ()
+    tolerance: Share = 0.0
+    household_only: bool = False
+
+
+class Claims(_Model):
+    """The claim items (codes of :data:`xkaohe.codes.CLAIM_ITEM`) and their evidence."""
+
+    items: dict[str, ClaimEvidence] = Field(min_length=1)
+
+
 class Review(_Model):
     days_to_review: int = Field(ge=0)
 
@@ -321,6 +349,10 @@ CandidateRuleName = Literal[
     "projects",
     "paired_funds",
     "paired_beneficiaries",
+    "claims",
+    "beneficiaries",
+    "identification",
+    "edge_monitoring",
 ]
 """The system's candidate rules (``xkaohe.analyse.candidates.RULES``), in report order."""
 
@@ -389,6 +421,7 @@ class Plan(_Model):
     sampling: Sampling
     indicators: Indicators
     consistency: Consistency
+    claims: Claims
     review: Review
     field_week: FieldWeek
     teams: Teams

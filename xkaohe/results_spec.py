@@ -54,6 +54,9 @@ class Result(StrEnum):
     REJECTS = "rejects"
     RELAPSES = "relapses"
     PAIRED_VISITS = "paired_visits"
+    CLAIM_CHECKS = "claim_checks"
+    INTERVIEW_COVERAGE = "interview_coverage"
+    IDENTIFICATION = "identification"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,43 @@ def _rate_columns(rates: Iterable[str]) -> dict[str, pl.DataType]:
         out |= {f"{r}_df": INT, f"{r}_insufficient": BOOL, f"{r}_status": STR, f"{r}_detect": FLT}
     return out
 
+
+_EVIDENCE: dict[str, pl.DataType] = {
+    "has_labour": BOOL,
+    "industry_support": BOOL,
+    "received_project_benefit": BOOL,
+    "whole_household": BOOL,
+    "members_left_out": INT,
+    "procedure_ok": BOOL,
+    "edge_household": BOOL,
+    "monitored": BOOL,
+}
+"""The household survey's claim-evidence columns (schemas.EVIDENCE_COLUMNS)."""
+
+_CLAIM: dict[str, pl.DataType] = {
+    "table": STR,
+    "claim_id": STR,
+    "date": DATE,
+    "source": STR,
+    "level": STR,
+    "role": STR,
+    "person_id": STR,
+    "document": STR,
+    "city_name": STR,
+    "county_code": STR,
+    "village_code": STR,
+    "household_id": STR,
+    "project_id": STR,
+    "item": STR,
+    "value": STR,
+    "file": STR,
+    "row": INT,
+}
+
+_IDENTIFICATION: dict[str, pl.DataType] = {"county_code": STR}
+for _case in ("not_whole", "procedure_bad", "edge_unmonitored", "benefit_missing"):
+    _IDENTIFICATION |= {f"{_case}_asked": INT, _case: INT, f"{_case}_refs": STR}
+_IDENTIFICATION["members_left_out"] = INT
 
 # R_status and R_detect exist only for the rates the plan judges (it may judge fewer).
 _RATE_OPTIONAL = frozenset(f"{r}_{part}" for r in RATES for part in ("status", "detect"))
@@ -159,9 +199,11 @@ _TABLES = (
             "classification": STR,
             "weight": FLT,
             "city_name": STR,
+            **_EVIDENCE,
         },
         key=("village_code", "household_id"),
-        optional=frozenset({"visitors"}),  # an optional column of the household survey
+        # optional columns of the household survey (the claim evidence: issue 13)
+        optional=frozenset({"visitors", *_EVIDENCE}),
     ),
     ResultTable(
         Result.COUNTY_INDICATORS,
@@ -453,6 +495,51 @@ _TABLES = (
             "survey_row": INT,
         },
         key=("project_id", "household_id"),
+    ),
+    ResultTable(
+        Result.CLAIM_CHECKS,
+        "Every claim (meeting, document, interview, self-assessment; city to helper level) "
+        "against the evidence of its item and unit: agree / contradicted (with the "
+        "contradicting households or projects, file and row) / not_checkable (issue 13).",
+        {
+            **_CLAIM,
+            "scope": STR,
+            "evidence": STR,
+            "checked": INT,
+            "contradicting": INT,
+            "verdict": STR,
+            "reason": STR,
+            "found": STR,
+            "contradicting_ids": STR,
+            "contradicting_counties": STR,
+            "references": STR,
+        },
+        key=("table", "claim_id"),
+    ),
+    ResultTable(
+        Result.INTERVIEW_COVERAGE,
+        "Planned interviewees (五(三) quotas, interviewees.csv) against interviews done, per "
+        "unit and role.",
+        {
+            "level": STR,
+            "city_name": STR,
+            "county_code": STR,
+            "village_code": STR,
+            "role": STR,
+            "planned": INT,
+            "done": INT,
+            "missing": INT,
+            "complete": BOOL,
+        },
+        key=("level", "city_name", "county_code", "village_code", "role"),
+    ),
+    ResultTable(
+        Result.IDENTIFICATION,
+        "Per county: 未整户识别, 程序不规范 (三(一)1(7)), 边缘户未纳入监测 (三(一)1(6)) and "
+        "register-listed beneficiaries who received nothing (五(五)): households asked, "
+        "cases, case references.",
+        _IDENTIFICATION,
+        key=("county_code",),
     ),
 )
 

@@ -376,9 +376,31 @@ HOUSEHOLD_SURVEY = TableSpec(
         # who visited: assessor person_ids joined by VISITOR_SEP (optional; the
         # field ledger checks them against the team's members and pairs)
         C("visitors", "走访人员", required=False, nullable=True),
+        # Evidence for claims (issue 13; optional so older exports read): 到户产业 (五(五)),
+        # project benefit of a household the register lists (五(五)), 整户识别 and
+        # 评议公示 (三(一)1(7)), 边缘户/监测户 (三(一)1(6))
+        C("has_labour", "有劳动能力", "bool", required=False, nullable=True),
+        C("industry_support", "享受到户产业扶持", "bool", required=False, nullable=True),
+        C("received_project_benefit", "享受到项目收益", "bool", required=False, nullable=True),
+        C("whole_household", "整户识别", "bool", required=False, nullable=True),
+        C("members_left_out", "未识别家庭成员数", "int", required=False, nullable=True, low=0),
+        C("procedure_ok", "评议公示程序规范", "bool", required=False, nullable=True),
+        C("edge_household", "边缘户或脱贫监测对象", "bool", required=False, nullable=True),
+        C("monitored", "已纳入监测", "bool", required=False, nullable=True),
     ),
     unique=("village_code", "household_id"),
 )
+EVIDENCE_COLUMNS = (
+    "has_labour",
+    "industry_support",
+    "received_project_benefit",
+    "whole_household",
+    "members_left_out",
+    "procedure_ok",
+    "edge_household",
+    "monitored",
+)
+"""The survey's optional claim-evidence columns (absent in older exports: read as empty)."""
 VISITOR_SEP = ";"
 INTERVIEWS = TableSpec(
     "interviews",
@@ -405,6 +427,15 @@ PROJECT_CHECKS = TableSpec(
         C("funds_spent_yuan", "已支出资金元", "float", low=0, nullable=True),
         C("beneficiaries_confirmed", "核实受益户数", "int", low=0, nullable=True),
         C("issue", "发现问题", nullable=True),
+        # 五(五): 项目实施效果 (optional so older exports read)
+        C(
+            "result",
+            "项目成效",
+            "enum",
+            required=False,
+            nullable=True,
+            values=enum(codes.PROJECT_RESULT),
+        ),
     ),
     unique=("project_id",),
 )
@@ -439,7 +470,30 @@ EXPERIENCES = TableSpec(
     ),
     unique=("experience_id",),
 )
-FIELD_TABLES = (HOUSEHOLD_SURVEY, INTERVIEWS, PROJECT_CHECKS, PROBLEMS, EXPERIENCES)
+CLAIMS = TableSpec(
+    "claims",
+    (
+        # One statement about one measurable plan item (issue 13): heard at a meeting
+        # (五(一) 情况交流座谈会), read in a document (五(二) 查阅资料), said in an
+        # interview (五(三)) or written in a self-assessment report (六(二) 自评报告).
+        C("claim_id", "陈述编号"),
+        C("date", "日期", "date"),
+        C("source", "来源", "enum", values=enum(codes.CLAIM_SOURCE)),
+        C("level", "层级", "enum", values=enum(INTERVIEW_LEVEL)),
+        C("role", "陈述人身份", nullable=True),
+        C("person_id", "人员编号", nullable=True),
+        C("document", "资料名称", nullable=True),
+        C("city_name", "市名称"),
+        C("county_code", "县代码", nullable=True),
+        C("village_code", "村代码", nullable=True),
+        C("household_id", "户编号", nullable=True),
+        C("project_id", "项目编号", nullable=True),
+        C("item", "陈述事项", "enum", values=enum(codes.CLAIM_ITEM)),
+        C("value", "陈述内容"),
+    ),
+    unique=("claim_id",),
+)
+FIELD_TABLES = (HOUSEHOLD_SURVEY, INTERVIEWS, PROJECT_CHECKS, PROBLEMS, EXPERIENCES, CLAIMS)
 
 # Record keys (DESIGN.md "Field ledger"). A field table's ``unique`` columns are
 # also its record key in the field ledger (:mod:`xkaohe.field.ledger`): a
@@ -460,6 +514,7 @@ MEDIA_KEYS = {
     "project_checks": ("project_id",),
     "problems": ("problem_id",),
     "experiences": ("experience_id",),
+    "claims": ("claim_id",),
 }
 KEY_SEP = "/"
 MEDIA_KIND = {"audio": "audio", "录音": "audio", "photo": "photo", "照片": "photo"}

@@ -28,6 +28,17 @@ paired_funds           funds overspent, or spent on a paired cooperation
                        project not started or abandoned (资金支持)
 paired_beneficiaries   fewer beneficiaries of a cooperation project confirmed
                        than drawn (产业合作)
+claims                 a claim of a meeting, document, city or county interview
+                       or self-assessment contradicted by the evidence
+                       (:mod:`xkaohe.analyse.claims`; a city's claim is raised in
+                       each county whose households contradict it; village and
+                       helper interviews are the two rules above, with the
+                       plan's tolerances)
+beneficiaries          a household the project register lists as a beneficiary
+                       says it received nothing (五(五))
+identification         registered households not identified as a whole
+                       (未整户识别) or without 评议公示 (程序不规范), 三(一)1(7)
+edge_monitoring        edge households not monitored (边缘户未纳入监测), 三(一)1(6)
 =====================  ==========================================================
 
 The content item each rule files its problem under (plan 三) and its standard
@@ -55,6 +66,7 @@ from xkaohe.analyse.consistency import (
     percent_text,
 )
 from xkaohe.analyse.verdicts import scope
+from xkaohe.codes import CLAIM_ITEM, CLAIM_SOURCE, INTERVIEW_LEVEL
 from xkaohe.errors import InputError, PlanError, Problem
 from xkaohe.inputs import ROW
 from xkaohe.plan import Plan
@@ -73,6 +85,8 @@ class Evidence:
     households: pl.DataFrame | None = None
     checks: CrossChecks | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    claims: pl.DataFrame | None = None  # claim_checks (xkaohe.analyse.claims.check_claims)
+    cases: pl.DataFrame | None = None  # xkaohe.analyse.claims.identification
 
     def file(self, table: str) -> str:
         """The file name a field table came from (for row references)."""
@@ -407,6 +421,89 @@ def _project_rule(
 
 _FUNDS_HIT = pl.any_horizontal([pl.col(f) for f, _ in _FUNDS_FLAGS])
 
+
+# ------------------------------------------------------------------ claims (issue 13)
+
+
+def _claims(ev: Evidence, plan: Plan) -> pl.DataFrame | None:
+    """Claims contradicted by the evidence, one problem per county with all of them."""
+    del plan
+    if ev.claims is None:
+        return None
+    require_columns(
+        ev.claims,
+        "claim_checks",
+        ("table", "level", "source", "county_code", "item", "verdict", "found", "references"),
+    )
+    covered = (pl.col("table") == "interviews") & pl.col("level").is_in(["village", "helper"])
+    bad = ev.claims.filter((pl.col("verdict") == "contradicted") & ~covered.fill_null(False))
+    # a city's claim is raised in each county whose households or projects contradict it
+    bad = bad.with_columns(
+        pl.when(pl.col("county_code").is_null())
+        .then(pl.col("contradicting_counties").str.split(";"))
+        .otherwise(pl.concat_list(pl.col("county_code")))
+        .alias("county_code")
+    ).explode("county_code")
+    who = pl.format(
+        "{}{}{}称“{}”",
+        INTERVIEW_LEVEL.expr(pl.col("level")),
+        CLAIM_SOURCE.expr(pl.col("source")),
+        pl.when(pl.col("village_code").is_not_null())
+        .then(pl.format("（村{}）", "village_code"))
+        .when(pl.col("household_id").is_not_null())
+        .then(pl.format("（户{}）", "household_id"))
+        .otherwise(pl.lit("")),
+        CLAIM_ITEM.expr(pl.col("item")),
+    )
+    return (
+        bad.group_by("county_code")
+        .agg(
+            n=pl.len(),
+            what=_list_text(pl.format("{}，{}", who, "found")),
+            refs=_list_text(pl.format("{}：{}", who, "references")),
+        )
+        .select(
+            "county_code",
+            pl.lit("claims").alias("rule"),
+            pl.format("{}项陈述与考核核实情况不符：{}。", "n", "what").alias("description"),
+            pl.format("陈述与入户调查、项目核查比对：{}。", "refs").alias("evidence"),
+        )
+    )
+
+
+def _case_rule(
+    rule: str, parts: list[tuple[str, str]]
+) -> Callable[[Evidence, Plan], pl.DataFrame | None]:
+    """A rule over the per-county cases of :func:`xkaohe.analyse.claims.identification`."""
+
+    def find(ev: Evidence, plan: Plan) -> pl.DataFrame | None:
+        del plan
+        if ev.cases is None:
+            return None
+        cols = [c for name, _ in parts for c in (name, f"{name}_asked", f"{name}_refs")]
+        require_columns(ev.cases, "identification", ["county_code", *cols])
+        hit = pl.any_horizontal([pl.col(name) > 0 for name, _ in parts])
+        text = pl.concat_list(
+            [
+                pl.when(pl.col(name) > 0).then(
+                    pl.format(f"入户调查{{}}户中{{}}户{words}", f"{name}_asked", name)
+                )
+                for name, words in parts
+            ]
+        ).list.drop_nulls()
+        refs = pl.concat_list(
+            [pl.when(pl.col(name) > 0).then(pl.col(f"{name}_refs")) for name, _ in parts]
+        ).list.drop_nulls()
+        return ev.cases.filter(hit).select(
+            "county_code",
+            pl.lit(rule).alias("rule"),
+            pl.concat_str(text.list.join("；"), pl.lit("。")).alias("description"),
+            pl.format("入户调查表：{}。", refs.list.join("；")).alias("evidence"),
+        )
+
+    return find
+
+
 RULES: tuple[Rule, ...] = (
     Rule("wrong_exit_rate", "indicator", _rate_rule("wrong_exit_rate")),
     Rule("omission_rate", "indicator", _rate_rule("omission_rate")),
@@ -427,6 +524,30 @@ RULES: tuple[Rule, ...] = (
         "paired_beneficiaries",
         "cross_check",
         _project_rule("paired_beneficiaries", True, pl.col(_SHORT_FLAG[0]), [_SHORT_FLAG]),
+    ),
+    Rule("claims", "cross_check", _claims),
+    Rule(
+        "beneficiaries",
+        "cross_check",
+        _case_rule(
+            "beneficiaries", [("benefit_missing", "项目台账登记为受益户但表示未享受到项目收益")]
+        ),
+    ),
+    Rule(
+        "identification",
+        "cross_check",
+        _case_rule(
+            "identification",
+            [
+                ("not_whole", "建档立卡时有家庭成员未纳入（未整户识别）"),
+                ("procedure_bad", "识别未经评议公示（程序不规范）"),
+            ],
+        ),
+    ),
+    Rule(
+        "edge_monitoring",
+        "cross_check",
+        _case_rule("edge_monitoring", [("edge_unmonitored", "为边缘户或脱贫监测对象但未纳入监测")]),
     ),
 )
 """Every candidate rule, in report order (numbering within a county follows it)."""
@@ -458,6 +579,8 @@ def candidate_problems(
     *,
     households: pl.DataFrame | None = None,
     sources: Mapping[str, str] | None = None,
+    claims: pl.DataFrame | None = None,
+    cases: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Problems proposed by the system from the indicators, households and cross-checks.
 
@@ -482,6 +605,10 @@ def candidate_problems(
         wrong_inclusion, approves``): each case is named in the evidence.
     sources
         Field table name -> file name, for the row references.
+    claims
+        ``claim_checks`` (:func:`xkaohe.analyse.claims.check_claims`), or ``None``.
+    cases
+        The per-county cases of :func:`xkaohe.analyse.claims.identification`, or ``None``.
 
     Returns
     -------
@@ -501,7 +628,7 @@ def candidate_problems(
     """
     _check_rules(plan)
     require_columns(counties, "counties", ("county_code", "city_name"))
-    ev = Evidence(counties, indicators, households, checks, dict(sources or {}))
+    ev = Evidence(counties, indicators, households, checks, dict(sources or {}), claims, cases)
     schema = dict.fromkeys(CANDIDATE_KEYS, pl.String)
     parts = [pl.DataFrame(schema=schema)]
     for rule in RULES:

@@ -73,6 +73,7 @@ class CheckedField:
     experiences: pl.DataFrame
     rejects: pl.DataFrame
     paired_visits: pl.DataFrame
+    claims: pl.DataFrame
 
 
 def _as_text(expr: pl.Expr) -> pl.Expr:
@@ -160,7 +161,9 @@ def check_field(
     # Household questionnaires: a household of the village sample (in a sampled
     # village; registered ones drawn), or a drawn paired-project beneficiary.
     survey = (
-        with_relapse_codes(field.household_survey, plan, name("household_survey"))
+        with_evidence_columns(
+            with_relapse_codes(field.household_survey, plan, name("household_survey"))
+        )
         .join(villages, on="village_code", how="left")
         .join(sampled, on=["village_code", "household_id"], how="left")
         .join(paired_households(sample), on=["village_code", "household_id"], how="left")
@@ -226,6 +229,8 @@ def check_field(
 
     projects = sample["projects"].select("project_id", "county_code")
     checks = field.project_checks.join(projects, on="project_id", how="left")
+    if "result" not in checks.columns:  # an optional column of older exports (五(五) 成效)
+        checks = checks.with_columns(pl.lit(None, pl.String).alias("result"))
     checks, rej = apply_rules(
         checks,
         "project_checks",
@@ -275,6 +280,33 @@ def check_field(
     )
     pieces.append(rej)
 
+    claims = field.claims if field.claims.width else _empty(schemas.CLAIMS)
+    # A self-assessment report arrives after the field week (六(二)): its date is not checked.
+    week = _outside_week("date", plan)
+    households = pl.concat(
+        [sampled["household_id"], sample["project_households"]["household_id"]]
+    ).unique()
+    claims, rej = apply_rules(
+        claims,
+        "claims",
+        name("claims"),
+        [
+            _not_in("city_name", counties["city_name"], "a city of the frame", nullable=False),
+            _not_in("county_code", county_codes, "a county_code of the frame"),
+            _not_in("village_code", villages["village_code"], "a village of the sample package"),
+            _not_in("household_id", households, "a household drawn in the sample package"),
+            _not_in("project_id", projects["project_id"], "a project of the sample package"),
+            Rule(
+                week.column,
+                week.bad & (pl.col("source") != "self_assessment"),
+                week.expected + "; a self-assessment report may be dated later",
+                week.found,
+            ),
+            _duplicate(schemas.CLAIMS),
+        ],
+    )
+    pieces.append(rej)
+
     rejects = pl.concat(pieces).sort("table", "row", "column")
     return CheckedField(
         household_survey=survey,
@@ -284,6 +316,26 @@ def check_field(
         experiences=experiences,
         rejects=rejects,
         paired_visits=paired_visits,
+        claims=claims,
+    )
+
+
+def _empty(spec: schemas.TableSpec) -> pl.DataFrame:
+    kinds = {"bool": pl.Boolean, "int": pl.Int64, "float": pl.Float64, "date": pl.Date}
+    return pl.DataFrame(
+        schema={ROW: pl.Int64} | {c.name: kinds.get(c.kind, pl.String) for c in spec.columns}
+    )
+
+
+def with_evidence_columns(survey: pl.DataFrame) -> pl.DataFrame:
+    """The survey with every optional claim-evidence column (null where the export lacks it)."""
+    kinds = {"bool": pl.Boolean, "int": pl.Int64}
+    return survey.with_columns(
+        [
+            pl.lit(None, kinds[schemas.HOUSEHOLD_SURVEY.column(c).kind]).alias(c)
+            for c in schemas.EVIDENCE_COLUMNS
+            if c not in survey.columns
+        ]
     )
 
 
