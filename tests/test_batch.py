@@ -54,7 +54,7 @@ def test_a_failing_notebook_is_reported_and_the_rest_complete(rendered: Rendered
     run, results = rendered
     (failed,) = [r for r in results if not r.ok]
     assert failed.job.stem == "sample_broken"
-    assert "KeyError" in failed.error and "000000" in failed.error
+    assert "InputError" in failed.error and "000000" in failed.error  # named, not a KeyError
     assert failed.error.startswith("cell ")
     assert (run / "notebooks" / "sample_broken.ipynb").exists()  # kept for debugging
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from xkaohe import codes
 from xkaohe.analyse.estimate import clopper_pearson
 from xkaohe.io.results import read_result
-from xkaohe.report import province
-from xkaohe.report.province import Province
-from xkaohe.results_spec import Result
+from xkaohe.report import kit, province
+from xkaohe.report.kit import Results
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOK = NOTEBOOKS / "provincial_report.ipynb"
@@ -32,133 +32,121 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def prov(run: Path) -> Province:
-    return province.load_province(run)
-
-
-def _rates(p: Province) -> list[str]:
-    return [name for name, _, _ in province.judged_rates(p.plan)]
+def prov(run: Path) -> Results:
+    return kit.load_results(run)
 
 
 # ------------------------------------------------------------------ loading
 
 
-def test_loader_reads_the_whole_store_without_personal_data(prov: Province) -> None:
-    assert prov.counties.height == prov.indicators.height == prov.plan.scope.counties
+def test_loader_reads_the_whole_store_masked(prov: Results, run: Path) -> None:
+    assert prov.counties.height == prov.plan.scope.counties
+    assert prov.rates.height == 4 * prov.counties.height  # the rates in long form, once
     assert prov.as_of == prov.plan.timeline.field_end  # the demo's run date, in the field week
     assert prov.synthetic
     assert prov.teams is not None and prov.teams.height == prov.plan.teams.count
-    assert not {"head_name", "phone", "head_id_number"} & set(prov.sample_households.columns)
+    assert prov.sample_households["head_name"].drop_nulls().str.contains(r"\*").all()
     order = prov.counties["city_order"].to_list()
     assert order == sorted(order)  # cities stay together, in the province's order
+    stored = read_result(run, "county_verdicts").sort("county_code")
+    mine = prov.counties.sort("county_code").select(stored.columns)
+    assert mine.equals(stored)  # the verdicts are read, not redone
 
 
-# -------------------------------------------------------------- 1 the sample
+# ------------------------------------------------------------------ 1, 2 sample and rates
 
 
-def test_sample_achieved_compares_plan_draw_and_survey(prov: Province) -> None:
-    table = province.sample_achieved(prov)
-    rows = {r["项目"]: r for r in table.iter_rows(named=True)}
+def test_sample_achieved_compares_plan_draw_and_survey(prov: Results) -> None:
+    rows = {r["项目"]: r for r in province.sample_achieved(prov).iter_rows(named=True)}
     assert rows["县（市、区）"]["计划"] == str(prov.plan.scope.counties)
     assert rows["调查户合计"]["实际调查"] == prov.households.height
-    assert rows["返贫户（全覆盖）"]["计划"] == "全覆盖"
+    assert rows[codes.SAMPLE_CATEGORY.label("relapsed")]["计划"] == "全覆盖"
 
 
-# --------------------------------------------------------------- 2 the rates
+def test_status_counts_add_up_to_the_counties(prov: Results) -> None:
+    counts = province.status_counts(prov)
+    words = codes.RATE_STATUS_REFERENCE
+    totals = counts.select(
+        pl.sum_horizontal(words.label(c) for c in ("fail", "not_found", "pass", "no_data"))
+    )
+    assert totals.to_series().to_list() == [prov.counties.height] * counts.height
 
 
-def test_forest_data_has_one_row_per_county(prov: Province) -> None:
-    for rate in _rates(prov):
-        rows = province.forest_rows(prov, rate)
-        assert rows.height == prov.counties.height
-        assert rows["county_code"].n_unique() == rows.height
-        assert set(rows["status"]) <= {"fail", "not_found", "pass", "no_data"}
-        indicators = prov.indicators.select("county_code", pl.col(rate).alias("from_store"))
-        joined = rows.join(indicators, on="county_code")
-        assert (
-            joined.filter(pl.col("ratio") != pl.col("from_store")).height == 0
-        )  # read, not redone
-
-
-def test_forest_figure_draws_every_county_in_order(prov: Province) -> None:
+def test_forest_figure_draws_every_county_in_order(prov: Results) -> None:
     fig = province.rate_figure(prov, "wrong_exit_rate")
     cities, counties = fig.data[0].y  # the first trace fixes the row order
-    assert list(counties) == province.forest_rows(prov, "wrong_exit_rate")["county_name"].to_list()
+    expected = province.judged(prov).filter(pl.col("rate") == "wrong_exit_rate")
+    assert list(counties) == expected["county_name"].to_list()
     assert len(cities) == prov.counties.height
+    assert list(fig.data[1].x) == expected["ratio"].to_list()  # read, not redone
     with pytest.raises(KeyError, match="wrong_inclusion_rate"):
         province.rate_figure(prov, "wrong_inclusion_rate")  # no threshold, no forest
 
 
-def test_status_counts_add_up_to_the_counties(prov: Province) -> None:
-    counts = province.status_counts(prov)
-    totals = counts.select(pl.sum_horizontal("未达标", "未发现超标", "达标", "无样本"))
-    assert totals.to_series().to_list() == [prov.counties.height] * counts.height
+# ------------------------------------------------------------------ 3 exit standard
 
 
-# ------------------------------------------------------ 3 exit_2019 counties
-
-
-def test_exit_table_has_exactly_the_exit_2019_counties(prov: Province) -> None:
+def test_exit_table_has_exactly_the_exit_standard_counties(prov: Results) -> None:
     rows = province.exit_rows(prov)
-    expected = prov.counties.filter(pl.col("category") == "exit_2019")["county_code"]
-    assert sorted(rows["county_code"]) == sorted(expected)
-    assert province.exit_table(rows, prov.plan).height == rows.height
-    text = province.exit_sentences(rows, prov.plan)
+    expected = prov.counties.filter(pl.col("scope") == "exit_standard")["county_code"]
+    assert sorted(rows["county_code"]) == sorted(expected) and rows.height > 0
+    table = province.exit_table(rows, prov)
+    assert table.height == rows.height
+    verdicts = [codes.verdict_label(v, "exit_standard") for v in rows["verdict"]]
+    assert table["结论"].to_list() == verdicts
+    text = province.exit_sentences(rows, prov)
     assert all(f"<b>{name}</b>" in text for name in rows["county_name"])
 
 
-def test_county_verdicts_are_the_stored_ones(prov: Province) -> None:
-    # The rule itself is tested in tests/test_verdicts.py; the report only reads it.
-    stored = read_result(prov.run, Result.COUNTY_VERDICTS).select("county_code", "verdict")
-    shown = province.county_verdicts(prov).select("county_code", "verdict")
-    assert shown.sort("county_code").equals(stored.sort("county_code"))
-
-
 @pytest.mark.parametrize(
-    ("verdicts", "text"),
+    ("verdicts", "scope", "text"),
     [
         pytest.param(
-            ["not_found"] * 3,
-            "3个县未发现超标（样本不足以确认达标）；没有指标未达标或能确认达标的县",
-            id="all-not-found",
+            ["not_found"] * 3, "exit_standard", "3个县未发现超标（样本不足以确认达标）", id="exit"
         ),
         pytest.param(
-            ["fail", "pass"], "1个县有指标未达标，1个县确认达标；没有未发现超标的县", id="mixed"
+            ["fail", "pass"], None, "1个县有指标超出参考线，1个县各项指标优于参考线", id="reference"
         ),
     ],
 )
-def test_verdict_counts_text(verdicts: list[str], text: str) -> None:
-    assert province.verdict_counts_text(pl.Series(verdicts)) == text
+def test_verdict_counts_text(verdicts: list[str], scope: str | None, text: str) -> None:
+    assert province.verdict_counts_text(pl.Series(verdicts), scope) == text
 
 
-# ------------------------------------------------------------ 4, 5 summaries
+def test_key_points_never_call_a_reference_county_failing(prov: Results) -> None:
+    text = province.key_points(prov)
+    failing = prov.counties.filter((pl.col("verdict") == "fail") & (pl.col("scope") == "reference"))
+    assert failing.height and all(name in text for name in failing["county_name"])
+    assert "需重点整改" not in text
+    assert codes.VERDICT_REFERENCE.label("fail") in text
 
 
-def test_categories_and_cities_cover_every_county(prov: Province) -> None:
+# ------------------------------------------------------------------ 4, 5 summaries
+
+
+def test_categories_and_cities_cover_every_county(prov: Results) -> None:
     cats = province.category_rows(prov)
     assert cats["category"].to_list() == [c.code for c in prov.plan.county_categories]
-    flags = [c.code for c in prov.plan.county_categories if c.flag]  # 深度贫困县, beside
-    assert cats.filter(~pl.col("category").is_in(flags))["counties"].sum() == prov.counties.height
-    for flag in flags:
-        flagged = cats.filter(pl.col("category") == flag)["counties"].item()
-        assert flagged == prov.counties[flag].sum() > 0
+    for cat in prov.plan.county_categories:
+        counted = cats.filter(pl.col("category") == cat.code)["counties"].item()
+        assert counted == prov.counties.filter(kit.of_type(cat)).height
     cities = province.city_rows(prov)
     assert cities["counties"].sum() == prov.counties.height
     assert cities["city_name"].n_unique() == cities.height == prov.counties["city_name"].n_unique()
     reported = prov.findings.filter(pl.col("in_report"))
     assert cities["problems"].sum() == reported.height
+    assert sum(cities[k].sum() for k in codes.VERDICT.order) == prov.counties.height
     failing = cities.filter(pl.col("fail") > 0)
-    assert failing["failed"].null_count() == 0  # failing counties are named
+    assert failing.height and failing["failed"].null_count() == 0  # failing counties are named
     by_item = province.category_items(prov)
-    county_rows = reported.filter(pl.col("county_code").is_not_null()).height
-    assert by_item["合计"].sum() == county_rows
+    assert by_item["考核内容"].str.contains(r"^[CMP]\d ").all()
 
 
-# ------------------------------------------------------------- 6 the items
+# ------------------------------------------------------------------ 6 items
 
 
-def test_problem_counts_by_item_add_up_to_the_findings_in_report(prov: Province) -> None:
-    counts = province.item_counts(prov.findings, prov.plan)
+def test_problem_counts_by_item_add_up_to_the_findings_in_report(prov: Results) -> None:
+    counts = province.item_counts(prov)
     content = prov.plan.content
     assert counts["code"].to_list() == [
         it.code for it in (*content.county, *content.city, *content.pairing)
@@ -172,10 +160,10 @@ def test_problem_counts_by_item_add_up_to_the_findings_in_report(prov: Province)
     assert total["列入报告"].item() == in_report
 
 
-# -------------------------------------------------- 7, 8, 9 checks, pairing
+# ------------------------------------------------------------------ 7, 8, 9
 
 
-def test_cross_checks_pairing_and_experiences(prov: Province) -> None:
+def test_cross_checks_pairing_and_experiences(prov: Results) -> None:
     checks = province.cross_check_table(prov)
     assert checks.height == 4
     assert (checks["不一致"] <= checks["核查数"]).all()
@@ -188,16 +176,15 @@ def test_cross_checks_pairing_and_experiences(prov: Province) -> None:
     assert chosen["市"].n_unique() == prov.experiences["city_name"].n_unique()
 
 
-# ------------------------------------------------- 10 what the sample tells
+# ------------------------------------------------------------------ 10 what the sample tells
 
 
-def test_detectable_rate_of_the_plan_sample(prov: Province) -> None:
-    limits = province.detection_limits(prov.plan)
+def test_detectable_rate_of_the_plan_sample(prov: Results) -> None:
+    limits = province.detection_limits(prov)
     wrong_exit = limits.limit("wrong_exit_rate")
     assert wrong_exit.households == 32 and wrong_exit.villages == 4  # 4 villages x (4 + 4)
-    assert 0.0 < wrong_exit.bound < 1.0
     assert wrong_exit.bound > wrong_exit.threshold == 0.02  # cannot prove a pass at 2%
-    assert wrong_exit.one_found > wrong_exit.threshold  # one wrong exit shows a fail
+    assert wrong_exit.one_found > wrong_exit.threshold  # one wrong exit shows a breach
     approval = limits.limit("approval_rate")
     assert 0.0 < approval.bound < 1.0
     # Clopper-Pearson: 0 of n is below 2% at 95% once 1 - 0.025**(1/n) < 0.02, i.e.
@@ -208,35 +195,36 @@ def test_detectable_rate_of_the_plan_sample(prov: Province) -> None:
     assert limits.design_households_to_prove is not None
     assert limits.design_households_to_prove > limits.srs_households_to_prove
     assert math.isclose(limits.miss_at_threshold, 0.98**32)
-    assert "24." in province.limits_text(limits, prov)
+    assert kit.percent(wrong_exit.bound) in province.limits_text(limits, prov)
 
 
-def test_widest_intervals_are_widest_first(prov: Province) -> None:
+def test_widest_intervals_are_widest_first(prov: Results) -> None:
     widest = province.widest_intervals(prov, top=5)
     assert widest.height == 5
     widths = [float(w.rstrip("%")) for w in widest["区间宽度"]]
     assert widths == sorted(widths, reverse=True)
 
 
-# ----------------------------------------------------- 11, 12 deadlines
+# ------------------------------------------------------------------ 11, 12
 
 
-def test_deadlines_judged_from_the_manifest_date(prov: Province) -> None:
+def test_deadlines_judged_from_the_stored_review_states(prov: Results) -> None:
     d = province.deadlines(prov)
-    assert d.team_overdue == prov.findings.filter(pl.col("review_state") == "overdue").height
-    assert d.system_overdue == prov.findings.filter(
-        (pl.col("review_state") == "proposed") & pl.col("in_report")
-    ).height
+    f = prov.findings
+    overdue = f.filter((pl.col("review_state") == "overdue") & (pl.col("source") == "team"))
+    assert d.team_overdue == overdue.height
+    proposed = f.filter((pl.col("review_state") == "proposed") & pl.col("in_report"))
+    assert d.system_proposed == proposed.height
     table = province.deadline_table(d)
-    left = (prov.plan.timeline.provincial_report_by - prov.as_of).days
+    left = (d.provincial_report_by - d.as_of).days
     assert table["判断"][1].startswith(f"未到截止日（还有{left}天）")
     late = province.deadline_table(dataclasses.replace(d, as_of=dt.date(2019, 12, 22)))
     assert late["判断"].to_list() == ["已逾期21天", "已逾期2天"]
-    clean = dataclasses.replace(d, team_overdue=0, system_overdue=0, incomplete_reports=0)
+    clean = dataclasses.replace(d, team_overdue=0, system_proposed=0, incomplete_reports=0)
     assert province.deadline_table(clean)["判断"][0] == "按期完成"
 
 
-def test_rejects_counted_by_table(prov: Province) -> None:
+def test_rejects_counted_by_table(prov: Results) -> None:
     assert "没有被退回" in province.rejects_html(prov)  # the demo's returns are clean
     rejects = pl.DataFrame(
         {

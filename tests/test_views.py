@@ -1,4 +1,4 @@
-"""The report views: shapers on one small synthetic run, and the three notebooks executed."""
+"""The county, pairing, city and sample report modules on one small run, and their notebooks."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from xkaohe import codes
 from xkaohe.errors import InputError
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.results import read_result
-from xkaohe.report import figures, views
+from xkaohe.report import city, county, county_sample, kit, paired
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "params" / "plan-2019.yaml"
 NOTEBOOKS = REPO / "notebooks"
-STATUS_TEXT = {"未达标", "未发现超标", "达标", "不设标准", "无样本"}
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +38,29 @@ def _planted(run: Path, kind: str) -> str:
     return str(truth.filter(pl.col("planted").str.contains(kind))["county_code"][0])
 
 
-# ------------------------------------------------------------------ county
+# ------------------------------------------------------------------ the kit
 
 
-def test_rate_table_has_one_row_per_rate_with_chinese_status(run: Path) -> None:
-    cr = views.load_county_report(run, _planted(run, "wrong_exit"))
-    table = views.rate_table(cr.rates, cr.plan)
-    assert table["指标"].to_list() == ["错退率", "漏评率", "群众认可度", "错评率"]
-    assert set(table["状态"]) <= STATUS_TEXT
-    assert table["状态"][0] == "未达标"  # the planted wrong exits fail the 2% line
-    assert table["状态"][3] == "不设标准"
-    assert all(cell.endswith(("人", "户")) for cell in table["分母"])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        pytest.param(0.0246, "2.5%", id="one-decimal"),
+        pytest.param(0.02, "2%", id="whole"),
+        pytest.param(0.9, "90%", id="ninety"),
+        pytest.param(None, "—", id="missing"),
+    ],
+)
+def test_one_precision_rule_for_shares(value: float | None, text: str) -> None:
+    assert kit.percent(value) == text
+
+
+def test_intervals_and_tables() -> None:
+    assert kit.interval(0.01, 0.06) == "1%—6%"
+    assert kit.interval(None, 0.06) == "—"
+    assert kit.standard_text("max", 0.02) == "≤2%" and kit.standard_text(None, None) == "不设标准"
+    html = kit.table_html(pl.DataFrame({"甲": ["<b>"]}), highlight=[0])
+    assert "&lt;b&gt;" in html and "xk-hl" in html
+    assert kit.table_html(pl.DataFrame({"甲": []}), empty="没有。") == "<p>没有。</p>"
 
 
 def test_rate_rows_without_a_sample_say_so_and_never_zero() -> None:
@@ -59,29 +71,53 @@ def test_rate_rows_without_a_sample_say_so_and_never_zero() -> None:
         row |= {f"{rate}_n": None}
         if rate != "wrong_inclusion_rate":
             row[f"{rate}_status"] = None
-    indicators = pl.DataFrame([row], schema_overrides={k: pl.Float64 for k in row if "_" in k})
+    floats = {k: pl.Float64 for k in row if k != "county_code"}
+    indicators = pl.DataFrame([row], schema_overrides=floats)
     indicators = indicators.with_columns(pl.col("^.*_status$").cast(pl.String))
-    table = views.rate_table(views.rate_rows(indicators, plan), plan)
+    counties = pl.DataFrame({"county_code": ["000001"], "scope": ["exit_standard"]})
+    rates = kit.rate_rows(indicators, counties, plan)
+    assert rates["status"].to_list() == ["no_data"] * 4
+    table = county.rate_table(rates, plan)
     assert table["状态"].to_list() == ["无样本"] * 4
     assert set(table["抽样比率（官方口径）"]) == {"—"}
 
 
+# ------------------------------------------------------------------ county
+
+
+def test_rate_table_reads_the_stored_statuses_in_the_countys_wording(run: Path) -> None:
+    r = kit.load_results(run, county_code=_planted(run, "wrong_exit"))
+    table = county.rate_table(r.rates, r.plan)
+    assert table["指标"].to_list() == ["错退率", "漏评率", "群众认可度", "错评率"]
+    stored = read_result(run, "county_indicators", county_code=r.county["county_code"])
+    assert stored["wrong_exit_rate_status"].item() == "fail"  # the planted wrong exits
+    words = codes.status_set(r.county["scope"])
+    assert table["状态"][0] == words.label("fail")
+    assert table["状态"][3] == "不设标准"
+    assert all(cell.endswith(("人", "户")) for cell in table["分母"])
+    assert r.county["verdict"] == "fail"
+    heading = county.county_heading(r)
+    assert 'data-verdict="fail"' in heading
+    assert codes.verdict_label("fail", r.county["scope"]) in heading
+
+
+def test_a_reference_county_is_never_called_failing_on_rates_alone(run: Path) -> None:
+    stored = read_result(run, "county_verdicts")
+    failing = stored.filter((pl.col("verdict") == "fail") & (pl.col("scope") == "reference"))
+    assert failing.height > 0
+    r = kit.load_results(run, county_code=str(failing["county_code"][0]))
+    shown = county.category_focus(r) + county.status_note(r) + county.county_heading(r)
+    shown += " ".join(county.rate_table(r.rates, r.plan)["状态"].to_list())
+    assert "未达标" not in shown and "需重点整改" not in shown
+    assert "超出参考线" in shown
+
+
 def test_completeness_box_is_red_with_the_shortfall_for_a_short_county(run: Path) -> None:
     short = _truth(run, "short_completeness").filter(pl.col("unit") == "county")
-    cr = views.load_county_report(run, str(short["code"][0]))
-    box = views.completeness_box(cr.completeness, cr.plan)
+    r = kit.load_results(run, county_code=str(short["code"][0]))
+    box = county.completeness_box(r.completeness, r.plan)
     assert "#c62828" in box and "报告要素不全" in box
-    assert str(cr.completeness["shortfall"][0]) in box
-
-
-def test_completeness_box_is_green_for_a_complete_county(run: Path) -> None:
-    short = _truth(run, "short_completeness")["code"].to_list()
-    ok = read_result(run, "completeness", unit="county").filter(
-        pl.col("ok") & ~pl.col("code").is_in(short)
-    )
-    cr = views.load_county_report(run, str(ok["code"][0]))
-    box = views.completeness_box(cr.completeness, cr.plan)
-    assert "#2e7d32" in box and "报告要素齐全" in box and "不全" not in box
+    assert str(r.completeness["shortfall"][0]) in box
 
 
 @pytest.mark.parametrize(
@@ -93,46 +129,51 @@ def test_completeness_box_is_green_for_a_complete_county(run: Path) -> None:
 )
 def test_completeness_box_colour(row: dict[str, object], colour: str) -> None:
     counts = {"experiences": 2, "problems": 3, "problems_with_suggestion": 3}
-    box = views.completeness_box(pl.DataFrame([counts | row]), load_plan(PLAN))
+    box = county.completeness_box(pl.DataFrame([counts | row]), load_plan(PLAN))
     assert colour in box
     if row["shortfall"]:
         assert str(row["shortfall"]) in box
 
 
-def test_masked_household_lists_hold_no_full_names_or_phones(run: Path) -> None:
+def test_masked_lists_hold_no_full_names_or_phones(run: Path) -> None:
     raw = pl.read_csv(run / "sample" / "households.csv", infer_schema=False)
-    names = set(raw["head_name"].drop_nulls())
+    names = {n for n in raw["head_name"].drop_nulls() if len(n) >= 2}
     phones = set(raw["phone"].drop_nulls())
-    cr = views.load_county_report(run, _planted(run, "wrong_exit"))
-    listed = views.flagged_households(cr.households)
+    r = kit.load_results(run, county_code=_planted(run, "wrong_exit"))
+    listed = county.flagged_households(r.households)
     assert listed.height > 0 and "错退" in listed["类别"].str.join("").item()
-    pr = views.load_paired_report(run)
-    beneficiaries = views.beneficiary_table(pr)
-    assert beneficiaries.height > 0
-    for table in (listed, beneficiaries):
+    pr = paired.load_paired(run)
+    beneficiaries = paired.beneficiary_table(pr)
+    cs = kit.load_county_sample(run, r.county["county_code"])
+    sampled = county_sample.household_table(cs)
+    assert beneficiaries.height > 0 and sampled.height > 0
+    for table in (listed, beneficiaries, sampled):
         cells = {str(v) for col in table.columns for v in table[col].to_list()}
         assert not cells & names
         assert not any(phone in cell for cell in cells for phone in phones)
-        assert all(v == "—" or v.endswith("*") for v in table["户主"])
+        assert all(v == "—" or "*" in v for v in table["户主"])
     registered = listed.filter(pl.col("户类型") != "一般农户")
     assert all("****" in v for v in registered["联系电话"])
 
 
 def test_problem_table_reports_only_findings_in_the_report(run: Path) -> None:
-    cr = views.load_county_report(run, _planted(run, "omission"))
-    table = views.problem_table(cr.findings, cr.plan, cr.village_names)
-    assert table.height == cr.findings.filter(pl.col("in_report")).height
-    assert set(table["性质"]) <= {"共性问题", "个性问题"}
+    r = kit.load_results(run, county_code=_planted(run, "omission"))
+    findings = county.county_findings(r)
+    table = county.problem_table(findings, r.plan, r.village_names)
+    assert table.height == findings.filter(pl.col("in_report")).height
+    assert set(table["性质"]) <= set(codes.FINDING_SCOPE.labels().values())
     assert all(c[:1] == "C" for c in table["考核内容"])  # pairing items go to their own report
-    assert "不属实" in views.problem_summary(cr.findings)
+    states = {codes.REVIEW_STATE.label(s) for s in codes.REVIEW_STATE.order}
+    assert all(v.split("（")[0] in states for v in table["复核"])
+    assert "不属实" in county.problem_summary(findings)
 
 
 def test_category_focus_judges_the_exit_standard(run: Path) -> None:
-    code = read_result(run, "counties").filter(pl.col("category") == "exit_2019")["county_code"]
-    cr = views.load_county_report(run, str(code[0]))
-    text = views.category_focus(cr)
-    assert "贫困县退出标准" in text and "结论" in text
-    assert views.focus_table(cr).height >= 2
+    code = read_result(run, "county_verdicts").filter(pl.col("scope") == "exit_standard")
+    r = kit.load_results(run, county_code=str(code["county_code"][0]))
+    text = county.category_focus(r)
+    assert "贫困县退出标准" in text and 'class="xk-verdict"' in text
+    assert county.focus_table(r).height >= 2
 
 
 def test_reject_table_shows_file_row_column_expected_found() -> None:
@@ -147,7 +188,7 @@ def test_reject_table_shows_file_row_column_expected_found() -> None:
             "county_code": ["340121"],
         }
     )
-    assert views.reject_table(rejects).row(0) == (
+    assert county.reject_table(rejects).row(0) == (
         "household_survey.csv",
         7,
         "income_per_capita_yuan [人均纯收入元]",
@@ -156,49 +197,69 @@ def test_reject_table_shows_file_row_column_expected_found() -> None:
     )
 
 
-def test_an_unknown_county_names_the_ones_there(run: Path) -> None:
+def test_an_unknown_county_or_city_names_the_ones_there(run: Path) -> None:
     with pytest.raises(InputError, match=r"county_code.*340121.*'999999'"):
-        views.load_county_report(run, "999999")
+        kit.load_results(run, county_code="999999")
+    with pytest.raises(InputError, match=r"city_name.*'火星市'"):
+        kit.load_results(run, city="火星市")
 
 
-def test_the_figures_draw(run: Path) -> None:
-    cr = views.load_county_report(run, "")
-    assert len(figures.rate_intervals(cr.rates).data) >= 4
-    assert len(figures.item_intervals(views.sorted_items(cr.items)).data) == 2
+def test_the_figures_draw_from_the_stored_statuses(run: Path) -> None:
+    r = kit.load_results(run, county_code=_planted(run, "wrong_exit"))
+    fig = county.rates_figure(r)
+    fail_colour = codes.RATE_STATUS.colour("fail")
+    assert fail_colour in fig.data[0].marker.color  # the first rate's estimate, coloured by status
+    assert len(county.items_figure(r).data) >= 2
 
 
-# ------------------------------------------------------------- pairing, city
+# ------------------------------------------------------------------ pairing, city, sample
 
 
 def test_paired_view_lists_the_six_pairing_items(run: Path) -> None:
-    pr = views.load_paired_report(run)
-    overview = views.content_overview(pr.findings, pr.plan.content.pairing, with_text=True)
+    pr = paired.load_paired(run)
+    overview = county.content_overview(
+        paired.pairing_findings(pr), pr.plan.content.pairing, with_text=True
+    )
     assert overview["编号"].to_list() == ["P1", "P2", "P3", "P4", "P5", "P6"]
-    assert pr.projects.height > 0 and set(pr.projects["level"]) == {"paired"}
-    assert views.paired_interview_table(pr).height == 2
+    projects, _ = paired.paired_projects(pr)
+    assert projects.height > 0 and set(projects["level"]) == {"paired"}
+    assert paired.interview_table(pr).height == 2
 
 
 def test_a_county_without_a_helper_has_no_pairing_report(run: Path) -> None:
     counties = read_result(run, "counties")
     alone = counties.filter(pl.col("paired_helper_county").is_null())["county_code"][0]
     with pytest.raises(InputError, match="paired helper county"):
-        views.load_paired_report(run, str(alone))
+        paired.load_paired(run, str(alone))
 
 
-def test_city_table_has_one_row_per_county_of_the_city(run: Path) -> None:
-    city = _truth(run, "counties").filter(pl.col("planted") != "clean")["city_name"][0]
-    cr = views.load_city_report(run, city)
-    expected = read_result(run, "counties", city_name=city).sort("county_code")
-    table = views.city_county_table(cr)
+def test_city_table_has_one_row_per_county_with_the_stored_verdict(run: Path) -> None:
+    name = str(_truth(run, "counties").filter(pl.col("planted") != "clean")["city_name"][0])
+    r = kit.load_results(run, city=name)
+    expected = read_result(run, "counties", city_name=name).sort("county_code")
+    table = city.county_table(r)
     assert table["县（市、区）"].to_list() == expected["county_name"].to_list()
-    assert views.city_rows_to_watch(table)  # a planted county fails a rate
-    overview = views.content_overview(cr.findings, cr.plan.content.city)
+    verdicts = r.counties.sort("county_code")
+    words = [
+        codes.verdict_label(v, s, short=True) for v, s in verdicts.select("verdict", "scope").rows()
+    ]
+    assert table["结论"].to_list() == words
+    overview = county.content_overview(city.city_findings(r), r.plan.content.city)
     assert overview["编号"].to_list() == [f"M{i}" for i in range(1, 7)]
-    assert views.completeness_table(cr.completeness).height == expected.height + 1
-    assert len(figures.county_rates(cr.rates).data) >= 3
+    assert city.completeness_table(r.completeness).height == expected.height + 1
 
 
-# -------------------------------------------------------------- notebooks
+def test_county_sample_tables(run: Path) -> None:
+    cs = kit.load_county_sample(run)
+    villages = county_sample.village_table(cs)
+    assert villages.height == sum(q.count for q in cs.plan.sampling.villages.quotas)
+    assert set(villages["村类型"]) <= set(codes.VILLAGE_TYPE.labels().values())
+    summary = county_sample.household_summary(cs)
+    assert set(summary["抽样类别"]) <= set(codes.SAMPLE_CATEGORY.labels().values())
+    assert "抽取村" in county_sample.sample_counts(cs)
+
+
+# ------------------------------------------------------------------ notebooks
 
 
 def _parameter(run: Path, report: str) -> dict[str, str]:
@@ -210,11 +271,10 @@ def _parameter(run: Path, report: str) -> dict[str, str]:
     if report == "paired":
         helped = counties.filter(pl.col("paired_helper_county").is_not_null())
         return {"county_code": str(helped["county_code"][-1])}
-    return {
-        "city_name": str(
-            _truth(run, "counties").filter(pl.col("planted") != "clean")["city_name"][0]
-        )
-    }
+    if report == "sample":
+        return {"county_code": str(counties["county_code"][-1])}
+    truth = _truth(run, "counties").filter(pl.col("planted") != "clean")
+    return {"city_name": str(truth["city_name"][0])}
 
 
 @pytest.mark.parametrize(
@@ -223,6 +283,7 @@ def _parameter(run: Path, report: str) -> dict[str, str]:
         pytest.param("county_report.ipynb", "county", "报告要素不全", id="county"),
         pytest.param("paired_report.ipynb", "paired", "结对合作项目", id="paired"),
         pytest.param("city_report.ipynb", "city", "指标比较", id="city"),
+        pytest.param("county_sample.ipynb", "sample", "抽样证书", id="sample"),
     ],
 )
 def test_the_report_notebooks_run(

@@ -114,9 +114,13 @@ def review_status(problems: pl.DataFrame, plan: Plan, as_of: dt.date) -> pl.Data
         the problem needs review), ``review_state`` (``not_needed``;
         ``on_time``: confirmed or dismissed on or before the due day;
         ``late``: after it; ``overdue``: not reviewed and ``as_of`` past the
-        due day; ``pending``: not reviewed, not yet overdue), ``confirmed``
-        (confirmed by review, or not needing review and not dismissed) and
-        ``in_report`` (false for dismissed problems, which stay in the table).
+        due day; ``pending``: not reviewed, not yet overdue; ``proposed``:
+        with a ``source`` column, a system candidate (source other than
+        ``team``) not reviewed — the system's proposal to the team, never
+        overdue), ``confirmed`` (confirmed by review, or not needing review
+        and not dismissed) and ``in_report`` (false for dismissed problems,
+        which stay in the table). Labels: :data:`xkaohe.codes.REVIEW_STATE`;
+        :func:`xkaohe.analyse.progress.reviews` takes the states on another day.
 
     Raises
     ------
@@ -160,6 +164,9 @@ def review_status(problems: pl.DataFrame, plan: Plan, as_of: dt.date) -> pl.Data
     if bad.height:
         raise InputError(_as_problems(bad))
     due = pl.col("review_due")
+    # A candidate nobody has reviewed is the system's proposal to the team,
+    # not a review the team let slip: it is never "overdue".
+    system = (pl.col("source") != "team") if "source" in problems.columns else pl.lit(False)
     state = (
         pl.when(~pl.col("needs_review"))
         .then(pl.lit("not_needed"))
@@ -167,6 +174,8 @@ def review_status(problems: pl.DataFrame, plan: Plan, as_of: dt.date) -> pl.Data
         .then(pl.lit("on_time"))
         .when(reviewed)
         .then(pl.lit("late"))
+        .when(system.fill_null(False))
+        .then(pl.lit("proposed"))
         .when(pl.lit(as_of, pl.Date) > due)
         .then(pl.lit("overdue"))
         .otherwise(pl.lit("pending"))
@@ -268,14 +277,7 @@ def merge_findings(
         .with_columns(pl.lit(None, pl.Int64).alias(ROW))
     )
     merged = review_status(pl.concat([team, cand]), plan, as_of).with_columns(
-        in_report=pl.col("in_report") & pl.col("covered_by").is_null(),
-        # A candidate nobody has reviewed is the system's proposal to the team,
-        # not a review the team let slip: it is never "overdue".
-        review_state=pl.when(
-            (pl.col("source") != "team") & pl.col("review_state").is_in(["pending", "overdue"])
-        )
-        .then(pl.lit("proposed"))
-        .otherwise(pl.col("review_state")),
+        in_report=pl.col("in_report") & pl.col("covered_by").is_null()
     )
     counted = (
         merged.filter(

@@ -34,6 +34,7 @@ from xkaohe.analyse.findings import feedback_findings
 from xkaohe.codes import FINDING_SCOPE, FINDING_SOURCE
 from xkaohe.plan import ContentItem, Plan
 from xkaohe.privacy import KnownNames, mask_frame
+from xkaohe.report.kit import protected_words, review_text
 from xkaohe.schemas import PROBLEM_LEVEL, require_columns
 
 TEXT_COLUMNS = ("description", "evidence", "suggestion")
@@ -125,9 +126,9 @@ def city_findings(
     Returns
     -------
     pl.DataFrame
-        The problems columns, ``scope`` and ``source`` (null when the
-        problem id is ambiguous), sorted by county (city-level first), plan
-        item order and problem id.
+        The problems columns, ``scope``, ``source`` and ``review_state``
+        (the stored ones; null when the problem id is ambiguous), sorted by
+        county (city-level first), plan item order and problem id.
     """
     require_columns(findings, "findings", ("problem_id", "source", "confirmed", "in_report"))
     require_columns(counties, "counties", ("county_code", "city_name"))
@@ -137,7 +138,7 @@ def city_findings(
     )
     source = (
         findings.filter(pl.col("city_name") == city_name)
-        .select("problem_id", "source")
+        .select("problem_id", "source", "review_state")
         .unique("problem_id", keep="none")
     )
     order = _item_order(plan)
@@ -218,17 +219,6 @@ def build_packages(
 # ------------------------------------------------------------ presentation
 
 
-def _review_text() -> pl.Expr:
-    date = pl.col("review_date").dt.strftime("%Y-%m-%d")
-    return (
-        pl.when(pl.col("review_outcome") == "confirmed")
-        .then(pl.concat_str(pl.lit("经复核属实（"), date.fill_null("日期不详"), pl.lit("）")))
-        .when(~pl.col("needs_review").fill_null(True))
-        .then(pl.lit("无需复核，考核组确认"))
-        .otherwise(pl.lit("已确认"))
-    )
-
-
 def findings_table(
     findings: pl.DataFrame, plan: Plan, villages: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -283,7 +273,7 @@ def findings_table(
         pl.col("description").fill_null("").alias("问题描述"),
         pl.col("evidence").fill_null("").alias("佐证材料"),
         pl.col("suggestion").fill_null("（缺少意见建议）").alias("意见建议"),
-        _review_text().alias("复核情况"),
+        review_text().alias("复核情况"),
         pl.col("raised_date").dt.strftime("%Y-%m-%d").fill_null("").alias("发现日期"),
         pl.col("source")
         .replace_strict(FINDING_SOURCE.labels(), default=pl.col("source"))
@@ -310,25 +300,6 @@ def register_template(package: Package) -> pl.DataFrame:
         },
         schema={c: pl.String for c in REGISTER_COLUMNS},
     ).rename(REGISTER_COLUMNS)
-
-
-def protected_words(plan: Plan, *tables: pl.DataFrame) -> list[str]:
-    """Words the name mask must spare: the plan's labels and every place name in ``tables``.
-
-    Place names are read from the columns ``city_name, county_name,
-    township_name, village_name`` where a table has them.
-    """
-    words: set[str] = set()
-    for it in _items(plan):
-        words.add(it.label)
-        words.update(it.sub_items)
-    for category in plan.county_categories:
-        words.add(category.label)
-    for df in tables:
-        for c in ("city_name", "county_name", "township_name", "village_name"):
-            if c in df.columns:
-                words.update(str(v) for v in df[c].drop_nulls().unique().to_list())
-    return sorted(words)
 
 
 __all__ = [

@@ -1,136 +1,239 @@
-"""What notebooks call: find the run, load their slice, present it in Chinese.
+"""The report kit: what every notebook module uses to load, format and show.
 
-Notebooks stay thin (STYLE.md 1): each table they show is shaped here, each
-chart drawn in :mod:`xkaohe.report.figures`, and every file read goes through
-:mod:`xkaohe.io`.
+* **Loading.** One loader per scope — :func:`load_results` (the whole run,
+  one city, or one county: the county, pairing, city and provincial reports,
+  the explorer and field progress read it) and :func:`load_county_sample`.
+  Every file is read through :mod:`xkaohe.io`, and personal data is masked
+  **once, as it is loaded** (:func:`xkaohe.privacy.mask_frame`; plan 八: no
+  leaking of household material): names, phones and ID numbers in their
+  columns, and known names and numbers in every free text.
+* **Reading, not deciding.** Rates, intervals, rate statuses, county
+  verdicts, review states and classifications are read as the analysis layer
+  stored them; the kit reshapes (:func:`rate_rows`, the rates in long form,
+  once) and labels them through :mod:`xkaohe.codes`.
+* **Formatting.** One precision rule for shares (:func:`percent`: at most one
+  decimal, trailing zeros dropped), one interval form, one em dash for a
+  missing value, one escaping.
+* **Showing.** :func:`show` (a table or a sentence when it is empty),
+  :func:`box`, :func:`show_figure` (one shared local plotly.js in rendered
+  reports), :func:`synthetic_banner`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from xkaohe import codes
+from xkaohe.analyse.indicators import RATES
 from xkaohe.draw.sampling import SamplePackage
+from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import read_json
+from xkaohe.io.lottery_files import read_lottery
+from xkaohe.io.people import read_known_names
 from xkaohe.io.plan_file import load_plan
+from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic, read_counties, read_village_names
-from xkaohe.io.sample_package import read_package, zh
-from xkaohe.plan import Plan
+from xkaohe.io.sample_package import read_package
+from xkaohe.plan import CountyCategory, Plan
+from xkaohe.privacy import KnownNames, mask_frame
+from xkaohe.results_spec import Result
 
 RUN_ENV = "XKAOHE_RUN"
 DEFAULT_RUN = Path("..") / "runs" / "demo"
+PLOTLYJS_ENV = "XKAOHE_PLOTLYJS"  # set by the batch runner: relative src of the shared plotly.js
+DASH = "—"
 
 
 def resolve_run_dir(run_dir: str | Path = "") -> Path:
-    """The run folder a notebook reads: the parameter, else ``$XKAOHE_RUN``, else ../runs/demo.
-
-    Notebooks run from ``notebooks/``, so the default is the demo run beside it.
-    """
+    """The run folder a notebook reads: the parameter, else ``$XKAOHE_RUN``, else ../runs/demo."""
     chosen = str(run_dir) or os.environ.get(RUN_ENV, "") or str(DEFAULT_RUN)
     return Path(chosen).expanduser().resolve()
 
 
-# ------------------------------------------------------------ masking
+# ------------------------------------------------------------------ formatting
 
 
-def mask_name(name: pl.Expr) -> pl.Expr:
-    """张三丰 -> 张**: keep the surname only."""
+def esc(value: object) -> str:
+    """``value`` as HTML text."""
+    return html.escape(str(value))
+
+
+def percent_expr(x: pl.Expr) -> pl.Expr:
+    """A share as a percentage with at most one decimal (0.0246 -> "2.5%"); null -> "—"."""
+    r = (x * 100).round(1)
+    whole = r == r.round(0)
+    text = (
+        pl.when(whole).then(r.round(0).cast(pl.Int64).cast(pl.String)).otherwise(r.cast(pl.String))
+    )
+    return pl.concat_str(text, pl.lit("%")).fill_null(DASH)
+
+
+def percent(x: float | None) -> str:
+    """:func:`percent_expr` of one number."""
+    return str(pl.select(percent_expr(pl.lit(x, pl.Float64))).item())
+
+
+def interval_expr(low: pl.Expr, high: pl.Expr) -> pl.Expr:
+    """An interval as "1%—6%"; "—" when either end is missing."""
     return (
-        pl.when(name.is_null())
-        .then(None)
-        .otherwise(
-            name.str.slice(0, 1) + pl.lit("*").repeat_by(name.str.len_chars() - 1).list.join("")
-        )
+        pl.when(low.is_null() | high.is_null())
+        .then(pl.lit(DASH))
+        .otherwise(pl.format("{}—{}", percent_expr(low), percent_expr(high)))
     )
 
 
-def mask_phone(phone: pl.Expr) -> pl.Expr:
-    """13812345678 -> 138****5678 (null stays null)."""
+def interval(low: float | None, high: float | None) -> str:
+    """:func:`interval_expr` of two numbers."""
+    return str(pl.select(interval_expr(pl.lit(low, pl.Float64), pl.lit(high, pl.Float64))).item())
+
+
+def confidence_text(confidence: float) -> str:
+    """0.95 -> "95%"."""
+    return f"{confidence * 100:g}%"
+
+
+def date_text(d: dt.date) -> str:
+    """2019-12-01 -> "2019年12月1日"."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def yes(flag: pl.Expr, text: str = "是") -> pl.Expr:
+    """``text`` where ``flag`` is true, "" elsewhere."""
+    return pl.when(flag.fill_null(False)).then(pl.lit(text)).otherwise(pl.lit(""))
+
+
+def wan(yuan: pl.Expr) -> pl.Expr:
+    """Yuan as 万元 with two decimals; null -> "—"."""
+    return (yuan / 10_000).round(2).cast(pl.String).fill_null(DASH)
+
+
+def standard_expr(side: pl.Expr, threshold: pl.Expr) -> pl.Expr:
+    """A threshold as "≤2%" or "≥90%"; "不设标准" without one."""
     return (
-        pl.when(phone.is_null())
-        .then(None)
-        .when(phone.str.len_chars() >= 7)
-        .then(phone.str.slice(0, 3) + pl.lit("****") + phone.str.slice(-4))
-        .otherwise(pl.lit("****"))
+        pl.when(side == "max")
+        .then(pl.concat_str(pl.lit("≤"), percent_expr(threshold)))
+        .when(side == "min")
+        .then(pl.concat_str(pl.lit("≥"), percent_expr(threshold)))
+        .otherwise(pl.lit(codes.RATE_STATUS.label("unjudged")))
     )
 
 
-def mask_id_number(id_number: pl.Expr) -> pl.Expr:
-    """An 18-character ID number -> its first 6 and last 2 characters (null stays null)."""
+def standard_text(side: str | None, threshold: float | None) -> str:
+    """:func:`standard_expr` of one threshold."""
+    return str(
+        pl.select(standard_expr(pl.lit(side, pl.String), pl.lit(threshold, pl.Float64))).item()
+    )
+
+
+def item_labels(plan: Plan, with_code: bool = True) -> dict[str, str]:
+    """Content item code -> "C1 label" (or the label alone) for every item of plan 三."""
+    items = (*plan.content.county, *plan.content.city, *plan.content.pairing)
+    return {it.code: f"{it.code} {it.label}" if with_code else it.label for it in items}
+
+
+def review_text() -> pl.Expr:
+    """A finding's review state, with the outcome once reviewed: "按时复核（属实）"."""
+    state = codes.REVIEW_STATE.expr(pl.col("review_state"))
+    done = pl.col("review_state").is_in(["on_time", "late"])
+    outcome = codes.REVIEW_OUTCOME.expr(pl.col("review_outcome"))
+    return pl.when(done).then(pl.format("{}（{}）", state, outcome)).otherwise(state)
+
+
+# ------------------------------------------------------------------ display
+
+_loaded_plotlyjs = False
+
+_TABLE_STYLE = (
+    "<style>.xk-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}"
+    ".xk-table th{background:#eef3f8;border:1px solid #c9d3dd;padding:4px 8px;"
+    "white-space:nowrap}.xk-table td{border:1px solid #dde3e9;padding:3px 8px}"
+    ".xk-table th,.xk-table td{text-align:left !important;vertical-align:top}"
+    ".xk-table tr.xk-hl td{background:#fff3cd}</style>"
+)
+# Chinese text reads from the left; the notebook theme right-aligns table cells.
+
+BOXES = {
+    "ok": ("#e8f5e9", "#2e7d32"),
+    "bad": ("#fdecea", "#c62828"),
+    "info": ("#e8f0fe", "#1a73e8"),
+    "key": ("#fff7e6", "#ff7f0e"),
+    "none": ("#f2f2f2", "#888888"),
+}
+
+
+def start_notebook() -> None:
+    """Fresh display state for a notebook run in a reused (warm) kernel."""
+    global _loaded_plotlyjs
+    _loaded_plotlyjs = False
+
+
+def table_html(
+    df: pl.DataFrame, highlight: Iterable[int] = (), max_rows: int = 500, empty: str = "无。"
+) -> str:
+    """A plain, printable HTML table (no dtypes, no index), or ``empty`` when it has no rows."""
+    if df.height == 0:
+        return f"<p>{esc(empty)}</p>"
+    marked = set(highlight)
+    head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
+    body = []
+    for i, row in enumerate(df.head(max_rows).iter_rows()):
+        cells = "".join(f"<td>{'' if v is None else esc(v)}</td>" for v in row)
+        body.append(f"<tr class='xk-hl'>{cells}</tr>" if i in marked else f"<tr>{cells}</tr>")
+    more = f"<p>（仅显示前 {max_rows} 行，共 {df.height} 行）</p>" if df.height > max_rows else ""
     return (
-        pl.when(id_number.is_null())
-        .then(None)
-        .when(id_number.str.len_chars() >= 8)
-        .then(id_number.str.slice(0, 6) + pl.lit("**********") + id_number.str.slice(-2))
-        .otherwise(pl.lit("********"))
+        f"{_TABLE_STYLE}<table class='xk-table'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{more}"
     )
 
 
-PERSONAL_COLUMNS = {"head_name": mask_name, "phone": mask_phone, "head_id_number": mask_id_number}
-"""Columns holding personal data, and how each is masked."""
+def show_html(markup: str) -> None:
+    """Display HTML in a notebook."""
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
 
 
-def mask_people(df: pl.DataFrame) -> pl.DataFrame:
-    """``df`` with every personal column (name, phone, ID number) masked; nulls stay null."""
-    return df.with_columns(
-        [mask(pl.col(c)).alias(c) for c, mask in PERSONAL_COLUMNS.items() if c in df.columns]
+def show(df: pl.DataFrame, empty: str = "无。", highlight: Iterable[int] = ()) -> None:
+    """Display a table in a notebook, or the sentence ``empty`` when it has no rows."""
+    show_html(table_html(df, highlight, empty=empty))
+
+
+def show_figure(fig: Any) -> None:
+    """Interactive in JupyterLab; in rendered reports a div using the shared local plotly.js."""
+    global _loaded_plotlyjs
+    src = os.environ.get(PLOTLYJS_ENV)
+    if not src:
+        fig.show()
+        return
+    script = "" if _loaded_plotlyjs else f'<script src="{src}"></script>'
+    _loaded_plotlyjs = True
+    show_html(script + fig.to_html(full_html=False, include_plotlyjs=False))
+
+
+def box(kind: str, title: str, body: str) -> str:
+    """A coloured paragraph (HTML): ``kind`` ok, bad, info, key or none; ``body`` is HTML."""
+    colour, border = BOXES[kind]
+    head = f"<b>{esc(title)}</b><br>" if title else ""
+    return (
+        f'<div style="background:{colour};border-left:6px solid {border};padding:10px 14px;'
+        f'margin:8px 0 14px;border-radius:4px;line-height:1.7">{head}{body}</div>'
     )
 
 
-# ------------------------------------------------------ county sample
-
-
-@dataclass(frozen=True)
-class CountySample:
-    """One county's sample, as the county sampling notebook shows it."""
-
-    code: str
-    name: str
-    city: str
-    category: str
-    paired_helper: str | None
-    tables: dict[str, pl.DataFrame]
-    certificate: dict[str, Any]
-    plan: Plan
-    synthetic: bool
-
-    @property
-    def category_label(self) -> str:
-        return self.plan.category(self.category).label
-
-    @property
-    def category_focus(self) -> str:
-        return self.plan.category(self.category).focus
-
-
-def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
-    """The sample of ``county_code`` (default: the first county) in ``run/sample``."""
-    package = read_package(run / "sample")
-    certificate = read_json(run / "sample" / "certificate.json")
-    counties = read_counties(run / "frame")
-    code = str(county_code) or str(package["villages"]["county_code"].min())
-    row = counties.filter(pl.col("county_code") == code)
-    if row.height == 0:
-        raise KeyError(f"county {code} is not in {run / 'frame'}")
-    info = row.row(0, named=True)
-    mine = SamplePackage(**package).for_county(code).tables()
-    names = read_village_names(run / "frame", [code])
-    for name in ("villages", "households", "villager_groups", "village_candidates"):
-        mine[name] = mine[name].join(names, on="village_code", how="left", maintain_order="left")
-    return CountySample(
-        code=code,
-        name=info["county_name"],
-        city=info["city_name"],
-        category=info["category"],
-        paired_helper=info.get("paired_helper_county"),
-        tables=mine,
-        certificate=certificate,
-        plan=load_plan(certificate["plan"]["path"]),
-        synthetic=is_synthetic(run),
+def bullets(lines: Iterable[str]) -> str:
+    """Lines (HTML) as a list."""
+    return (
+        "<ul style='line-height:1.8;margin:6px 0'>"
+        + "".join(f"<li>{x}</li>" for x in lines)
+        + "</ul>"
     )
 
 
@@ -145,241 +248,423 @@ def synthetic_banner(synthetic: bool) -> str:
     )
 
 
-def village_table(cs: CountySample) -> pl.DataFrame:
-    """The drawn villages, in walk order, with Chinese headers."""
-    v = cs.tables["villages"].sort("walk_order")
-    return v.select(
-        pl.col("walk_order").alias("抽取顺序"),
-        pl.col("township_name").alias("乡镇"),
-        pl.col("village_name").alias("村"),
-        zh(pl.col("village_type")).alias("村类型"),
-        zh(pl.col("substituted_for")).fill_null("").alias("替代类型"),
-        pl.when(pl.col("relaxed_township"))
-        .then(pl.lit("是"))
-        .otherwise(pl.lit(""))
-        .alias("同乡镇放宽"),
-        pl.col("remoteness").round(3).alias("偏远指数"),
-        pl.col("tilt_weight").round(3).alias("倾斜权重"),
-        pl.col("prn").round(4).alias("随机数"),
-        pl.col("inclusion_prob").round(3).alias("入样概率(近似)"),
-    )
+def rows_where(df: pl.DataFrame, column: str, values: Iterable[Any]) -> list[int]:
+    """Positions of the rows whose ``column`` is one of ``values`` (to highlight)."""
+    wanted = set(values)
+    return [i for i, v in enumerate(df[column].to_list()) if v in wanted]
 
 
-_SELECTED_ORDER = [
-    "exited_2019",
-    "exited_2016_2018",
-    "new_2018_2019",
-    "not_exited",
-    "relapsed",
-    "group_census",
-]
+def rows_nonempty(df: pl.DataFrame, column: str) -> list[int]:
+    """Positions of the rows whose ``column`` is a non-empty text or a number above zero."""
+    return [
+        i for i, v in enumerate(df[column].to_list()) if v and (not isinstance(v, int) or v > 0)
+    ]
 
 
-def household_summary(cs: CountySample) -> pl.DataFrame:
-    """Households per village and category: planned quota against drawn, substitutions."""
-    hh = cs.tables["households"]
-    quota = {q.status: q.count for q in cs.plan.sampling.households.quotas}
-    counts = hh.group_by("village_name", "selected_as").agg(
-        drawn=pl.len(), substituted=(pl.col("status") != pl.col("selected_as")).sum()
-    )
-    counts = counts.with_columns(
-        planned=pl.col("selected_as").replace_strict(quota, default=None, return_dtype=pl.Int64),
-        _o=pl.col("selected_as").replace_strict(
-            {s: i for i, s in enumerate(_SELECTED_ORDER)}, default=99, return_dtype=pl.Int64
-        ),
-    ).sort("village_name", "_o")
-    return counts.select(
-        pl.col("village_name").alias("村"),
-        zh(pl.col("selected_as")).alias("抽样类别"),
-        pl.col("planned").alias("计划户数"),
-        pl.col("drawn").alias("抽取户数"),
-        pl.col("substituted").alias("其中替代户"),
-    )
+# ------------------------------------------------------------------ the rates in long form
 
 
-def household_table(cs: CountySample) -> pl.DataFrame:
-    """The household list, personal data masked, substitutions marked."""
-    hh = cs.tables["households"]
-    return hh.select(
-        pl.col("village_name").alias("村"),
-        pl.col("villager_group").alias("村民小组"),
-        pl.col("household_id").alias("户编号"),
-        mask_name(pl.col("head_name")).alias("户主"),
-        pl.col("household_size").alias("人口"),
-        zh(pl.col("status")).alias("户类型"),
-        zh(pl.col("selected_as")).alias("抽样类别"),
-        pl.when(
-            pl.col("selected_as").is_in(_SELECTED_ORDER[:4])
-            & (pl.col("status") != pl.col("selected_as"))
+def rate_rows(indicators: pl.DataFrame, counties: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """``county_indicators`` in long form: one row per county and rate (the one reshaping).
+
+    ``counties`` gives each county's ``scope`` (``county_verdicts``; null
+    reads as a reference line).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``county_code, order, rate, label, unit`` (人 or 户), ``ratio`` (the
+        official ratio), ``est, low, high`` (design-weighted estimate and its
+        interval), ``n, detect, insufficient``, ``status`` (the stored code;
+        ``no_data`` without households, ``unjudged`` without a threshold),
+        ``threshold, side`` (null without a threshold) and ``scope``.
+    """
+    parts = []
+    for order, rate in enumerate(RATES):
+        r, bound = rate.name, plan.threshold(rate.name)
+
+        def col(suffix: str, dtype: Any, r: str = r) -> pl.Expr:
+            name = f"{r}{suffix}"
+            return (pl.col(name) if name in indicators.columns else pl.lit(None, dtype)).cast(dtype)
+
+        status = (
+            col("_status", pl.String).fill_null("no_data")
+            if bound is not None
+            else pl.when(col("", pl.Float64).is_null())
+            .then(pl.lit("no_data"))
+            .otherwise(pl.lit("unjudged"))
         )
-        .then(pl.lit("替代"))
-        .otherwise(pl.lit(""))
-        .alias("替代"),
-    )
+        parts.append(
+            indicators.select(
+                "county_code",
+                pl.lit(order, pl.Int64).alias("order"),
+                pl.lit(r).alias("rate"),
+                pl.lit(codes.RATE.label(r)).alias("label"),
+                pl.lit("人" if rate.persons else "户").alias("unit"),
+                col("", pl.Float64).alias("ratio"),
+                col("_est", pl.Float64).alias("est"),
+                col("_low", pl.Float64).alias("low"),
+                col("_high", pl.Float64).alias("high"),
+                col("_n", pl.Int64).alias("n"),
+                col("_detect", pl.Float64).alias("detect"),
+                col("_insufficient", pl.Boolean).fill_null(False).alias("insufficient"),
+                status.alias("status"),
+                pl.lit(None if bound is None else bound.value, pl.Float64).alias("threshold"),
+                pl.lit(None if bound is None else bound.side, pl.String).alias("side"),
+            )
+        )
+    scope = counties.select("county_code", "scope")
+    return pl.concat(parts).join(scope, on="county_code", how="left").sort("county_code", "order")
 
 
-def substitution_rows(table: pl.DataFrame) -> list[int]:
-    """Row positions of substituted households in :func:`household_table` (to highlight)."""
-    return [i for i, v in enumerate(table["替代"].to_list()) if v]
-
-
-def group_table(cs: CountySample) -> pl.DataFrame:
-    g = cs.tables["villager_groups"]
-    return g.select(
-        pl.col("village_name").alias("村"),
-        pl.when(pl.col("is_poor_village"))
-        .then(pl.lit("贫困村"))
-        .otherwise(pl.lit("非贫困村"))
-        .alias("村别"),
-        pl.col("villager_group").alias("全覆盖村民小组"),
-        pl.col("households_registered").alias("建档立卡户数"),
-    )
-
-
-def project_table(cs: CountySample) -> pl.DataFrame:
-    p = cs.tables["projects"]
-    return p.select(
-        zh(pl.col("level")).alias("层级"),
-        pl.col("village_code").fill_null("").alias("村代码"),
-        pl.col("project_id").alias("项目编号"),
-        pl.col("name").alias("项目名称"),
-        zh(pl.col("kind")).alias("项目类型"),
-        pl.col("funds_yuan").alias("资金(元)"),
-        pl.col("beneficiaries_drawn").alias("抽查受益户"),
-        pl.when(pl.col("few_beneficiaries"))
-        .then(pl.lit(f"不足{cs.plan.sampling.projects.beneficiaries_min}户"))
-        .otherwise(pl.lit(""))
-        .alias("提示"),
-    )
-
-
-def interview_table(cs: CountySample) -> pl.DataFrame:
-    i = cs.tables["interviewees"]
-    quotas = (
-        i.filter(pl.col("level") != "helper")
-        .group_by("level", "label", maintain_order=True)
-        .agg(pl.col("count").sum())
-    )
-    return quotas.select(
-        zh(pl.col("level")).alias("层级"),
-        pl.col("label").alias("访谈对象"),
-        pl.col("count").alias("人数（合计）"),
-    )
-
-
-def helper_table(cs: CountySample) -> pl.DataFrame:
-    i = cs.tables["interviewees"].filter(pl.col("level") == "helper")
-    names = cs.tables["villages"].select("village_code", "village_name")
-    return i.join(names, on="village_code", how="left", maintain_order="left").select(
-        pl.col("village_name").alias("村"),
-        pl.col("helper_id").alias("帮扶责任人编号"),
-        pl.when(pl.col("from_sample"))
-        .then(pl.lit("抽样户的帮扶责任人"))
-        .otherwise(pl.lit("本村其他帮扶责任人"))
-        .alias("来源"),
-    )
-
-
-def certificate_table(cs: CountySample) -> pl.DataFrame:
-    """The certificate as two columns a reviewer can read and check."""
-    c = cs.certificate
-    rows = [
-        ("抽样规程", c["protocol"]),
-        ("随机种子", c["seed"]),
-        ("方案文件 SHA-256", c["plan"]["sha256"]),
-        ("软件版本", c["package_version"]),
-    ]
-    rows += [
-        (f"底册 {v['file']} SHA-256", v["sha256"]) for _, v in sorted(c["frame"]["files"].items())
-    ]
-    return pl.DataFrame(rows, schema=["项目", "值"], orient="row")
-
-
-# ------------------------------------------------------------ display
-
-PLOTLYJS_ENV = "XKAOHE_PLOTLYJS"  # set by the batch runner: relative src of the shared plotly.js
-_loaded_plotlyjs = False
-
-_TABLE_STYLE = (
-    "<style>.xk-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}"
-    ".xk-table th{background:#eef3f8;border:1px solid #c9d3dd;padding:4px 8px;text-align:left}"
-    ".xk-table td{border:1px solid #dde3e9;padding:3px 8px}"
-    ".xk-table tr.xk-hl td{background:#fff3cd}</style>"
-)
-
-
-def start_notebook() -> None:
-    """Fresh display state for a notebook run in a reused (warm) kernel."""
-    global _loaded_plotlyjs
-    _loaded_plotlyjs = False
-
-
-def table_html(df: pl.DataFrame, highlight: list[int] | None = None, max_rows: int = 500) -> str:
-    """A plain, printable HTML table (no dtypes, no index); ``highlight`` row positions."""
-    import html
-
-    marked = set(highlight or [])
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = []
-    for i, row in enumerate(df.head(max_rows).iter_rows()):
-        cells = "".join(f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in row)
-        body.append(f"<tr class='xk-hl'>{cells}</tr>" if i in marked else f"<tr>{cells}</tr>")
-    more = f"<p>（仅显示前 {max_rows} 行，共 {df.height} 行）</p>" if df.height > max_rows else ""
+def status_cell() -> pl.Expr:
+    """A rate's status in its county's wording; with the detection limit when 未发现超标."""
+    label = codes.by_scope(pl.col("status"), pl.col("scope"))
+    limit = pl.format("{}（检出限{}）", label, percent_expr(pl.col("detect")))
     return (
-        f"{_TABLE_STYLE}<table class='xk-table'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>{more}"
+        pl.when((pl.col("status") == "not_found") & pl.col("detect").is_not_null())
+        .then(limit)
+        .otherwise(label)
     )
 
 
-def show(df: pl.DataFrame, highlight: list[int] | None = None) -> None:
-    """Display a table in a notebook."""
-    from IPython.display import HTML, display
-
-    display(HTML(table_html(df, highlight)))
+def verdict_cell(short: bool = True) -> pl.Expr:
+    """A county's stored verdict in its scope's wording."""
+    return codes.by_scope(pl.col("verdict"), pl.col("scope"), "verdict", short)
 
 
-def show_html(markup: str) -> None:
-    from IPython.display import HTML, display
-
-    display(HTML(markup))
+# ------------------------------------------------------------------ loading
 
 
-def show_figure(fig: Any) -> None:
-    """Interactive in JupyterLab; in rendered reports a div using the shared local plotly.js."""
-    global _loaded_plotlyjs
-    src = os.environ.get(PLOTLYJS_ENV)
-    if not src:
-        fig.show()
-        return
-    from IPython.display import HTML, display
+def _unknown(parameter: str, value: str, known: list[str], run: Path) -> InputError:
+    shown = "、".join(known[:12]) + ("…" if len(known) > 12 else "")
+    return InputError(
+        Problem(
+            f"notebook parameter {parameter}",
+            None,
+            None,
+            f"one of the run's values ({shown})",
+            f"'{value}', which is not in {run / 'results'}",
+        )
+    )
 
-    script = "" if _loaded_plotlyjs else f'<script src="{src}"></script>'
-    _loaded_plotlyjs = True
-    display(HTML(script + fig.to_html(full_html=False, include_plotlyjs=False)))
+
+def protected_words(plan: Plan, *tables: pl.DataFrame) -> list[str]:
+    """Words a name mask must spare: the plan's labels and every place name in ``tables``."""
+    words: set[str] = set(item_labels(plan, with_code=False).values())
+    for it in (*plan.content.county, *plan.content.city, *plan.content.pairing):
+        words.update(it.sub_items)
+    words.update(c.label for c in plan.county_categories)
+    for df in tables:
+        for c in ("city_name", "county_name", "township_name", "village_name"):
+            if c in df.columns:
+                words.update(str(v) for v in df[c].drop_nulls().unique().to_list())
+    return sorted(words)
 
 
-def county_heading(cs: CountySample) -> str:
-    """The county's name, city, category and the plan's focus for that category."""
-    import html
+@dataclass(frozen=True)
+class Results:
+    """A run's results store — whole, one city's or one county's — masked as loaded.
 
-    paired = f"；结对帮扶县：{html.escape(cs.paired_helper)}" if cs.paired_helper else ""
+    Every table is the results table of the same name (``Result``), sliced
+    to the scope; ``counties`` also has ``city_order`` (cities in the order
+    of their first county code) and the stored verdict (``verdict, scope,
+    failing``; null when the run has no ``county_verdicts``); ``rates`` is
+    :func:`rate_rows`. ``households`` carry the masked head's name and phone
+    and the village's name; ``sample_*`` and ``project_households`` are the
+    sample package's rows (masked); ``village_names`` the frame's names of the
+    scope's villages; ``teams`` the lottery's teams (None without a lottery).
+    """
+
+    run: Path
+    plan: Plan
+    as_of: dt.date
+    synthetic: bool
+    counties: pl.DataFrame
+    rates: pl.DataFrame
+    items: pl.DataFrame
+    households: pl.DataFrame
+    findings: pl.DataFrame
+    experiences: pl.DataFrame
+    completeness: pl.DataFrame
+    rejects: pl.DataFrame
+    check_rates: pl.DataFrame
+    check_helpers: pl.DataFrame
+    check_villages: pl.DataFrame
+    check_projects: pl.DataFrame
+    check_discrepancies: pl.DataFrame
+    check_claims: pl.DataFrame
+    sample_villages: pl.DataFrame
+    sample_households: pl.DataFrame
+    project_households: pl.DataFrame
+    interviewees: pl.DataFrame
+    general_quota: pl.DataFrame
+    village_names: pl.DataFrame
+    teams: pl.DataFrame | None
+
+    @property
+    def county(self) -> dict[str, Any]:
+        """The one county of a county slice."""
+        if self.counties.height != 1:
+            raise ValueError(f"a slice of {self.counties.height} counties, not one")
+        return self.counties.row(0, named=True)
+
+    def named_rates(self) -> pl.DataFrame:
+        """:attr:`rates` with each county's name and city, cities in the province's order."""
+        names = self.counties.select("county_code", "county_name", "city_name", "city_order")
+        return self.rates.join(names, on="county_code").sort("city_order", "county_code", "order")
+
+    def county_name(self, county_code: str) -> str:
+        row = self.counties.filter(pl.col("county_code") == county_code)
+        return str(row["county_name"][0]) if row.height else county_code
+
+
+_FREE_TEXT = {
+    "findings": ("description", "evidence", "suggestion"),
+    "experiences": ("title", "description"),
+    "check_projects": ("issue",),
+    "check_discrepancies": ("recorded", "found"),
+}
+
+
+def _verdicts(run: Path) -> pl.DataFrame:
+    try:
+        return read_result(run, Result.COUNTY_VERDICTS).select(
+            "county_code", "verdict", "scope", "failing"
+        )
+    except InputError:  # a run computed before verdicts were stored
+        return pl.DataFrame(
+            schema={c: pl.String for c in ("county_code", "verdict", "scope", "failing")}
+        )
+
+
+def load_results(
+    run: Path, county_code: str | None = None, city: str | None = None, helped: bool = False
+) -> Results:
+    """The results of ``run``: the whole run, one ``city`` or one ``county_code``.
+
+    Parameters
+    ----------
+    run
+        The run folder (``frame/``, ``sample/``, ``results/``, ``lottery/``).
+    county_code, city
+        The slice; both None for the whole run. An empty ``county_code``
+        means the run's first county, an empty ``city`` the city of its first
+        county.
+    helped
+        With ``county_code``: only a county with a paired helper county
+        (the pairing report), the first such county by default.
+
+    Raises
+    ------
+    InputError
+        When the county or city is not in the run, naming the ones that are.
+    """
+    plan = run_plan(run)
+    everyone = read_result(run, Result.COUNTIES).sort("county_code")
+    counties = everyone.with_columns(
+        city_order=pl.col("county_code").min().over("city_name").rank("dense").cast(pl.Int64)
+    ).join(_verdicts(run), on="county_code", how="left")
+    if county_code is not None:
+        pool = everyone.filter(pl.col("paired_helper_county").is_not_null()) if helped else everyone
+        code = county_code or str(pool["county_code"].first())
+        counties = counties.filter(pl.col("county_code").is_in(pool["county_code"].implode()))
+        counties = counties.filter(pl.col("county_code") == code)
+        if counties.height == 0:
+            what = "county_code (a county with a paired helper county)" if helped else "county_code"
+            raise _unknown(what, code, pool["county_code"].to_list(), run)
+    elif city is not None:
+        name = city or str(everyone["city_name"][0])
+        counties = counties.filter(pl.col("city_name") == name)
+        if counties.height == 0:
+            known = everyone["city_name"].unique(maintain_order=True).to_list()
+            raise _unknown("city_name", name, known, run)
+    counties = counties.sort("city_order", "county_code")
+    whole = county_code is None and city is None
+    codes_ = counties["county_code"].to_list()
+    cities = counties["city_name"].unique().to_list()
+
+    def table(name: Result) -> pl.DataFrame:
+        df = read_result(run, name)
+        if whole:
+            return df
+        if name in (Result.FINDINGS, Result.EXPERIENCES, Result.COMPLETENESS):
+            keep = pl.col("city_name").is_in(cities)
+            if county_code is not None:
+                keep = keep & (
+                    pl.col("county_code" if "county_code" in df else "code") == codes_[0]
+                )
+                keep = keep & ((pl.col("unit") == "county") if "unit" in df else pl.lit(True))
+            return df.filter(keep)
+        return df.filter(pl.col("county_code").is_in(codes_))
+
+    package = read_package(run / "sample")
+    sample = SamplePackage(**package)
+    if not whole:
+        parts = [sample.for_county(c).tables() for c in codes_]
+        mine = {k: pl.concat([p[k] for p in parts]).unique(maintain_order=True) for k in package}
+    else:
+        mine = package
+    names = read_village_names(run / "frame", codes_)
+    lottery = run / "lottery"
+    teams = read_lottery(lottery) if (lottery / "teams.csv").exists() else None
+    people_known = KnownNames.build(
+        [
+            *read_known_names(run, None if whole else codes_),  # the frame's heads, assessors
+            *package["households"]["head_name"].to_list(),
+            *package["project_households"]["head_name"].to_list(),
+            *([] if teams is None else teams.members["name"].to_list()),
+        ],
+        protected_words(plan, everyone, names),
+    )
+    masked = {
+        name: mask_frame(table(Result(name)), people_known, columns)
+        for name, columns in _FREE_TEXT.items()
+    }
+    people = mask_frame(mine["households"], people_known, columns=())
+    households = (
+        table(Result.HOUSEHOLDS)
+        .join(people.select("household_id", "head_name", "phone"), on="household_id", how="left")
+        .join(names, on="village_code", how="left", maintain_order="left")
+    )
+    indicators = table(Result.COUNTY_INDICATORS)
+    return Results(
+        run=run,
+        plan=plan,
+        as_of=dt.date.fromisoformat(str(read_manifest(run)["as_of"])),
+        synthetic=is_synthetic(run),
+        counties=counties,
+        rates=rate_rows(indicators, counties, plan),
+        items=table(Result.COUNTY_ITEMS),
+        households=households,
+        findings=masked["findings"],
+        experiences=masked["experiences"],
+        completeness=table(Result.COMPLETENESS),
+        rejects=table(Result.REJECTS),
+        check_rates=table(Result.CHECK_RATES),
+        check_helpers=table(Result.CHECK_HELPERS),
+        check_villages=table(Result.CHECK_VILLAGES),
+        check_projects=masked["check_projects"],
+        check_discrepancies=masked["check_discrepancies"],
+        check_claims=table(Result.CHECK_CLAIMS),
+        sample_villages=mine["villages"],
+        sample_households=people,
+        project_households=mask_frame(mine["project_households"], people_known, columns=()),
+        interviewees=mine["interviewees"],
+        general_quota=mine["general_quota"],
+        village_names=names,
+        teams=None if teams is None else teams.teams,
+    )
+
+
+# ------------------------------------------------------------------ one county's sample
+
+
+@dataclass(frozen=True)
+class CountySample:
+    """One county's sample package, as the county sampling notebook shows it (masked)."""
+
+    county: dict[str, Any]
+    tables: dict[str, pl.DataFrame]
+    certificate: dict[str, Any]
+    plan: Plan
+    synthetic: bool
+
+
+def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
+    """The sample of ``county_code`` (default: the first county) in ``run/sample``.
+
+    Raises
+    ------
+    InputError
+        When the county is not in the run's frame, naming the counties that are.
+    """
+    package = read_package(run / "sample")
+    certificate = read_json(run / "sample" / "certificate.json")
+    counties = read_counties(run / "frame").sort("county_code")
+    code = str(county_code) or str(package["villages"]["county_code"].min())
+    row = counties.filter(pl.col("county_code") == code)
+    if row.height == 0:
+        raise _unknown("county_code", code, counties["county_code"].to_list(), run)
+    mine = SamplePackage(**package).for_county(code).tables()
+    names = read_village_names(run / "frame", [code])
+    for name in ("villages", "households", "villager_groups", "village_candidates"):
+        if "village_name" not in mine[name].columns:
+            mine[name] = mine[name].join(
+                names, on="village_code", how="left", maintain_order="left"
+            )
+    mine["households"] = mask_frame(mine["households"], columns=())
+    mine["project_households"] = mask_frame(mine["project_households"], columns=())
+    return CountySample(
+        county=row.row(0, named=True),
+        tables=mine,
+        certificate=certificate,
+        plan=load_plan(certificate["plan"]["path"]),
+        synthetic=is_synthetic(run),
+    )
+
+
+def of_type(cat: CountyCategory) -> pl.Expr:
+    """The counties of a type of 三(一)1: a value of ``category``, or a flag column (深度贫困县)."""
+    if getattr(cat, "flag", False):
+        return pl.col(cat.code).fill_null(False)
+    return pl.col("category") == cat.code
+
+
+def county_types(plan: Plan, county: Mapping[str, Any]) -> tuple[CountyCategory, ...]:
+    """The plan's county types of one county (its category and flags), in plan order."""
+    row = pl.DataFrame([county])
+    return tuple(c for c in plan.county_categories if row.select(of_type(c)).item())
+
+
+def heading(county: Mapping[str, Any], plan: Plan, extra: str = "") -> str:
+    """A county's heading (HTML): name, city, its types (category and flags) and their focus."""
+    types = county_types(plan, county)
     return (
-        f"<h2>{html.escape(cs.city)} {html.escape(cs.name)}（{cs.code}）</h2>"
-        f"<p>考核类别：<b>{html.escape(cs.category_label)}</b>{paired}</p>"
-        f"<p>分类考核重点：{html.escape(cs.category_focus)}</p>"
+        f"<h2>{esc(county['city_name'])} {esc(county['county_name'])}"
+        f"（{esc(county['county_code'])}）</h2>"
+        f"<p>考核类别：<b>{esc('、'.join(c.label for c in types))}</b>{extra}</p>"
+        f"<p>分类考核重点：{esc('；'.join(c.focus for c in types))}</p>"
     )
 
 
-def sample_counts(cs: CountySample) -> str:
-    """One sentence: what was drawn against the plan."""
-    rules = cs.plan.sampling
-    planned_v = sum(q.count for q in rules.villages.quotas)
-    planned_h = sum(q.count for q in rules.households.quotas)
-    hh = cs.tables["households"]
-    quota_rows = hh.filter(pl.col("selected_as").is_in([q.status for q in rules.households.quotas]))
-    return (
-        f"抽取村 {cs.tables['villages'].height} 个（计划 {planned_v} 个）；"
-        f"按类别抽取建档立卡户 {quota_rows.height} 户（计划每村 {planned_h} 户），"
-        f"返贫户与村民小组全覆盖另计，全部抽样户 {hh.height} 户；"
-        f"每村另随机走访一般农户 {rules.households.general_per_village} 户。"
-    )
+__all__ = [
+    "DASH",
+    "PLOTLYJS_ENV",
+    "RUN_ENV",
+    "CountySample",
+    "Results",
+    "box",
+    "bullets",
+    "confidence_text",
+    "county_types",
+    "date_text",
+    "esc",
+    "heading",
+    "interval",
+    "interval_expr",
+    "item_labels",
+    "load_county_sample",
+    "load_results",
+    "of_type",
+    "percent",
+    "percent_expr",
+    "protected_words",
+    "rate_rows",
+    "resolve_run_dir",
+    "review_text",
+    "rows_nonempty",
+    "rows_where",
+    "show",
+    "show_figure",
+    "show_html",
+    "standard_expr",
+    "standard_text",
+    "start_notebook",
+    "status_cell",
+    "synthetic_banner",
+    "table_html",
+    "verdict_cell",
+    "wan",
+    "yes",
+]

@@ -1,761 +1,337 @@
-"""The provincial summary report (全省交叉考核总报告), shaped from the results store.
+"""What ``notebooks/provincial_report.ipynb`` shows: the provincial summary (plan 六).
 
 Plan 六 asks for a provincial summary by 20 December, after the teams' city,
-county and pairing reports of 1 December; it goes to the leadership group
-(省扶贫开发领导小组). This module turns one run's results store (DESIGN.md,
-"Results store and reports") into the tables, short texts and plotly figures
-of that report, section by section:
+county and pairing reports of 1 December, for the leadership group
+(省扶贫开发领导小组). Sections: 1 the sample against the plan (五(七));
+2 every county's rates with their intervals (forest charts); 3 the counties
+whose thresholds are their exit standard (三(一)1); 4 the county categories
+and their focus; 5 the cities; 6 problems by content item (三), 共性 vs 个性;
+7 the cross-checks (五(三)(五)); 8 county pairing (三(二)); 9 typical
+experiences; 10 what a sample of this size can tell; 11 the deadlines (六);
+12 field rows rejected.
 
-1. totals and the sample achieved against the plan's quotas (五(七));
-2. every county's rates with their 95% intervals against the thresholds;
-3. the counties planned to exit in 2019 (category ``exit_2019``) against the
-   exit standard;
-4. the four county categories and their focus questions (三(一)1);
-5. cities compared;
-6. problems by content item (三: C1..C9, M1..M6, P1..P6), 共性 vs 个性;
-7. the cross-checks (五(三)(五));
-8. county pairing (三(二));
-9. typical experiences (五);
-10. what a sample of this size can and cannot tell;
-11. the report deadlines (六);
-12. field rows rejected at ingestion.
+Everything is read from the whole results store
+(:func:`xkaohe.report.kit.load_results`): statuses, verdicts and review
+states as stored, labels from :mod:`xkaohe.codes`. The one calculation of
+its own is :func:`detection_limits`, which asks
+:func:`xkaohe.analyse.estimate.ratio_intervals` what interval the *plan's*
+sample gives when nothing wrong is found — a property of the design, not of
+a county (Korn & Graubard 1998).
 
-Nothing here estimates a county's rate, classifies a household or
-cross-checks a claim: those are read as ``xkaohe indicators`` wrote them, and
-the shaping is joins, filters, counts and Chinese labels. The one
-calculation of its own is :func:`detection_limits`, which asks
-:func:`xkaohe.estimate.ratio_intervals` what interval the *plan's* sample
-would give when nothing wrong is found — a property of the design, not of
-any county (Korn & Graubard 1998; see :mod:`xkaohe.analyse.estimate`).
-
-The report holds no personal data: household names, phones and ID numbers
-are dropped when the sample is loaded.
+Over ~600 lines because the report has twelve sections, each a few small
+shapers; splitting them across modules would scatter one notebook's content.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
-from xkaohe.analyse.consistency import percent_text
+from xkaohe import codes
 from xkaohe.analyse.estimate import clopper_pearson, ratio_intervals
 from xkaohe.analyse.indicators import EXITED, RATES
-from xkaohe.analyse.indicators import STATUS_LABELS as RATE_STATUS_LABELS
-from xkaohe.io.lottery_files import read_lottery
-from xkaohe.io.results import read_manifest, read_result, run_plan
-from xkaohe.io.run import is_synthetic
-from xkaohe.io.sample_package import read_package
-from xkaohe.plan import Bound, ContentItem, CountyCategory, Plan
-from xkaohe.report.kit import show_html, table_html
-from xkaohe.results_spec import Result
-
-# ------------------------------------------------------------------ labels
-
-STATUS_LABELS = RATE_STATUS_LABELS | {"no_data": "无样本"}
-"""A rate's (or a county's) status against the plan's thresholds, in Chinese."""
-VERDICT_LABELS = {
-    "fail": "未达标",
-    "not_found": "未发现超标（样本不足以确认达标）",
-    "pass": "达标",
-    "no_data": "无样本，无法判断",
-}
-"""A county's overall verdict on the three rates."""
-STATUS_COLORS = {"fail": "#d62728", "not_found": "#1f77b4", "pass": "#2ca02c", "no_data": "#7f7f7f"}
-"""The same colours as the county reports' figures."""
-SCOPE_LABELS = {"systemic": "共性问题", "case": "个性问题"}
-LEVEL_LABELS = {"county": "县级", "city": "市级", "pairing": "县域结对帮扶"}
-"""The three lists of content items of plan 三."""
-SELECTED_LABELS = {
-    "exited_2019": "2019年脱贫户",
-    "exited_2016_2018": "2016—2018年脱贫户",
-    "new_2018_2019": "2018—2019年新识别贫困户",
-    "not_exited": "未脱贫户",
-    "relapsed": "返贫户（全覆盖）",
-    "group_census": "村民小组全覆盖户",
-}
-KIND_LABELS = {
-    "helper_claim": "帮扶责任人陈述",
-    "village_claim": "村干部陈述",
-    "project": "项目核查",
-}
-PROJECT_FLAGS = {
-    "funds_overspent": "资金支出超过项目资金规模",
-    "spent_but_not_started": "已支出资金但项目未开工",
-    "spent_but_abandoned": "已支出资金但项目已停工",
-    "beneficiaries_short": "核实受益户少于抽查户数",
-    "not_checked": "考核组未核查",
-}
-PROJECT_LEVELS = {"county": "县级项目", "village": "到村、到户项目", "paired": "结对合作项目"}
-_DASH = "—"
-_VERDICT_ORDER = ("fail", "no_data", "not_found", "pass")  # analyse.verdicts.VERDICTS
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value))
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    """0.0245 -> "2.5%"; None -> "—"."""
-    return _DASH if x is None else f"{x * 100:.{digits}f}%"
-
-
-def _pct_expr(x: pl.Expr) -> pl.Expr:
-    return percent_text(x).fill_null(_DASH)
-
-
-def _label(expr: pl.Expr, labels: dict[str, str]) -> pl.Expr:
-    return expr.replace_strict(labels, default=expr, return_dtype=pl.String)
-
-
-def _conf(confidence: float) -> str:
-    """0.95 -> "95%"."""
-    return f"{confidence * 100:g}%"
-
-
-def _date(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-# ----------------------------------------------------------------- loading
-
-
-@dataclass(frozen=True)
-class Province:
-    """Everything the provincial report reads from one run.
-
-    Every table is the results table of the same name, whole (``counties``
-    gains ``city_order``, the province's order of cities: by their first
-    county code). ``sample_*`` are the sample package without personal
-    data; ``teams`` is the lottery's teams table (None without a lottery).
-    """
-
-    run: Path
-    plan: Plan
-    synthetic: bool
-    as_of: dt.date
-    counties: pl.DataFrame
-    indicators: pl.DataFrame
-    households: pl.DataFrame
-    findings: pl.DataFrame
-    experiences: pl.DataFrame
-    completeness: pl.DataFrame
-    rejects: pl.DataFrame
-    check_rates: pl.DataFrame
-    check_helpers: pl.DataFrame
-    check_villages: pl.DataFrame
-    check_projects: pl.DataFrame
-    check_discrepancies: pl.DataFrame
-    sample_villages: pl.DataFrame
-    sample_households: pl.DataFrame
-    general_quota: pl.DataFrame
-    teams: pl.DataFrame | None
-
-
-def with_city_order(counties: pl.DataFrame) -> pl.DataFrame:
-    """``counties`` sorted by city (in the order of each city's first county code) and code."""
-    return counties.with_columns(
-        city_order=pl.col("county_code").min().over("city_name").rank("dense").cast(pl.Int64)
-    ).sort("city_order", "county_code")
-
-
-def load_province(run: Path) -> Province:
-    """Read the whole results store of ``run``, its sample package and its lottery.
-
-    Parameters
-    ----------
-    run
-        The run folder (``results/``, ``sample/``, optionally ``lottery/``).
-
-    Returns
-    -------
-    Province
-        The tables of the report; the plan is the one recorded in the
-        results' manifest, ``as_of`` the manifest's date.
-
-    Raises
-    ------
-    InputError
-        When a results table or the manifest is missing.
-    """
-    manifest = read_manifest(run)
-    plan = run_plan(run)
-    package = read_package(run / "sample")
-    lottery = run / "lottery"
-    teams = read_lottery(lottery).teams if (lottery / "teams.csv").exists() else None
-    return Province(
-        run=run,
-        plan=plan,
-        synthetic=is_synthetic(run),
-        as_of=dt.date.fromisoformat(str(manifest["as_of"])),
-        counties=with_city_order(read_result(run, Result.COUNTIES)),
-        indicators=read_result(run, Result.COUNTY_INDICATORS),
-        households=read_result(run, Result.HOUSEHOLDS),
-        findings=read_result(run, Result.FINDINGS),
-        experiences=read_result(run, Result.EXPERIENCES),
-        completeness=read_result(run, Result.COMPLETENESS),
-        rejects=read_result(run, Result.REJECTS),
-        check_rates=read_result(run, Result.CHECK_RATES),
-        check_helpers=read_result(run, Result.CHECK_HELPERS),
-        check_villages=read_result(run, Result.CHECK_VILLAGES),
-        check_projects=read_result(run, Result.CHECK_PROJECTS),
-        check_discrepancies=read_result(run, Result.CHECK_DISCREPANCIES),
-        sample_villages=package["villages"].select("county_code", "village_code", "village_type"),
-        sample_households=package["households"].select(
-            "county_code", "village_code", "household_id", "status", "selected_as"
-        ),
-        general_quota=package["general_quota"],
-        teams=teams,
-    )
-
-
-# --------------------------------------------------------------- display
-
-
-def table_or_note(df: pl.DataFrame, empty: str = "无。", highlight: list[int] | None = None) -> str:
-    """``df`` as a report table (HTML), or the sentence ``empty`` when it has no rows."""
-    if df.height == 0:
-        return f"<p>{_esc(empty)}</p>"
-    return _TABLE_STYLE + table_html(df, highlight)
-
-
-_TABLE_STYLE = (
-    "<style>.xk-table th,.xk-table td{text-align:left !important;vertical-align:top}"
-    ".xk-table th{white-space:nowrap}</style>"
+from xkaohe.report import county as cty
+from xkaohe.report.figures import bars, rate_chart
+from xkaohe.report.kit import (
+    DASH,
+    Results,
+    box,
+    bullets,
+    confidence_text,
+    date_text,
+    esc,
+    interval_expr,
+    item_labels,
+    of_type,
+    percent,
+    percent_expr,
+    standard_expr,
+    standard_text,
+    status_cell,
+    table_html,
+    verdict_cell,
 )
-
-
-def show(df: pl.DataFrame, empty: str = "无。", highlight: list[int] | None = None) -> None:
-    """Display a table left-aligned in a notebook, or the sentence ``empty`` when it has no rows."""
-    show_html(table_or_note(df, empty, highlight))
-
-
-def rows_where(df: pl.DataFrame, column: str, values: list[str]) -> list[int]:
-    """Positions of the rows whose ``column`` is one of ``values`` (to highlight)."""
-    return [i for i, v in enumerate(df[column].to_list()) if v in values]
-
-
-def rows_positive(df: pl.DataFrame, column: str) -> list[int]:
-    """Positions of the rows whose number in ``column`` is above zero (to highlight)."""
-    return [i for i, v in enumerate(df[column].to_list()) if v is not None and v > 0]
-
-
-def rows_to_watch(df: pl.DataFrame, column: str) -> list[int]:
-    """Positions of the rows whose ``column`` says 未达标 (to highlight)."""
-    return [
-        i
-        for i, v in enumerate(df[column].cast(pl.String).to_list())
-        if v and v.startswith(STATUS_LABELS["fail"])
-    ]
-
-
-def _box(colour: str, border: str, body: str) -> str:
-    return (
-        f'<div style="background:{colour};border-left:6px solid {border};padding:10px 14px;'
-        f'margin:8px 0 14px;border-radius:4px;line-height:1.7">{body}</div>'
-    )
-
-
-def key_box(body: str) -> str:
-    """A highlighted paragraph for a conclusion the leadership should not miss (HTML)."""
-    return _box("#fff7e6", "#ff7f0e", body)
-
-
-# ----------------------------------------------------------- 1 the sample
-
-
-def overview_html(p: Province) -> str:
-    """Heading: the plan, the date of the results, what was assessed (HTML)."""
-    by_cat = "、".join(
-        f"{c.label}{p.counties.filter(_in_category(c)).height}个" for c in p.plan.county_categories
-    )
-    helped = p.counties.filter(
-        pl.col("national_poverty_county") & pl.col("paired_helper_county").is_not_null()
-    ).height
-    teams = p.teams.height if p.teams is not None else p.households["team_id"].n_unique()
-    return (
-        f"<h2>{_esc(p.plan.title)}：全省汇总</h2>"
-        f"<p>结果库数据截至<b>{_date(p.as_of)}</b>。{teams}个考核组对"
-        f"{p.counties['city_name'].n_unique()}个市、{p.counties.height}个有扶贫任务的县（市、区）"
-        f"开展交叉考核，其中{by_cat}；接受县域结对帮扶的国家级贫困县{helped}个。</p>"
-    )
-
-
-def sample_achieved(p: Province) -> pl.DataFrame:
-    """Units and households: what the plan asks, what was drawn, what was surveyed.
-
-    Returns
-    -------
-    pl.DataFrame
-        ``项目, 计划, 抽取, 实际调查, 完成率`` — the plan's counts (scope,
-        team count, quotas times the plan's counties and villages), the
-        lottery's teams and the sample package's rows, and the surveyed rows
-        of the results store.
-    """
-    plan, sampling = p.plan, p.plan.sampling
-    villages_planned = plan.scope.counties * sum(q.count for q in sampling.villages.quotas)
-    hh = p.households
-    drawn = p.sample_households.group_by("selected_as").len()
-    drawn_n = dict(zip(drawn["selected_as"].to_list(), drawn["len"].to_list(), strict=True))
-    surveyed = hh.filter(pl.col("registered")).group_by("selected_as").len()
-    surv_n = dict(zip(surveyed["selected_as"].to_list(), surveyed["len"].to_list(), strict=True))
-    lottery_teams = p.teams.height if p.teams is not None else None
-    rows: list[tuple[str, int | None, int | None, int]] = [
-        ("考核组", plan.teams.count, lottery_teams, hh["team_id"].drop_nulls().n_unique()),
-        ("市", plan.scope.cities, p.counties["city_name"].n_unique(), hh["city_name"].n_unique()),
-        ("县（市、区）", plan.scope.counties, p.counties.height, hh["county_code"].n_unique()),
-        (
-            "抽样村",
-            villages_planned,
-            p.sample_villages.height,
-            hh["village_code"].n_unique(),
-        ),
-    ]
-    quota_planned = 0
-    for q in sampling.households.quotas:
-        planned = villages_planned * q.count
-        quota_planned += planned
-        rows.append(
-            (SELECTED_LABELS[q.status], planned, drawn_n.get(q.status, 0), surv_n.get(q.status, 0))
-        )
-    for extra in (*sampling.households.full_coverage, "group_census"):
-        rows.append(
-            (SELECTED_LABELS.get(extra, extra), None, drawn_n.get(extra, 0), surv_n.get(extra, 0))
-        )
-    general_planned = villages_planned * sampling.households.general_per_village
-    rows.append(
-        (
-            "一般农户（现场走访，含村民小组全覆盖）",
-            general_planned,
-            int(p.general_quota["count"].sum()),
-            hh.filter(~pl.col("registered")).height,
-        )
-    )
-    rows.append(
-        ("调查户合计", quota_planned + general_planned, None, hh.height),
-    )
-    table = pl.DataFrame(
-        rows, schema=["项目", "_plan", "_drawn", "实际调查"], orient="row"
-    ).with_columns(pl.col("_plan", "_drawn", "实际调查").cast(pl.Int64))
-    return table.select(
-        "项目",
-        pl.col("_plan").cast(pl.String).fill_null("全覆盖").alias("计划"),
-        pl.col("_drawn").cast(pl.String).fill_null(_DASH).alias("抽取"),
-        "实际调查",
-        _pct_expr(pl.col("实际调查") / pl.col("_plan")).alias("完成率（实际/计划）"),
-    ).with_columns(
-        pl.when(pl.col("项目") == "调查户合计")
-        .then(pl.format("{}（含全覆盖户）", pl.col("完成率（实际/计划）")))
-        .otherwise(pl.col("完成率（实际/计划）"))
-        .alias("完成率（实际/计划）")
-    )
-
-
-def sample_note(p: Province) -> str:
-    """One paragraph on the sample: substitutions and households per county (HTML)."""
-    rules = p.plan.sampling
-    villages = sum(q.count for q in rules.villages.quotas)
-    planned = villages * (
-        sum(q.count for q in rules.households.quotas) + rules.households.general_per_village
-    )
-    sub = p.sample_households.filter(
-        pl.col("selected_as").is_in([q.status for q in rules.households.quotas])
-        & (pl.col("status") != pl.col("selected_as"))
-    ).height
-    sizes: list[int] = p.households.group_by("county_code").len()["len"].to_list() or [0]
-    low, high = min(sizes), max(sizes)
-    return (
-        f"<p>抽样清单中有{sub}户是某类户数不足时按方案顺序替代的户。按方案每县抽{villages}个村、"
-        f"按类别和一般农户计{planned}户，另加返贫户和一个村民小组全覆盖；"
-        f"各县实际调查{low}—{high}户。</p>"
-    )
-
-
-# ------------------------------------------------------------ 2 the rates
-
-
-def _bounds(plan: Plan) -> dict[str, Bound]:
-    return {str(k): b for k, b in plan.indicators.thresholds.items()}
-
-
-def judged_rates(plan: Plan) -> list[tuple[str, str, Bound]]:
-    """``(name, Chinese label, threshold)`` of each rate the plan sets a threshold for."""
-    bounds = _bounds(plan)
-    return [(r.name, r.label, bounds[r.name]) for r in RATES if r.name in bounds]
-
-
-def _limit(bound: Bound) -> float:
-    return float(bound.max if bound.max is not None else bound.min)  # type: ignore[arg-type]
-
-
-def _standard(bound: Bound) -> str:
-    return ("≤" if bound.max is not None else "≥") + _pct(_limit(bound), 0)
-
-
-def forest_rows(p: Province, rate: str) -> pl.DataFrame:
-    """One row per county for the forest chart of ``rate``, cities in the province's order.
-
-    Returns
-    -------
-    pl.DataFrame
-        ``city_order, city_name, county_code, county_name, category, ratio``
-        (the official sample ratio), ``est, low, high`` (design-weighted
-        estimate and its interval), ``n`` (the ratio's denominator) and
-        ``status`` (fail, not_found, pass; ``no_data`` without households).
-    """
-    ind = p.indicators.select(
-        "county_code",
-        pl.col(rate).alias("ratio"),
-        pl.col(f"{rate}_est").alias("est"),
-        pl.col(f"{rate}_low").alias("low"),
-        pl.col(f"{rate}_high").alias("high"),
-        pl.col(f"{rate}_n").alias("n"),
-        pl.col(f"{rate}_status").fill_null("no_data").alias("status"),
-    )
-    return (
-        p.counties.select("city_order", "city_name", "county_code", "county_name", "category")
-        .join(ind, on="county_code", how="left", maintain_order="left")
-        .with_columns(pl.col("status").fill_null("no_data"))
-    )
-
-
-def status_counts(p: Province) -> pl.DataFrame:
-    """Counties per rate and status: ``指标, 标准, 未达标, 无样本, 未发现超标, 达标``."""
-    rows = []
-    for name, label, bound in judged_rates(p.plan):
-        s = forest_rows(p, name)["status"]
-        rows.append(
-            {
-                "指标": label,
-                "标准": _standard(bound),
-                **{STATUS_LABELS[k]: int((s == k).sum()) for k in _VERDICT_ORDER},
-            }
-        )
-    return pl.DataFrame(rows)
-
-
-def forest_figure(
-    rows: pl.DataFrame, label: str, bound: Bound, unit: str = "", confidence: float = 0.95
-) -> go.Figure:
-    """Forest chart: one row per county grouped by city, estimate and interval, threshold.
-
-    Parameters
-    ----------
-    rows
-        :func:`forest_rows` of one rate.
-    label
-        The rate's Chinese name.
-    bound
-        The plan's threshold for it (a dashed line).
-    unit
-        Unit of the denominator in the hover text (人 or 户).
-    confidence
-        The intervals' confidence level (for the labels).
-    """
-    conf = _conf(confidence)
-    limit = _limit(bound)
-    y = [rows["city_name"].to_list(), rows["county_name"].to_list()]
-    fig = go.Figure()
-    # The first trace covers every county, so the axis keeps the rows' order.
-    fig.add_trace(
-        go.Scatter(
-            x=rows["ratio"].to_list(),
-            y=y,
-            mode="markers",
-            name="抽样比率（官方口径）",
-            marker={"symbol": "line-ns-open", "size": 11, "color": "black", "line": {"width": 2}},
-            hoverinfo="skip",
-        )
-    )
-    statuses = rows["status"].to_list()
-    for status in _VERDICT_ORDER:
-        mask = pl.Series([s == status for s in statuses])
-        sub = rows.filter(mask)
-        if sub.height == 0:
-            continue
-        ys = [[a for a, m in zip(axis, mask, strict=True) if m] for axis in y]
-        sub = sub.with_columns(pl.col("est", "low", "high").fill_null(float("nan")))
-        fig.add_trace(
-            go.Scatter(
-                x=sub["est"].to_list(),
-                y=ys,
-                mode="markers",
-                name=f"{STATUS_LABELS[status]}（估计及{conf}区间）",
-                marker={"color": STATUS_COLORS[status], "size": 8},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": (sub["high"] - sub["est"]).to_list(),
-                    "arrayminus": (sub["est"] - sub["low"]).to_list(),
-                    "thickness": 2,
-                    "width": 3,
-                    "color": STATUS_COLORS[status],
-                },
-                customdata=sub.select(
-                    _pct_expr(pl.col("ratio")),
-                    _pct_expr(pl.col("low")),
-                    _pct_expr(pl.col("high")),
-                    pl.col("n").fill_null(0),
-                ).rows(),
-                hovertemplate=(
-                    "%{y}<br>抽样比率 %{customdata[0]}<br>设计加权估计 %{x:.1%}"
-                    f"<br>{conf}置信区间 %{{customdata[1]}}—%{{customdata[2]}}"
-                    f"<br>分母 %{{customdata[3]}}{unit}<extra>{STATUS_LABELS[status]}</extra>"
-                ),
-            )
-        )
-    ends = [[axis[0], axis[-1]] for axis in y] if rows.height else [[], []]
-    fig.add_trace(
-        go.Scatter(
-            x=[limit, limit] if rows.height else [],
-            y=ends,
-            mode="lines",
-            name=f"标准 {_standard(bound)}",
-            line={"color": "#b00020", "dash": "dash", "width": 2},
-            hoverinfo="skip",
-        )
-    )
-    span = [v for v in (*rows["low"].to_list(), *rows["high"].to_list(), limit) if v is not None]
-    lo, hi = min(span), max(span)
-    pad = 0.03 * (hi - lo or 1.0)
-    top, bottom = 100, 20
-    plot_height = 17 * max(rows.height, 1) + 20
-    fig.update_layout(
-        title={
-            "text": f"各县{label}及{conf}置信区间（按市分组）",
-            "y": 1.0,
-            "yanchor": "top",
-            "yref": "container",
-            "pad": {"t": 12},
-        },
-        height=top + bottom + plot_height,
-        margin={"l": 10, "r": 20, "t": top, "b": bottom},
-        legend={
-            "orientation": "h",
-            "y": 1 + 28 / plot_height,
-            "yanchor": "bottom",
-            "x": 0,
-            "font": {"size": 12},
-        },
-        xaxis={"tickformat": ".0%", "range": [lo - pad, hi + pad], "side": "top"},
-        yaxis={"range": [rows.height - 0.5, -0.5], "tickfont": {"size": 11}},
-        plot_bgcolor="white",
-        font={"family": "Noto Sans CJK SC, Microsoft YaHei, SimHei, sans-serif"},
-    )
-    fig.update_xaxes(showgrid=True, gridcolor="#eee", zeroline=False)
-    return fig
-
-
-def rate_figure(p: Province, rate: str) -> go.Figure:
-    """:func:`forest_figure` of one judged rate (e.g. ``"wrong_exit_rate"``)."""
-    for name, label, bound in judged_rates(p.plan):
-        if name == rate:
-            unit = next("人" if r.persons else "户" for r in RATES if r.name == name)
-            return forest_figure(
-                forest_rows(p, name), label, bound, unit, p.plan.indicators.confidence
-            )
-    known = ", ".join(n for n, _, _ in judged_rates(p.plan))
-    raise KeyError(f"{rate!r} is not a rate with a threshold in the plan ({known})")
-
-
-# ------------------------------------------------------ 3 exit_2019 counties
-
-
-def county_verdicts(p: Province) -> pl.DataFrame:
-    """Every county's status on each judged rate and its overall verdict.
-
-    Returns
-    -------
-    pl.DataFrame
-        The counties' columns, for each judged rate ``<rate>, <rate>_low,
-        <rate>_high, <rate>_status`` and ``verdict``, ``scope``: the stored
-        ``county_verdicts`` (decided in :mod:`xkaohe.analyse.verdicts`).
-    """
-    names = [name for name, _, _ in judged_rates(p.plan)]
-    cols: list[str | pl.Expr] = ["county_code"]
-    for r in names:
-        cols += [r, f"{r}_low", f"{r}_high", pl.col(f"{r}_status").fill_null("no_data")]
-    out = p.counties.join(p.indicators.select(cols), on="county_code", how="left")
-    stored = read_result(p.run, Result.COUNTY_VERDICTS).select("county_code", "verdict", "scope")
-    return out.join(stored, on="county_code", how="left", maintain_order="left")
 
 
 def _reported(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.filter(pl.col("in_report"))
 
 
-def _in_category(cat: CountyCategory) -> pl.Expr:
-    """Whether a county is of ``cat``: its ``category``, or the flag column of a flag type."""
-    return pl.col(cat.code).fill_null(False) if cat.flag else pl.col("category") == cat.code
+def _with_types(df: pl.DataFrame, r: Results) -> pl.DataFrame:
+    """``df`` (with ``county_code``) with one boolean column per county type of the plan."""
+    types = r.counties.select(
+        "county_code", *[of_type(cat).alias(f"_t_{cat.code}") for cat in r.plan.county_categories]
+    )
+    return df.join(types, on="county_code", how="inner")
 
 
-def exit_rows(p: Province, category: str = "exit_2019") -> pl.DataFrame:
-    """The counties of ``category`` with their rates, verdict and reported problems.
+def verdict_counts_text(
+    verdicts: pl.Series, scope: str | None = None, names: dict[str, list[str]] | None = None
+) -> str:
+    """ "2个县未达到贫困县退出标准（…），7个县未发现超标（…）": counts by stored verdict.
+
+    Worded by ``scope`` (reference lines unless ``exit_standard``); ``names``
+    optionally lists counties per verdict, after its count.
+    """
+    words = codes.verdict_set(scope)
+    said = []
+    for code in words.order:
+        n = int((verdicts == code).sum())
+        listed = (names or {}).get(code)
+        if n:
+            said.append(
+                f"{n}个县{words.label(code)}" + (f"（{'、'.join(listed)}）" if listed else "")
+            )
+    return "，".join(said) or "没有县"
+
+
+# ------------------------------------------------------------------ 1 the sample
+
+
+def overview_html(r: Results) -> str:
+    """Heading: the plan, the date of the results, what was assessed (HTML)."""
+    by_cat = "、".join(
+        f"{c.label}{r.counties.filter(of_type(c)).height}个" for c in r.plan.county_categories
+    )
+    helped = r.counties.filter(
+        pl.col("national_poverty_county") & pl.col("paired_helper_county").is_not_null()
+    ).height
+    teams = r.teams.height if r.teams is not None else r.households["team_id"].n_unique()
+    return (
+        f"<h2>{esc(r.plan.title)}：全省汇总</h2>"
+        f"<p>结果库数据截至<b>{date_text(r.as_of)}</b>。{teams}个考核组对"
+        f"{r.counties['city_name'].n_unique()}个市、{r.counties.height}个有扶贫任务的县（市、区）"
+        f"开展交叉考核，其中{by_cat}；接受县域结对帮扶的国家级贫困县{helped}个。</p>"
+    )
+
+
+def sample_achieved(r: Results) -> pl.DataFrame:
+    """Units and households: what the plan asks, what was drawn, what was surveyed.
 
     Returns
     -------
     pl.DataFrame
-        :func:`county_verdicts` of those counties, plus ``problems`` (findings
-        in the report) and ``confirmed`` (of which confirmed by review).
+        ``项目, 计划, 抽取, 实际调查, 完成率（实际/计划）``.
     """
-    probs = (
-        _reported(p.findings)
-        .filter(pl.col("county_code").is_not_null())
-        .group_by("county_code")
-        .agg(
-            problems=pl.len().cast(pl.Int64),
-            confirmed=pl.col("confirmed").sum().cast(pl.Int64),
+    plan, sampling, hh = r.plan, r.plan.sampling, r.households
+    villages_planned = plan.scope.counties * sum(q.count for q in sampling.villages.quotas)
+    drawn = dict(r.sample_households.group_by("selected_as").len().rows())
+    surveyed = dict(hh.filter(pl.col("registered")).group_by("selected_as").len().rows())
+    rows: list[tuple[str, int | None, int | None, int]] = [
+        (
+            "考核组",
+            plan.teams.count,
+            None if r.teams is None else r.teams.height,
+            hh["team_id"].drop_nulls().n_unique(),
+        ),
+        ("市", plan.scope.cities, r.counties["city_name"].n_unique(), hh["city_name"].n_unique()),
+        ("县（市、区）", plan.scope.counties, r.counties.height, hh["county_code"].n_unique()),
+        ("抽样村", villages_planned, r.sample_villages.height, hh["village_code"].n_unique()),
+    ]
+    quota_planned = 0
+    for q in sampling.households.quotas:
+        quota_planned += villages_planned * q.count
+        rows.append(
+            (
+                codes.SAMPLE_CATEGORY.label(q.status),
+                villages_planned * q.count,
+                drawn.get(q.status, 0),
+                surveyed.get(q.status, 0),
+            )
+        )
+    for extra in (*sampling.households.full_coverage, "group_census"):
+        rows.append(
+            (codes.SAMPLE_CATEGORY.label(extra), None, drawn.get(extra, 0), surveyed.get(extra, 0))
+        )
+    general_planned = villages_planned * sampling.households.general_per_village
+    rows.append(
+        (
+            "一般农户（现场走访，含村民小组全覆盖）",
+            general_planned,
+            int(r.general_quota["count"].sum()),
+            hh.filter(~pl.col("registered")).height,
         )
     )
+    rows.append(("调查户合计", quota_planned + general_planned, None, hh.height))
+    table = pl.DataFrame(
+        rows, schema=["项目", "_plan", "_drawn", "实际调查"], orient="row", infer_schema_length=None
+    )
+    share = percent_expr(pl.col("实际调查") / pl.col("_plan"))
+    return table.select(
+        "项目",
+        pl.col("_plan").cast(pl.String).fill_null("全覆盖").alias("计划"),
+        pl.col("_drawn").cast(pl.String).fill_null(DASH).alias("抽取"),
+        "实际调查",
+        pl.when(pl.col("项目") == "调查户合计")
+        .then(pl.format("{}（含全覆盖户）", share))
+        .otherwise(share)
+        .alias("完成率（实际/计划）"),
+    )
+
+
+def sample_note(r: Results) -> str:
+    """One paragraph on the sample: substitutions and households per county (HTML)."""
+    rules = r.plan.sampling
+    villages = sum(q.count for q in rules.villages.quotas)
+    planned = villages * (
+        sum(q.count for q in rules.households.quotas) + rules.households.general_per_village
+    )
+    sub = r.sample_households.filter(
+        pl.col("selected_as").is_in([q.status for q in rules.households.quotas])
+        & (pl.col("status") != pl.col("selected_as"))
+    ).height
+    sizes: list[int] = r.households.group_by("county_code").len()["len"].to_list() or [0]
     return (
-        county_verdicts(p)
-        .filter(pl.col("category") == category)
+        f"<p>抽样清单中有{sub}户是某类户数不足时按方案顺序替代的户。按方案每县抽{villages}个村、"
+        f"按类别和一般农户计{planned}户，另加返贫户和一个村民小组全覆盖；"
+        f"各县实际调查{min(sizes)}—{max(sizes)}户。</p>"
+    )
+
+
+# ------------------------------------------------------------------ 2 the rates
+
+
+def judged(r: Results) -> pl.DataFrame:
+    """:meth:`Results.named_rates` of the rates the plan sets a threshold for."""
+    return r.named_rates().filter(pl.col("side").is_not_null())
+
+
+def status_counts(r: Results) -> pl.DataFrame:
+    """Counties per judged rate and stored status (worded as reference lines: all counties)."""
+    words = codes.RATE_STATUS_REFERENCE
+    shown = [c for c in words.order if c != "unjudged"]
+    return (
+        judged(r)
+        .group_by("order", "label", "side", "threshold")
+        .agg([(pl.col("status") == c).sum().cast(pl.Int64).alias(words.label(c)) for c in shown])
+        .sort("order")
+        .select(
+            pl.col("label").alias("指标"),
+            standard_expr(pl.col("side"), pl.col("threshold")).alias("标准"),
+            *[words.label(c) for c in shown],
+        )
+    )
+
+
+def rate_figure(r: Results, rate: str) -> go.Figure:
+    """The forest chart of one judged rate: every county, grouped by city.
+
+    Raises
+    ------
+    KeyError
+        For a rate the plan sets no threshold for.
+    """
+    if r.plan.threshold(rate) is None:
+        known = ", ".join(r.plan.indicators.judged_rates)
+        raise KeyError(f"{rate!r} is not a rate with a threshold in the plan ({known})")
+    rows = judged(r).filter(pl.col("rate") == rate)
+    conf = confidence_text(r.plan.indicators.confidence)
+    title = f"各县{codes.RATE.label(rate)}及{conf}置信区间（按市分组）"
+    return rate_chart(rows, title, "forest", confidence=r.plan.indicators.confidence)
+
+
+# ------------------------------------------------------------------ 3 the exit standard
+
+
+def exit_rows(r: Results) -> pl.DataFrame:
+    """The counties whose thresholds are their exit standard, with reported problems.
+
+    Returns
+    -------
+    pl.DataFrame
+        Their ``counties`` rows (stored ``verdict, scope, failing``) plus
+        ``problems`` (findings in the report) and ``confirmed``.
+    """
+    probs = (
+        _reported(r.findings)
+        .filter(pl.col("county_code").is_not_null())
+        .group_by("county_code")
+        .agg(problems=pl.len().cast(pl.Int64), confirmed=pl.col("confirmed").sum().cast(pl.Int64))
+    )
+    return (
+        r.counties.filter(pl.col("scope") == "exit_standard")
         .join(probs, on="county_code", how="left", maintain_order="left")
         .with_columns(pl.col("problems", "confirmed").fill_null(0))
     )
 
 
-def _rate_cell(rate: str) -> pl.Expr:
-    return (
-        pl.when(pl.col(rate).is_null())
-        .then(pl.lit("无样本"))
-        .otherwise(
-            pl.format(
-                "{}（{}—{}）{}",
-                _pct_expr(pl.col(rate)),
-                _pct_expr(pl.col(f"{rate}_low")),
-                _pct_expr(pl.col(f"{rate}_high")),
-                _label(pl.col(f"{rate}_status"), STATUS_LABELS),
-            )
-        )
+def exit_table(rows: pl.DataFrame, r: Results) -> pl.DataFrame:
+    """:func:`exit_rows` with each judged rate as ``比率（区间）状态`` and the stored verdict."""
+    cells = judged(r).with_columns(
+        pl.format(
+            "{}（{}）{}",
+            percent_expr(pl.col("ratio")),
+            interval_expr(pl.col("low"), pl.col("high")),
+            status_cell(),
+        ).alias("cell")
     )
-
-
-def exit_table(rows: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """:func:`exit_rows` with Chinese headers: each rate as ``比率（区间）状态``, the verdict."""
-    return rows.select(
+    heads = {
+        lab: f"{lab}（{standard_text(side, t)}）"
+        for lab, side, t in cells.select("label", "side", "threshold")
+        .unique(maintain_order=True)
+        .rows()
+    }
+    wide = cells.pivot(on="label", index="county_code", values="cell")
+    return rows.join(wide, on="county_code", how="left", maintain_order="left").select(
         pl.col("city_name").alias("市"),
         pl.col("county_name").alias("县（市、区）"),
-        *[
-            _rate_cell(name).alias(f"{label}（{_standard(bound)}）")
-            for name, label, bound in judged_rates(plan)
-        ],
+        *[pl.col(lab).alias(head) for lab, head in heads.items()],
         pl.format("{}（已确认{}）", "problems", "confirmed").alias("列入报告的问题"),
-        _label(pl.col("verdict"), VERDICT_LABELS).alias("结论"),
+        verdict_cell(short=False).alias("结论"),
     )
 
 
-def _verdict_sentence(row: dict[str, Any], plan: Plan) -> str:
-    rates = judged_rates(plan)
-    fail = [lab for n, lab, _ in rates if row[f"{n}_status"] == "fail"]
-    risk = [lab for n, lab, _ in rates if row[f"{n}_status"] == "not_found"]
-    empty = [lab for n, lab, _ in rates if row[f"{n}_status"] == "no_data"]
-    values = "，".join(
-        f"{lab}{_pct(row[n])}" if row[n] is not None else f"{lab}无样本" for n, lab, _ in rates
-    )
-    if fail:
-        say = (
-            "、".join(fail) + "的抽样比率超出标准，<b>未达到贫困县退出标准</b>，"
-            "建议暂缓退出，逐户核实后整改。"
+def exit_sentences(rows: pl.DataFrame, r: Results) -> str:
+    """One sentence per county from its stored verdict, and the counts (HTML)."""
+    items = []
+    for row in rows.iter_rows(named=True):
+        rates = r.rates.filter(pl.col("county_code") == row["county_code"])
+        values = "，".join(
+            f"{lab}{percent(v)}" if v is not None else f"{lab}无样本"
+            for lab, v in rates.filter(pl.col("side").is_not_null()).select("label", "ratio").rows()
         )
-    elif empty:
-        say = "、".join(empty) + "没有调查样本，无法判断是否达标。"
-    elif risk:
-        say = (
-            f"{len(rates)}项指标的抽样比率均达到标准，但"
-            + "、".join(risk)
-            + f"的{_conf(plan.indicators.confidence)}置信区间跨越标准线，"
-            "<b>未发现超标（样本不足以确认达标）</b>；建议在退出专项评估中扩大样本核实。"
+        advice = ""
+        if row["verdict"] == "fail":
+            advice = "建议暂缓退出，逐户核实后整改。"
+        elif row["verdict"] == "not_found":
+            advice = "建议在退出专项评估中以足够样本核实。"
+        items.append(
+            f"<b>{esc(row['county_name'])}</b>（{esc(row['city_name'])}）：{esc(values)}。"
+            f"{esc(cty.verdict_sentence(row, rates))}{advice}"
+            f"列入报告的问题{row['problems']}个（已确认{row['confirmed']}个）。"
         )
-    else:
-        say = f"{len(rates)}项指标的置信区间均在标准以内，<b>达标</b>。"
-    return (
-        f"<li><b>{_esc(row['county_name'])}</b>（{_esc(row['city_name'])}）：{values}。{say}"
-        f"列入报告的问题{row['problems']}个（已确认{row['confirmed']}个）。</li>"
-    )
+    counts = verdict_counts_text(rows["verdict"], "exit_standard")
+    head = f"<p>{rows.height}个拟摘帽县中，{counts}。</p>"
+    return head + bullets(items)
 
 
-_VERDICT_VERB = {
-    "fail": "有指标未达标",
-    "not_found": "未发现超标（样本不足以确认达标）",
-    "pass": "确认达标",
-    "no_data": "缺少样本",
-}
-_VERDICT_ADJ = {"fail": "指标未达标", "not_found": "未发现超标", "pass": "能确认达标"}
+# ------------------------------------------------------------------ 4 the categories
 
 
-def verdict_counts_text(verdicts: pl.Series, names: dict[str, list[str]] | None = None) -> str:
-    """ "9个县未发现超标（…）；没有指标未达标或能确认达标的县": counts by verdict, zeros folded.
-
-    ``names`` optionally lists counties per verdict, shown after its count.
-    """
-    said, none = [], []
-    for k in _VERDICT_ORDER:
-        n = int((verdicts == k).sum())
-        if n:
-            listed = (names or {}).get(k)
-            said.append(
-                f"{n}个县{_VERDICT_VERB[k]}" + (f"（{'、'.join(listed)}）" if listed else "")
-            )
-        elif k in _VERDICT_ADJ:
-            none.append(_VERDICT_ADJ[k])
-    text = "，".join(said)
-    if none:
-        text += ("；" if said else "") + "没有" + "或".join(none) + "的县"
-    return text
-
-
-def exit_sentences(rows: pl.DataFrame, plan: Plan) -> str:
-    """One sentence per county — 达标 / 未发现超标 / 未达标 — and a total (HTML)."""
-    head = f"<p>{rows.height}个拟摘帽县中，{verdict_counts_text(rows['verdict'])}。</p>"
-    items = "".join(_verdict_sentence(r, plan) for r in rows.iter_rows(named=True))
-    return head + f"<ul style='line-height:1.8'>{items}</ul>"
-
-
-# ------------------------------------------------------- 4 the categories
-
-
-def _items(plan: Plan) -> list[tuple[str, ContentItem]]:
-    c = plan.content
-    return [
-        *(("county", it) for it in c.county),
-        *(("city", it) for it in c.city),
-        *(("pairing", it) for it in c.pairing),
-    ]
-
-
-def category_rows(p: Province) -> pl.DataFrame:
-    """Per county category (plan order): counties, verdicts and reported problems.
+def category_rows(r: Results) -> pl.DataFrame:
+    """Per county type of the plan: counties, stored verdicts, reported problems.
 
     Returns
     -------
     pl.DataFrame
-        ``category, label, focus, counties, fail, no_data, not_found, pass,
-        problems, confirmed, systemic`` (problems: findings of the category's
-        counties in the report).
+        ``category, label, counties``, one count per verdict code, ``problems,
+        confirmed, systemic``.
     """
-    verdicts = county_verdicts(p)
-    probs = _reported(p.findings).join(
-        p.counties.select("county_code", "category", "deep_poverty"), on="county_code", how="inner"
-    )
+    probs = _with_types(_reported(r.findings), r)
     rows = []
-    for cat in p.plan.county_categories:
-        v = verdicts.filter(_in_category(cat))["verdict"]
-        f = probs.filter(_in_category(cat))
+    for cat in r.plan.county_categories:
+        v = r.counties.filter(of_type(cat))["verdict"]
+        f = probs.filter(pl.col(f"_t_{cat.code}"))
         rows.append(
             {
                 "category": cat.code,
                 "label": cat.label,
-                "focus": cat.focus,
                 "counties": v.len(),
-                **{k: int((v == k).sum()) for k in _VERDICT_ORDER},
+                **{k: int((v == k).sum()) for k in codes.VERDICT.order},
                 "problems": f.height,
                 "confirmed": int(f["confirmed"].sum()),
                 "systemic": int((f["scope"] == "systemic").sum()),
@@ -765,118 +341,102 @@ def category_rows(p: Province) -> pl.DataFrame:
 
 
 def category_table(rows: pl.DataFrame) -> pl.DataFrame:
-    """:func:`category_rows` with Chinese headers."""
+    """:func:`category_rows` with Chinese headers (verdicts worded as reference lines)."""
+    words = codes.VERDICT_REFERENCE
     return rows.select(
         pl.col("label").alias("考核类别"),
         pl.col("counties").alias("县数"),
-        pl.col("fail").alias("有指标未达标"),
-        pl.col("not_found").alias("未发现超标"),
-        pl.col("pass").alias("确认达标"),
+        *[pl.col(k).alias(words.label(k, short=True)) for k in words.order],
         pl.col("problems").alias("列入报告的问题"),
         pl.col("confirmed").alias("其中已确认"),
         pl.col("systemic").alias("其中共性问题"),
     )
 
 
-def category_items(p: Province) -> pl.DataFrame:
-    """Reported problems of each category's counties by content item, one row per item.
-
-    Returns
-    -------
-    pl.DataFrame
-        ``考核内容`` (``<code> <label>``, plan order, items with a problem
-        only), one column per county category (its Chinese label) and
-        ``合计``.
-    """
-    cats = p.plan.county_categories
-    items = [it for _, it in _items(p.plan)]
+def category_items(r: Results) -> pl.DataFrame:
+    """Reported problems of each category's counties by content item (items with a problem)."""
     counted = (
-        _reported(p.findings)
-        .join(
-            p.counties.select("county_code", "category", "deep_poverty"),
-            on="county_code",
-            how="inner",
-        )
+        _with_types(_reported(r.findings), r)
         .group_by("content_item")
         .agg(
-            *[_in_category(c).sum().cast(pl.Int64).alias(c.label) for c in cats],
+            *[
+                pl.col(f"_t_{c.code}").sum().cast(pl.Int64).alias(c.label)
+                for c in r.plan.county_categories
+            ],
             pl.len().cast(pl.Int64).alias("合计"),
         )
     )
-    base = pl.DataFrame(
-        {
-            "content_item": [it.code for it in items],
-            "考核内容": [f"{it.code} {it.label}" for it in items],
-        }
-    )
+    labels = item_labels(r.plan)
+    base = pl.DataFrame({"content_item": list(labels), "考核内容": list(labels.values())})
     return base.join(counted, on="content_item", how="inner", maintain_order="left").drop(
         "content_item"
     )
 
 
-def _top_items(f: pl.DataFrame, plan: Plan, k: int = 3) -> str:
-    labels = {it.code: it.label for _, it in _items(plan)}
+def _top_items(f: pl.DataFrame, r: Results, k: int = 3) -> str:
+    labels = item_labels(r.plan)
     top = f.group_by("content_item").len().sort(["len", "content_item"], descending=[True, False])
-    return "、".join(f"{c} {labels.get(c, c)}（{n}个）" for c, n in top.head(k).iter_rows())
+    return "、".join(f"{labels.get(c, c)}（{n}个）" for c, n in top.head(k).iter_rows())
 
 
-def category_focus(p: Province) -> str:
+def category_focus(r: Results) -> str:
     """For each category: the plan's focus question and what the results say to it (HTML)."""
-    verdicts = county_verdicts(p)
-    kinds = p.counties.select("county_code", "category", "deep_poverty")
-    probs = _reported(p.findings).join(kinds, on="county_code", how="inner")
-    hh = p.households.join(kinds, on="county_code")
+    probs = _with_types(_reported(r.findings), r)
+    hh = _with_types(r.households, r)
     parts = []
-    for cat in p.plan.county_categories:
-        v = verdicts.filter(_in_category(cat))
-        f = probs.filter(_in_category(cat))
-        h = hh.filter(_in_category(cat))
+    for cat in r.plan.county_categories:
+        v = r.counties.filter(of_type(cat))
+        f = probs.filter(pl.col(f"_t_{cat.code}"))
+        h = hh.filter(pl.col(f"_t_{cat.code}"))
+        scopes = v["scope"].unique().to_list()
+        scope = scopes[0] if len(scopes) == 1 else None
         fails = v.filter(pl.col("verdict") == "fail")["county_name"].to_list()
         relapsed = h.filter(pl.col("frame_status") == "relapsed")
         left = h.filter(pl.col("frame_status") == "not_exited")
         lines = [
-            f"{v.height}个县中，{verdict_counts_text(v['verdict'], {'fail': fails})}。",
+            f"{v.height}个县中，{verdict_counts_text(v['verdict'], scope, {'fail': fails})}。",
             f"列入报告的问题{f.height}个（已确认{int(f['confirmed'].sum())}个）"
-            + (f"，主要集中在{_top_items(f, p.plan)}。" if f.height else "。"),
+            + (f"，主要集中在{_top_items(f, r)}。" if f.height else "。"),
             f"调查未脱贫户{left.height}户，其中{int(left['qualified'].sum())}户收入和"
             f"“两不愁三保障”已达标；返贫户{relapsed.height}户，"
             f"其中{int(relapsed['relapse'].sum())}户仍未达标（返贫风险）。",
         ]
         parts.append(
-            f"<h3>{_esc(cat.label)}</h3><p><b>分类考核重点：</b>{_esc(cat.focus)}</p>"
-            + "<ul style='line-height:1.8'>"
-            + "".join(f"<li>{_esc(x)}</li>" for x in lines)
-            + "</ul>"
+            f"<h3>{esc(cat.label)}</h3><p><b>分类考核重点：</b>{esc(cat.focus)}</p>"
+            + bullets(esc(x) for x in lines)
         )
     return "".join(parts)
 
 
-# ------------------------------------------------------------ 5 cities
+# ------------------------------------------------------------------ 5 the cities
 
 
-def city_rows(p: Province) -> pl.DataFrame:
-    """Per city (province order): counties by verdict and rate, problems, experiences.
+def city_rows(r: Results) -> pl.DataFrame:
+    """Per city (province order): counties by stored verdict, problems, overdue, experiences.
 
     Returns
     -------
     pl.DataFrame
-        ``city_order, city_name, counties, fail, no_data, not_found, pass``
-        (counties by verdict), ``<rate>_fail`` per judged rate, ``failed``
-        (the failing counties and their failing rates, as text; null if
-        none), ``problems, confirmed, systemic, case`` (reported findings of the city
-        and its counties), ``city_level`` (reported findings of the city's own
-        work), ``overdue`` (reviews overdue) and ``experiences``.
+        ``city_order, city_name, counties``, one count per verdict code,
+        ``failed`` (the failing counties and their failing rates, as text;
+        null if none), ``problems, confirmed, systemic, case, city_level,
+        overdue, experiences``.
     """
-    rates = judged_rates(p.plan)
-    names = [n for n, _, _ in rates]
-    failing = pl.concat_list(
-        [pl.when(pl.col(f"{n}_status") == "fail").then(pl.lit(lab)) for n, lab, _ in rates]
-    ).list.drop_nulls()
+    failing = (
+        pl.col("failing")
+        .fill_null("")
+        .str.split(";")
+        .list.eval(
+            pl.element()
+            .filter(pl.element() != "")
+            .replace_strict(codes.RATE.labels(), default=pl.element())
+        )
+        .list.join("、")
+    )
     by_verdict = (
-        county_verdicts(p)
-        .with_columns(
+        r.counties.with_columns(
             _f=pl.when(pl.col("verdict") == "fail").then(
-                pl.format("{}（{}）", "county_name", failing.list.join("、"))
+                pl.format("{}（{}）", "county_name", failing)
             )
         )
         .group_by("city_name")
@@ -884,11 +444,10 @@ def city_rows(p: Province) -> pl.DataFrame:
             pl.col("city_order").first(),
             failed=pl.col("_f").drop_nulls().str.join("；"),
             counties=pl.len().cast(pl.Int64),
-            **{k: (pl.col("verdict") == k).sum().cast(pl.Int64) for k in _VERDICT_ORDER},
-            **{f"{r}_fail": (pl.col(f"{r}_status") == "fail").sum().cast(pl.Int64) for r in names},
+            **{k: (pl.col("verdict") == k).sum().cast(pl.Int64) for k in codes.VERDICT.order},
         )
     )
-    rep = _reported(p.findings)
+    rep = _reported(r.findings)
     probs = rep.group_by("city_name").agg(
         problems=pl.len().cast(pl.Int64),
         confirmed=pl.col("confirmed").sum().cast(pl.Int64),
@@ -897,11 +456,11 @@ def city_rows(p: Province) -> pl.DataFrame:
         city_level=pl.col("county_code").is_null().sum().cast(pl.Int64),
     )
     overdue = (
-        p.findings.filter(pl.col("review_state") == "overdue")
+        r.findings.filter(pl.col("review_state") == "overdue")
         .group_by("city_name")
         .agg(overdue=pl.len().cast(pl.Int64))
     )
-    exp = p.experiences.group_by("city_name").agg(experiences=pl.len().cast(pl.Int64))
+    exp = r.experiences.group_by("city_name").agg(experiences=pl.len().cast(pl.Int64))
     out = by_verdict
     for extra in (probs, overdue, exp):
         out = out.join(extra, on="city_name", how="left")
@@ -913,93 +472,46 @@ def city_rows(p: Province) -> pl.DataFrame:
 
 def city_table(rows: pl.DataFrame) -> pl.DataFrame:
     """:func:`city_rows` with Chinese headers; the failing counties named with their rates."""
+    words = codes.VERDICT_REFERENCE
     return rows.select(
         pl.col("city_name").alias("市"),
         pl.col("counties").alias("县数"),
-        pl.col("fail").alias("未达标"),
-        pl.col("not_found").alias("未发现超标"),
-        pl.col("pass").alias("确认达标"),
-        pl.col("failed").fill_null(_DASH).alias("未达标的县（指标）"),
+        *[pl.col(k).alias(words.label(k, short=True)) for k in words.order],
+        pl.col("failed").fill_null(DASH).alias("有指标超出标准线的县（指标）"),
         pl.col("problems").alias("列入报告的问题"),
         pl.col("confirmed").alias("已确认"),
-        pl.col("systemic").alias("共性"),
-        pl.col("case").alias("个性"),
+        pl.col("systemic").alias(codes.FINDING_SCOPE.label("systemic")),
+        pl.col("case").alias(codes.FINDING_SCOPE.label("case")),
         pl.col("city_level").alias("其中市本级"),
-        pl.col("overdue").alias("逾期未复核"),
+        pl.col("overdue").alias(codes.REVIEW_STATE.label("overdue")),
         pl.col("experiences").alias("典型经验"),
     )
 
 
 def city_figure(rows: pl.DataFrame) -> go.Figure:
-    """Two panels per city: counties by verdict, and reported problems by scope."""
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        shared_yaxes=True,
-        horizontal_spacing=0.04,
-        subplot_titles=("各市所辖县考核结论（个）", "各市列入报告的问题（个）"),
-    )
-    cities = rows["city_name"].to_list()
-    for k in _VERDICT_ORDER:
-        if rows[k].sum() == 0:
-            continue
-        fig.add_trace(
-            go.Bar(
-                y=cities,
-                x=rows[k].to_list(),
-                orientation="h",
-                name=VERDICT_LABELS[k],
-                marker_color=STATUS_COLORS[k],
-                legendgroup="verdict",
-                hovertemplate="%{y}：%{x}个县<extra>" + VERDICT_LABELS[k] + "</extra>",
-            ),
-            row=1,
-            col=1,
-        )
-    for scope, colour in (("systemic", "#6a3d9a"), ("case", "#a6cee3")):
-        fig.add_trace(
-            go.Bar(
-                y=cities,
-                x=rows[scope].to_list(),
-                orientation="h",
-                name=SCOPE_LABELS[scope],
-                marker_color=colour,
-                legendgroup="scope",
-                hovertemplate="%{y}：%{x}个<extra>" + SCOPE_LABELS[scope] + "</extra>",
-            ),
-            row=1,
-            col=2,
-        )
-    fig.update_layout(
-        barmode="stack",
-        height=140 + 28 * len(cities),
-        margin={"l": 10, "r": 20, "t": 60, "b": 40},
-        legend={"orientation": "h", "y": -0.04, "yanchor": "top", "x": 0},
-        yaxis={"autorange": "reversed"},
-        plot_bgcolor="white",
-        font={"family": "Noto Sans CJK SC, Microsoft YaHei, SimHei, sans-serif"},
-    )
-    fig.update_xaxes(showgrid=True, gridcolor="#eee")
-    return fig
+    """Counties by stored verdict, per city (stacked bars)."""
+    words = codes.VERDICT_REFERENCE
+    series = [
+        (k, words.label(k, short=True), words.colour(k)) for k in words.order if rows[k].sum()
+    ]
+    return bars(rows, "city_name", series, "各市所辖县考核结论（个县）", unit="个县")
 
 
-# ------------------------------------------------------ 6 content items
+# ------------------------------------------------------------------ 6 content items
 
 
-def item_counts(findings: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def item_counts(r: Results) -> pl.DataFrame:
     """Findings per content item of the plan (all items, plan order).
 
     Returns
     -------
     pl.DataFrame
-        ``code, level`` (county, city, pairing), ``label``, ``raised`` (all
-        findings of the item), ``in_report``, ``confirmed`` and ``awaiting``
-        (in the report, confirmed by review or not yet), ``systemic`` and
-        ``case`` (in the report, by scope), ``dismissed`` (review found it
-        untrue) and ``merged`` (a system lead folded into a team problem).
-        ``in_report`` sums to the findings in the report.
+        ``code, level, label, raised, in_report, confirmed, awaiting,
+        systemic, case, dismissed, merged``; ``in_report`` sums to the
+        findings in the report.
     """
-    agg = findings.group_by("content_item").agg(
+    f = r.findings
+    agg = f.group_by("content_item").agg(
         raised=pl.len(),
         in_report=pl.col("in_report").sum(),
         confirmed=(pl.col("in_report") & pl.col("confirmed")).sum(),
@@ -1009,72 +521,63 @@ def item_counts(findings: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         dismissed=(pl.col("review_outcome") == "dismissed").sum(),
         merged=pl.col("covered_by").is_not_null().sum(),
     )
-    items = _items(plan)
+    c = r.plan.content
+    items = (
+        [("county", it) for it in c.county]
+        + [("city", it) for it in c.city]
+        + [("pairing", it) for it in c.pairing]
+    )
     base = pl.DataFrame(
         {
             "code": [it.code for _, it in items],
-            "level": [lvl for lvl, _ in items],
+            "level": [lv for lv, _ in items],
             "label": [it.label for _, it in items],
         }
     )
-    counts = ["raised", "in_report", "confirmed", "awaiting", "systemic", "case", "dismissed"]
+    counts = [
+        "raised",
+        "in_report",
+        "confirmed",
+        "awaiting",
+        "systemic",
+        "case",
+        "dismissed",
+        "merged",
+    ]
     return base.join(
         agg.rename({"content_item": "code"}), on="code", how="left", maintain_order="left"
-    ).with_columns(pl.col([*counts, "merged"]).fill_null(0).cast(pl.Int64))
+    ).with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
 
 
 def item_table(counts: pl.DataFrame) -> pl.DataFrame:
     """:func:`item_counts` with Chinese headers and a total row."""
-    cols = ["in_report", "confirmed", "awaiting", "systemic", "case", "dismissed", "merged"]
+    heads = {
+        "in_report": "列入报告",
+        "confirmed": "已确认",
+        "awaiting": codes.REVIEW_STATE.label("pending", short=True),
+        "systemic": codes.FINDING_SCOPE.label("systemic"),
+        "case": codes.FINDING_SCOPE.label("case"),
+        "dismissed": f"复核{codes.REVIEW_OUTCOME.label('dismissed')}（不列入）",
+        "merged": "系统线索已并入考核组问题",
+    }
     body = counts.select(
-        _label(pl.col("level"), LEVEL_LABELS).alias("层级"),
+        codes.CONTENT_LEVEL.expr(pl.col("level")).alias("层级"),
         pl.format("{} {}", "code", "label").alias("考核内容"),
-        *cols,
+        *heads,
     )
     total = pl.DataFrame(
-        {"层级": ["合计"], "考核内容": [""], **{c: [int(counts[c].sum())] for c in cols}}
+        {"层级": ["合计"], "考核内容": [""], **{c: [int(counts[c].sum())] for c in heads}}
     )
-    return pl.concat([body, total.cast(body.schema)]).rename(
-        {
-            "in_report": "列入报告",
-            "confirmed": "已确认",
-            "awaiting": "待复核",
-            "systemic": "共性问题",
-            "case": "个性问题",
-            "dismissed": "复核不属实（不列入）",
-            "merged": "系统线索已并入考核组问题",
-        }
-    )
+    return pl.concat([body, total.cast(body.schema)]).rename(heads)
 
 
 def item_figure(counts: pl.DataFrame) -> go.Figure:
     """Reported problems by content item, stacked by scope (items with problems only)."""
-    shown = counts.filter(pl.col("in_report") > 0)
-    names = shown.select(pl.format("{} {}", "code", "label"))["code"].to_list()
-    fig = go.Figure()
-    for scope, colour in (("systemic", "#6a3d9a"), ("case", "#a6cee3")):
-        fig.add_trace(
-            go.Bar(
-                y=names,
-                x=shown[scope].to_list(),
-                orientation="h",
-                name=SCOPE_LABELS[scope],
-                marker_color=colour,
-                hovertemplate="%{y}：%{x}个<extra>" + SCOPE_LABELS[scope] + "</extra>",
-            )
-        )
-    fig.update_layout(
-        barmode="stack",
-        title="列入报告的问题：按考核内容",
-        height=140 + 26 * max(shown.height, 1),
-        margin={"l": 10, "r": 20, "t": 60, "b": 40},
-        yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
-        plot_bgcolor="white",
-        font={"family": "Noto Sans CJK SC, Microsoft YaHei, SimHei, sans-serif"},
+    shown = counts.filter(pl.col("in_report") > 0).with_columns(
+        name=pl.format("{} {}", "code", "label")
     )
-    fig.update_xaxes(showgrid=True, gridcolor="#eee")
-    return fig
+    series = [(s.code, s.label, s.colour) for s in codes.FINDING_SCOPE]
+    return bars(shown, "name", series, "列入报告的问题：按考核内容")
 
 
 def item_summary(counts: pl.DataFrame) -> str:
@@ -1093,34 +596,29 @@ def item_summary(counts: pl.DataFrame) -> str:
     return (
         f"<p>列入报告的问题共{rep}个，其中已确认{int(counts['confirmed'].sum())}个、"
         f"待复核{int(counts['awaiting'].sum())}个；共性问题{int(counts['systemic'].sum())}个，"
-        f"个性问题{int(counts['case'].sum())}个。问题最多的考核内容是{_esc(tops)}。"
-        f"属于共性问题的考核内容：{_esc('、'.join(systemic)) or '无'}。"
+        f"个性问题{int(counts['case'].sum())}个。问题最多的考核内容是{esc(tops)}。"
+        f"属于共性问题的考核内容：{esc('、'.join(systemic)) or '无'}。"
         f"经复核不属实、不列入报告的{int(counts['dismissed'].sum())}个。</p>"
     )
 
 
-# ------------------------------------------------------- 7 cross-checks
+# ------------------------------------------------------------------ 7 cross-checks
 
 
-def cross_check_table(p: Province) -> pl.DataFrame:
+def cross_check_table(r: Results) -> pl.DataFrame:
     """The province's cross-checks: what was compared, how much disagreed, what was flagged.
-
-    Read from ``check_rates`` (county rows: the totals), ``check_helpers``
-    (helpers flagged), ``check_villages`` (villages flagged) and
-    ``check_projects`` (county, village and household projects; cooperation
-    projects are in the pairing section).
 
     Returns
     -------
     pl.DataFrame
         ``核查事项, 核查数, 不一致, 不一致比例, 标记标准, 被标记, 涉及县数``.
     """
-    c = p.check_rates.filter(pl.col("unit") == "county")
-    cons = p.plan.consistency
-    helpers = p.check_helpers.filter(pl.col("mismatch_flagged"))
-    villages = p.check_villages.filter(pl.col("flagged"))
-    proj = p.check_projects.filter(pl.col("level") != "paired")
-    bad_proj = proj.filter(pl.col("any_discrepancy"))
+    c = r.check_rates.filter(pl.col("unit") == "county")
+    cons = r.plan.consistency
+    helpers = r.check_helpers.filter(pl.col("mismatch_flagged"))
+    villages = r.check_villages.filter(pl.col("flagged"))
+    proj = r.check_projects.filter(pl.col("level") != "paired")
+    bad = proj.filter(pl.col("any_discrepancy"))
     unaware = c.filter(~pl.col("awareness_ok"))
     s = {k: int(c[k].sum()) for k in c.columns if c[k].dtype == pl.Int64}
     rows = [
@@ -1128,15 +626,15 @@ def cross_check_table(p: Province) -> pl.DataFrame:
             "帮扶责任人陈述与入户调查比对（项）",
             s["helper_claims_checked"],
             s["helper_mismatches"],
-            f"本人陈述不一致比例超过{_pct(cons.helper_mismatch_max, 0)}",
-            f"帮扶责任人{helpers['helper_id'].n_unique()}名（共{p.check_helpers.height}名）",
+            f"本人陈述不一致比例超过{percent(cons.helper_mismatch_max)}",
+            f"帮扶责任人{helpers['helper_id'].n_unique()}名（共{r.check_helpers.height}名）",
             helpers["county_code"].n_unique(),
         ),
         (
             "建档立卡户知晓帮扶责任人（户）",
             s["registered_asked"],
             s["registered_asked"] - s["knows_helper"],
-            f"县知晓率低于{_pct(cons.helper_awareness_min, 0)}",
+            f"县知晓率低于{percent(cons.helper_awareness_min)}",
             f"{unaware.height}个县",
             unaware.height,
         ),
@@ -1144,50 +642,46 @@ def cross_check_table(p: Province) -> pl.DataFrame:
             "村干部“全部达标”陈述与入户调查比对（户次）",
             s["village_claim_households"],
             s["village_claim_contradicting"],
-            f"村内不一致户比例超过{_pct(cons.village_claim_mismatch_max, 0)}",
+            f"村内不一致户比例超过{percent(cons.village_claim_mismatch_max)}",
             f"{villages['village_code'].n_unique()}个村",
             villages["county_code"].n_unique(),
         ),
         (
             "扶贫项目实地核查（个）",
             proj.height,
-            bad_proj.height,
+            bad.height,
             "进度、资金或受益户与台账不符",
-            f"{bad_proj.height}个项目",
-            bad_proj["county_code"].n_unique(),
+            f"{bad.height}个项目",
+            bad["county_code"].n_unique(),
         ),
     ]
-    return pl.DataFrame(
+    table = pl.DataFrame(
         rows,
         schema=["核查事项", "核查数", "不一致", "标记标准", "被标记", "涉及县数"],
         orient="row",
-    ).select(
-        "核查事项",
-        "核查数",
-        "不一致",
-        _pct_expr(pl.col("不一致") / pl.col("核查数")).alias("不一致比例"),
-        "标记标准",
-        "被标记",
-        "涉及县数",
     )
+    return table.with_columns(
+        percent_expr(pl.col("不一致") / pl.col("核查数")).alias("不一致比例")
+    ).select("核查事项", "核查数", "不一致", "不一致比例", "标记标准", "被标记", "涉及县数")
 
 
-def discrepancy_table(p: Province) -> pl.DataFrame:
+def discrepancy_table(r: Results) -> pl.DataFrame:
     """Disagreements by kind and item, and in how many counties (cooperation projects aside)."""
-    paired = p.check_projects.filter(pl.col("level") == "paired")["project_id"].implode()
-    d = p.check_discrepancies.filter(~pl.col("subject").is_in(paired))
-    order = {k: i for i, k in enumerate(KIND_LABELS)}
+    paired = r.check_projects.filter(pl.col("level") == "paired")["project_id"].implode()
     return (
-        d.group_by("kind", "item_label")
+        r.check_discrepancies.filter(~pl.col("subject").is_in(paired))
+        .group_by("kind", "item_label")
         .agg(n=pl.len(), counties=pl.col("county_code").n_unique())
-        .with_columns(_o=pl.col("kind").replace_strict(order, default=9))
         .sort(  # complete: ties in count are ordered by kind and item (same inputs, same table)
-            ["_o", "n", "kind", "item_label"],
+            codes.DISCREPANCY_KIND.rank(pl.col("kind")),
+            pl.col("n"),
+            pl.col("kind"),
+            pl.col("item_label"),
             descending=[False, True, False, False],
             nulls_last=True,
         )
         .select(
-            _label(pl.col("kind"), KIND_LABELS).alias("比对来源"),
+            codes.DISCREPANCY_KIND.expr(pl.col("kind")).alias("比对来源"),
             pl.col("item_label").alias("比对事项"),
             pl.col("n").alias("不一致处"),
             pl.col("counties").alias("涉及县数"),
@@ -1195,46 +689,37 @@ def discrepancy_table(p: Province) -> pl.DataFrame:
     )
 
 
-def cross_check_summary(p: Province) -> str:
+def cross_check_summary(r: Results) -> str:
     """One paragraph on the cross-checks (HTML)."""
-    t = cross_check_table(p)
-    helper, aware, village, project = t.iter_rows(named=True)
-    cons = p.plan.consistency
-    flagged = p.check_helpers.filter(pl.col("mismatch_flagged"))
+    helper, aware, village, project = cross_check_table(r).iter_rows(named=True)
+    cons = r.plan.consistency
+    flagged = r.check_helpers.filter(pl.col("mismatch_flagged"))
     return (
         f"<p>帮扶责任人对所帮扶户情况的陈述，{helper['核查数']}项中有{helper['不一致']}项"
-        f"与入户调查不符（{helper['不一致比例']}）；{p.check_helpers.height}名帮扶责任人中，"
-        f"{flagged.height}名本人陈述不一致比例超过{_pct(cons.helper_mismatch_max, 0)}，"
+        f"与入户调查不符（{helper['不一致比例']}）；{r.check_helpers.height}名帮扶责任人中，"
+        f"{flagged.height}名本人陈述不一致比例超过{percent(cons.helper_mismatch_max)}，"
         f"涉及{helper['涉及县数']}个县。建档立卡户中有{aware['不一致']}户不知道自己的帮扶责任人"
         f"（{aware['不一致比例']}），{aware['涉及县数']}个县知晓率低于"
-        f"{_pct(cons.helper_awareness_min, 0)}。村干部称“全部达标”的事项，"
+        f"{percent(cons.helper_awareness_min)}。村干部称“全部达标”的事项，"
         f"{village['核查数']}户次中有{village['不一致']}户次不符，{village['被标记']}不符比例超过"
-        f"{_pct(cons.village_claim_mismatch_max, 0)}。抽查项目{project['核查数']}个，"
+        f"{percent(cons.village_claim_mismatch_max)}。抽查项目{project['核查数']}个，"
         f"{project['不一致']}个进度、资金或受益户与台账不符，涉及{project['涉及县数']}个县。</p>"
     )
 
 
-# ---------------------------------------------------------- 8 pairing
+# ------------------------------------------------------------------ 8 pairing, 9 experiences
 
 
-def pairing_rows(p: Province) -> pl.DataFrame:
-    """The helped counties (national poverty counties with a helper county), one row each.
-
-    Returns
-    -------
-    pl.DataFrame
-        ``市, 县（市、区）, 结对帮扶县, 合作项目抽查, 项目不一致``, one column per
-        project flag with any hit, ``结对帮扶问题（列入报告）, 其中已确认,
-        涉及内容``.
-    """
-    pairing = [it.code for it in p.plan.content.pairing]
-    labels = {it.code: it.label for it in p.plan.content.pairing}
-    helped = p.counties.filter(
+def pairing_rows(r: Results) -> pl.DataFrame:
+    """The helped counties (national poverty counties with a helper county), one row each."""
+    pairing = [it.code for it in r.plan.content.pairing]
+    labels = item_labels(r.plan, with_code=False)
+    helped = r.counties.filter(
         pl.col("national_poverty_county") & pl.col("paired_helper_county").is_not_null()
-    ).select("city_order", "city_name", "county_code", "county_name", "paired_helper_county")
-    flags = [f for f in PROJECT_FLAGS if f in p.check_projects.columns]
+    ).select("city_name", "county_code", "county_name", "paired_helper_county")
+    flags = [f.code for f in codes.PROJECT_FLAG if f.code in r.check_projects.columns]
     proj = (
-        p.check_projects.filter(pl.col("level") == "paired")
+        r.check_projects.filter(pl.col("level") == "paired")
         .group_by("county_code")
         .agg(
             projects=pl.len().cast(pl.Int64),
@@ -1243,7 +728,7 @@ def pairing_rows(p: Province) -> pl.DataFrame:
         )
     )
     probs = (
-        _reported(p.findings)
+        _reported(r.findings)
         .filter(pl.col("content_item").is_in(pairing))
         .group_by("county_code")
         .agg(
@@ -1266,7 +751,7 @@ def pairing_rows(p: Province) -> pl.DataFrame:
         pl.col("paired_helper_county").alias("结对帮扶县"),
         pl.col("projects").alias("合作项目抽查"),
         pl.col("discrepant").alias("项目不一致"),
-        *[pl.col(f).alias(PROJECT_FLAGS[f]) for f in used],
+        *[pl.col(f).alias(codes.PROJECT_FLAG.label(f)) for f in used],
         pl.col("problems").alias("结对帮扶问题（列入报告）"),
         pl.col("confirmed").alias("其中已确认"),
         pl.col("items")
@@ -1277,15 +762,14 @@ def pairing_rows(p: Province) -> pl.DataFrame:
     )
 
 
-def pairing_summary(p: Province) -> str:
+def pairing_summary(r: Results) -> str:
     """One paragraph on county pairing (HTML)."""
-    rows = pairing_rows(p)
-    n = rows.height
-    if n == 0:
+    rows = pairing_rows(r)
+    if rows.height == 0:
         return "<p>本次运行没有接受县域结对帮扶的县。</p>"
     with_problems = rows.filter(pl.col("结对帮扶问题（列入报告）") > 0).height
     return (
-        f"<p>{n}个接受县域结对帮扶的国家级贫困县（计划{p.plan.scope.paired_helped_counties}个）"
+        f"<p>{rows.height}个接受县域结对帮扶的国家级贫困县（计划{r.plan.scope.paired_helped_counties}个）"
         f"共抽查结对合作项目{int(rows['合作项目抽查'].sum())}个，"
         f"其中{int(rows['项目不一致'].sum())}个进度、资金或受益户与台账不符；"
         f"{with_problems}个县发现结对帮扶问题，列入报告{int(rows['结对帮扶问题（列入报告）'].sum())}个"
@@ -1293,20 +777,13 @@ def pairing_summary(p: Province) -> str:
     )
 
 
-# ------------------------------------------------------- 9 experiences
-
-
-def experience_selection(p: Province, per_city: int = 2) -> pl.DataFrame:
-    """Up to ``per_city`` typical experiences per city, the city's own and its counties' in turn.
-
-    The city's first experience, its counties' first, the city's second and
-    so on, each by experience id — a reproducible selection for the
-    leadership; every experience is in the city and county reports.
-    """
-    names = p.counties.select("county_code", "county_name")
-    order = p.counties.group_by("city_name").agg(pl.col("city_order").first())
+def experience_selection(r: Results, per_city: int = 2) -> pl.DataFrame:
+    """Up to ``per_city`` typical experiences per city, the city's own and its counties' in turn."""
+    order = r.counties.group_by("city_name").agg(pl.col("city_order").first())
     return (
-        p.experiences.join(names, on="county_code", how="left")
+        r.experiences.join(
+            r.counties.select("county_code", "county_name"), on="county_code", how="left"
+        )
         .join(order, on="city_name", how="left")
         .with_columns(_own=pl.col("county_code").is_not_null())
         .sort("city_order", "_own", "experience_id")
@@ -1322,18 +799,17 @@ def experience_selection(p: Province, per_city: int = 2) -> pl.DataFrame:
     )
 
 
-# ---------------------------------------------- 10 what the sample can tell
+# ------------------------------------------------------------------ 10 what the sample can tell
 
 
 @dataclass(frozen=True)
 class Limit:
-    """What the plan's sample of one county can tell about one rate when nothing is found.
+    """What the plan's sample of one county tells about one rate when nothing is found.
 
     ``households`` is the plan's households for the rate's denominator in
     ``villages`` villages; ``bound`` the end of the interval when none is
-    wrong (the upper end for wrong exit and omission, the lower end for
-    approval when all approve); ``one_found`` the ratio when one household of
-    average size is wrong (for approval: when one disapproves).
+    wrong (upper for a max threshold, lower for a min one when all approve);
+    ``one_found`` the ratio when one household is wrong.
     """
 
     rate: str
@@ -1358,7 +834,6 @@ class DetectionLimits:
     detect80_rate: float
 
     def limit(self, rate: str) -> Limit:
-        """The limit of one rate."""
         for lim in self.limits:
             if lim.rate == rate:
                 return lim
@@ -1366,45 +841,32 @@ class DetectionLimits:
 
 
 def _zero_found_bounds(sizes: list[int], villages: int, positive: bool) -> list[float]:
-    """The Korn-Graubard interval of 0 (or all) of ``n`` households in ``villages`` villages."""
+    """The Korn-Graubard interval end of 0 (or all) of ``n`` households in ``villages`` villages."""
     keys, psus, ys = [], [], []
     for n in sizes:
         keys += [f"n{n:06d}"] * n
         psus += [str(i % villages) for i in range(n)]
         ys += [1.0 if positive else 0.0] * n
     df = pl.DataFrame({"d": keys, "v": psus, "w": 1.0, "y": ys, "x": 1.0})
-    ci = ratio_intervals(df, numerator="y", denominator="x", weight="w", domain="d", psu="v")
-    ci = ci.sort("d")
+    ci = ratio_intervals(df, numerator="y", denominator="x", weight="w", domain="d", psu="v").sort(
+        "d"
+    )
     return (ci["low"] if positive else ci["high"]).to_list()
 
 
-def detection_limits(plan: Plan, max_households: int = 2000) -> DetectionLimits:
+def detection_limits(r: Results, max_households: int = 2000) -> DetectionLimits:
     """What the plan's per-county sample can show, for each judged rate.
 
     The households of a rate's denominator per county are the plan's quotas
     (wrong exit: the exited statuses; omission: the general households;
-    approval: all quota and general households) times its villages, without
-    the full-coverage and villager-group households a county may add. The
-    interval is the one the results use
-    (:func:`xkaohe.estimate.ratio_intervals`, Korn-Graubard with the
-    degrees of freedom of the villages) at an observed rate of 0 (approval:
-    1). Two binomial approximations (simple random sampling, no clustering)
-    complete the picture: the households needed to prove a rate below the
-    threshold when none is found (Clopper-Pearson), the chance of finding
-    none when the true rate equals the threshold, and the true rate found
-    at least once with 80% probability.
-
-    Parameters
-    ----------
-    plan
-        The plan (quotas, villages, thresholds, confidence).
-    max_households
-        The largest sample searched for the households needed.
-
-    Returns
-    -------
-    DetectionLimits
+    approval: all) times its villages. The interval is the one the results
+    use (Korn-Graubard, df of the villages) at an observed rate of 0
+    (approval: 1). Binomial approximations (simple random sampling) give the
+    households needed to prove a rate below the threshold when none is found
+    (Clopper-Pearson), the chance of finding none at the threshold, and the
+    true rate found at least once with 80% probability.
     """
+    plan = r.plan
     hh = plan.sampling.households
     villages = sum(q.count for q in plan.sampling.villages.quotas)
     per_village = {
@@ -1413,22 +875,24 @@ def detection_limits(plan: Plan, max_households: int = 2000) -> DetectionLimits:
         "approval_rate": sum(q.count for q in hh.quotas) + hh.general_per_village,
     }
     limits = []
-    for name, label, bound in judged_rates(plan):
-        n = villages * per_village.get(name, 0)
-        if n == 0:
+    for rate in RATES:
+        bound = plan.threshold(rate.name)
+        n = villages * per_village.get(rate.name, 0)
+        if bound is None or n == 0:
             continue
-        upper_is_bad = bound.max is not None
-        value = _zero_found_bounds([n], villages, positive=not upper_is_bad)[0]
+        upper = bound.side == "max"
+        value = _zero_found_bounds([n], villages, positive=not upper)[0]
+        one = 1.0 / n if upper else 1.0 - 1.0 / n
         limits.append(
             Limit(
-                rate=name,
-                label=label,
-                threshold=_limit(bound),
-                upper_is_bad=upper_is_bad,
-                households=n,
-                villages=villages,
-                bound=float(value),
-                one_found=1.0 / n if upper_is_bad else 1.0 - 1.0 / n,
+                rate.name,
+                codes.RATE.label(rate.name),
+                bound.value,
+                upper,
+                n,
+                villages,
+                float(value),
+                one,
             )
         )
     strict = [lim for lim in limits if lim.upper_is_bad]
@@ -1453,26 +917,26 @@ def detection_limits(plan: Plan, max_households: int = 2000) -> DetectionLimits:
 
 def detection_table(limits: DetectionLimits) -> pl.DataFrame:
     """:class:`DetectionLimits` per rate with Chinese headers."""
-    conf = _conf(limits.confidence)
+    conf = confidence_text(limits.confidence)
     rows = []
     for lim in limits.limits:
+        side = "max" if lim.upper_is_bad else "min"
+        zero = f"0—{percent(lim.bound)}" if lim.upper_is_bad else f"{percent(lim.bound)}—100%"
         if lim.upper_is_bad:
-            zero = f"0—{_pct(lim.bound)}"
-            one = f"约{_pct(lim.one_found)}，超过{_pct(lim.threshold, 0)}，即判未达标"
-            can = "能发现未达标，不能确认达标"
+            one = f"约{percent(lim.one_found)}，超过{percent(lim.threshold)}，即超出标准"
+            can = "能发现超标，不能确认达标"
         else:
-            zero = f"{_pct(lim.bound)}—100%"
-            one = f"约{_pct(lim.one_found)}"
+            one = f"约{percent(lim.one_found)}"
             can = (
                 "全部认可也不能确认达标" if lim.bound < lim.threshold else "全部认可时可以确认达标"
             )
         rows.append(
             {
                 "指标": lim.label,
-                "标准": ("≤" if lim.upper_is_bad else "≥") + _pct(lim.threshold, 0),
+                "标准": standard_text(side, lim.threshold),
                 "每县计划样本": f"{lim.villages}个村{lim.households}户",
-                f"一户不达标也未发现时的{conf}区间": zero if lim.upper_is_bad else _DASH,
-                f"全部认可时的{conf}区间": _DASH if lim.upper_is_bad else zero,
+                f"一户不达标也未发现时的{conf}区间": zero if lim.upper_is_bad else DASH,
+                f"全部认可时的{conf}区间": DASH if lim.upper_is_bad else zero,
                 "发现1户不达标（不认可）时的抽样比率": one,
                 "结论": can,
             }
@@ -1480,43 +944,40 @@ def detection_table(limits: DetectionLimits) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def widest_intervals(p: Province, top: int = 10) -> pl.DataFrame:
+def widest_intervals(r: Results, top: int = 10) -> pl.DataFrame:
     """The ``top`` widest intervals among all counties and judged rates."""
-    parts = [
-        forest_rows(p, name).with_columns(pl.lit(label).alias("rate_label"))
-        for name, label, _ in judged_rates(p.plan)
-    ]
-    rows = pl.concat(parts).filter(pl.col("low").is_not_null() & pl.col("high").is_not_null())
     return (
-        rows.with_columns(width=pl.col("high") - pl.col("low"))
-        .sort(["width", "county_code"], descending=[True, False])
+        judged(r)
+        .filter(pl.col("low").is_not_null() & pl.col("high").is_not_null())
+        .with_columns(width=pl.col("high") - pl.col("low"))
+        .sort(["width", "county_code", "order"], descending=[True, False, False])
         .head(top)
         .select(
             pl.col("city_name").alias("市"),
             pl.col("county_name").alias("县（市、区）"),
-            pl.col("rate_label").alias("指标"),
-            _pct_expr(pl.col("ratio")).alias("抽样比率"),
-            pl.format("{}—{}", _pct_expr(pl.col("low")), _pct_expr(pl.col("high"))).alias(
-                f"{_conf(p.plan.indicators.confidence)}置信区间"
+            pl.col("label").alias("指标"),
+            percent_expr(pl.col("ratio")).alias("抽样比率"),
+            interval_expr(pl.col("low"), pl.col("high")).alias(
+                f"{confidence_text(r.plan.indicators.confidence)}置信区间"
             ),
-            _pct_expr(pl.col("width")).alias("区间宽度"),
+            percent_expr(pl.col("width")).alias("区间宽度"),
             pl.col("n").alias("分母"),
+            percent_expr(pl.col("detect")).alias("检出限"),
         )
     )
 
 
-def limits_text(limits: DetectionLimits, p: Province) -> str:
+def limits_text(limits: DetectionLimits, r: Results) -> str:
     """What the sample can and cannot tell, in plain words for the leadership (HTML)."""
     strict = [lim for lim in limits.limits if lim.upper_is_bad]
     if not strict:
         return ""
     we = strict[0]
-    observed = forest_rows(p, we.rate).filter(pl.col("ratio") == 0)
-    median_high = observed["high"].median()
+    zero = judged(r).filter((pl.col("rate") == we.rate) & (pl.col("ratio") == 0))
     med = (
-        f"本次{observed.height}个错退率为0的县，区间上限的中位数是"
-        f"{_pct(float(median_high))}（实际调查户多于计划，略窄）。"  # type: ignore[arg-type]
-        if observed.height
+        f"本次{zero.height}个错退率为0的县，区间上限的中位数是{percent(zero['high'].median())}"  # type: ignore[arg-type]
+        "（实际调查户多于计划，略窄）。"
+        if zero.height
         else ""
     )
     design = (
@@ -1525,37 +986,40 @@ def limits_text(limits: DetectionLimits, p: Province) -> str:
         else f"只在{we.villages}个村内调查，户数再多也难以做到"
     )
     approval = next((lim for lim in limits.limits if not lim.upper_is_bad), None)
-    approval_line = (
-        f"<li><b>群众认可度同理：</b>按计划每县{approval.households}户，即使全部认可，"
-        f"区间下限也只有约{_pct(approval.bound)}，"
-        + ("达不到" if approval.bound < approval.threshold else "达到")
-        + f"{_pct(approval.threshold, 0)}。</li>"
-        if approval
-        else ""
-    )
-    return key_box(
-        "<b>抽样调查能说明什么、不能说明什么</b><ul style='margin:6px 0'>"
-        f"<li><b>能发现问题：</b>按方案，每县在{we.villages}个村调查约{we.households}户已脱贫户。"
-        f"只要发现1户错退，抽样错退率就约为{_pct(we.one_found)}，超过"
-        f"{_pct(we.threshold, 0)}的标准——所以抽查<b>能够证明一个县未达标</b>。</li>"
-        f"<li><b>不能证明达标：</b>反过来，即使{we.households}户中1户错退也没有发现，"
-        f"{_conf(limits.confidence)}置信区间的上限仍约为<b>{_pct(we.bound)}</b>，"
-        f"远高于{_pct(we.threshold, 0)}。{med}"
-        f"也就是说，本次样本<b>不能证明任何一个县的错退率低于{_pct(we.threshold, 0)}</b>；"
-        "报告中大多数县显示“未发现超标”，是样本量的限制，不是发现了问题。</li>"
-        f"<li><b>漏掉问题的可能：</b>如果某县真实错退率恰好是{_pct(we.threshold, 0)}，"
-        f"抽查{we.households}户一户也碰不到的概率约为{_pct(limits.miss_at_threshold, 0)}；"
-        f"真实错退率要达到约{_pct(limits.detect80_rate)}，抽查才有八成把握至少发现1户"
-        "（按简单随机抽样近似，实际按村整群抽样，把握更小）。</li>"
-        f"<li><b>要证明达标需要多大样本：</b>即使零发现，按简单随机抽样也要调查约"
-        f"{limits.srs_households_to_prove}户已脱贫户，{design}。</li>"
-        + approval_line
-        + "</ul><b>建议：</b>把本次“未达标”的县作为确定的问题，督促立即整改；"
-        "对“未发现超标”的拟摘帽县，不以本次考核作为达标依据，在退出专项评估中以足够样本核实。"
+    lines = [
+        f"<b>能发现问题：</b>按方案，每县在{we.villages}个村调查约{we.households}户已脱贫户。"
+        f"只要发现1户错退，抽样错退率就约为{percent(we.one_found)}，超过{percent(we.threshold)}的标准"
+        "——所以抽查<b>能够发现一个县超标</b>。",
+        f"<b>不能证明达标：</b>反过来，即使{we.households}户中1户错退也没有发现，"
+        f"{confidence_text(limits.confidence)}置信区间的上限仍约为<b>{percent(we.bound)}</b>，"
+        f"远高于{percent(we.threshold)}。{med}也就是说，本次样本<b>不能证明任何一个县的错退率低于"
+        f"{percent(we.threshold)}</b>；报告中大多数县显示“{codes.RATE_STATUS.label('not_found')}”，"
+        "是样本量的限制，不是发现了问题。",
+        f"<b>漏掉问题的可能：</b>如果某县真实错退率恰好是{percent(we.threshold)}，"
+        f"抽查{we.households}户一户也碰不到的概率约为{percent(limits.miss_at_threshold)}；"
+        f"真实错退率要达到约{percent(limits.detect80_rate)}，抽查才有八成把握至少发现1户"
+        "（按简单随机抽样近似，实际按村整群抽样，把握更小；各县的检出限见下表）。",
+        f"<b>要证明达标需要多大样本：</b>即使零发现，按简单随机抽样也要调查约"
+        f"{limits.srs_households_to_prove}户已脱贫户，{design}。",
+    ]
+    if approval:
+        lines.append(
+            f"<b>群众认可度同理：</b>按计划每县{approval.households}户，即使全部认可，"
+            f"区间下限也只有约{percent(approval.bound)}，"
+            + ("达不到" if approval.bound < approval.threshold else "达到")
+            + f"{percent(approval.threshold)}。"
+        )
+    return box(
+        "key",
+        "抽样调查能说明什么、不能说明什么",
+        bullets(lines)
+        + "<b>建议：</b>把本次超出标准的县作为确定的问题，督促立即整改；对“"
+        + codes.RATE_STATUS.label("not_found")
+        + "”的拟摘帽县，不以本次考核作为达标依据，在退出专项评估中以足够样本核实。",
     )
 
 
-# ------------------------------------------------------------ 11 deadlines
+# ------------------------------------------------------------------ 11 deadlines, 12 rejects
 
 
 @dataclass(frozen=True)
@@ -1566,51 +1030,50 @@ class Deadlines:
     team_reports_by: dt.date
     provincial_report_by: dt.date
     team_overdue: int
-    system_overdue: int
+    system_proposed: int
     late_reviews: int
     incomplete_reports: int
     reports: int
 
 
-def deadlines(p: Province) -> Deadlines:
-    """Review states and report completeness on the manifest's ``as_of`` date."""
-    f = p.findings
-    overdue = f.filter(pl.col("review_state") == "overdue")
+def deadlines(r: Results) -> Deadlines:
+    """Stored review states and report completeness on the results' ``as_of`` date."""
+    f = r.findings
     return Deadlines(
-        as_of=p.as_of,
-        team_reports_by=p.plan.timeline.team_reports_by,
-        provincial_report_by=p.plan.timeline.provincial_report_by,
-        team_overdue=overdue.filter(pl.col("source") == "team").height,
-        system_overdue=f.filter(
-            (pl.col("source") != "team")
-            & (pl.col("review_state") == "proposed")
-            & pl.col("in_report")
+        as_of=r.as_of,
+        team_reports_by=r.plan.timeline.team_reports_by,
+        provincial_report_by=r.plan.timeline.provincial_report_by,
+        team_overdue=f.filter(
+            (pl.col("review_state") == "overdue") & (pl.col("source") == "team")
+        ).height,
+        system_proposed=f.filter(
+            (pl.col("review_state") == "proposed") & pl.col("in_report")
         ).height,
         late_reviews=f.filter(pl.col("review_state") == "late").height,
-        incomplete_reports=p.completeness.filter(~pl.col("ok")).height,
-        reports=p.completeness.height,
+        incomplete_reports=r.completeness.filter(~pl.col("ok")).height,
+        reports=r.completeness.height,
     )
 
 
 def deadline_table(d: Deadlines) -> pl.DataFrame:
     """Each deadline: its date, the results' date, and whether it is met (Chinese)."""
-
-    def judge(due: dt.date, blockers: int, what: str) -> str:
-        if d.as_of > due:
-            return f"已逾期{(d.as_of - due).days}天"
-        if blockers:
-            return f"结果按期汇总，但{what}，报告尚不完整"
-        return "按期完成"
-
-    team_blockers = []
-    if d.team_overdue:
-        team_blockers.append(f"考核组问题逾期未复核{d.team_overdue}个")
-    if d.system_overdue:
-        team_blockers.append(f"系统提示问题未经考核组复核{d.system_overdue}个")
-    if d.incomplete_reports:
-        team_blockers.append(f"{d.incomplete_reports}份市、县报告要素不全")
+    blockers = [
+        text
+        for n, text in (
+            (d.team_overdue, f"考核组问题{codes.REVIEW_STATE.label('overdue')}{d.team_overdue}个"),
+            (d.system_proposed, f"系统提示问题未经考核组复核{d.system_proposed}个"),
+            (d.incomplete_reports, f"{d.incomplete_reports}份市、县报告要素不全"),
+        )
+        if n
+    ]
+    if d.as_of > d.team_reports_by:
+        team = f"已逾期{(d.as_of - d.team_reports_by).days}天"
+    elif blockers:
+        team = f"结果按期汇总，但{'；'.join(blockers)}，报告尚不完整"
+    else:
+        team = "按期完成"
     days_left = (d.provincial_report_by - d.as_of).days
-    open_reviews = d.team_overdue + d.system_overdue
+    open_reviews = d.team_overdue + d.system_proposed
     if days_left < 0:
         provincial = f"已逾期{-days_left}天"
     elif open_reviews:
@@ -1620,35 +1083,30 @@ def deadline_table(d: Deadlines) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "事项": ["考核组报告（市、县、结对帮扶报告）", "全省交叉考核总报告"],
-            "截止日期": [_date(d.team_reports_by), _date(d.provincial_report_by)],
-            "结果库日期": [_date(d.as_of)] * 2,
-            "判断": [
-                judge(d.team_reports_by, len(team_blockers), "；".join(team_blockers)),
-                provincial,
-            ],
+            "截止日期": [date_text(d.team_reports_by), date_text(d.provincial_report_by)],
+            "结果库日期": [date_text(d.as_of)] * 2,
+            "判断": [team, provincial],
         }
     )
 
 
-def overdue_table(p: Province) -> pl.DataFrame:
-    """Overdue reviews per assessed city: the teams' own (and which teams) and system leads."""
-    o = p.findings.filter(pl.col("review_state") == "overdue")
-    team = pl.col("source") == "team"
+def overdue_table(r: Results) -> pl.DataFrame:
+    """Overdue team reviews per assessed city, and which teams."""
+    order = r.counties.group_by("city_name").agg(pl.col("city_order").first())
     return (
-        o.group_by("city_name")
+        r.findings.filter(pl.col("review_state") == "overdue")
+        .group_by("city_name")
         .agg(
-            team=team.sum().cast(pl.Int64),
-            teams=pl.col("team_id").filter(team).drop_nulls().unique().sort().str.join("、"),
-            system=(~team).sum().cast(pl.Int64),
+            team=pl.len().cast(pl.Int64),
+            teams=pl.col("team_id").drop_nulls().unique().sort().str.join("、"),
             due=pl.col("review_due").min(),
         )
-        .join(p.counties.group_by("city_name").agg(pl.col("city_order").first()), on="city_name")
+        .join(order, on="city_name")
         .sort("city_order")
         .select(
             pl.col("city_name").alias("被考核市"),
-            pl.col("team").alias("考核组问题逾期未复核"),
-            pl.col("teams").replace("", _DASH).alias("涉及考核组"),
-            pl.col("system").alias("系统提示待复核"),
+            pl.col("team").alias(f"考核组问题{codes.REVIEW_STATE.label('overdue')}"),
+            pl.col("teams").replace("", DASH).alias("涉及考核组"),
             pl.col("due").cast(pl.String).alias("最早应复核日"),
         )
     )
@@ -1657,23 +1115,19 @@ def overdue_table(p: Province) -> pl.DataFrame:
 def deadline_note(d: Deadlines) -> str:
     """One paragraph on the deadlines (HTML)."""
     return (
-        f"<p>方案六规定：考核组报告于{_date(d.team_reports_by)}前报送，全省总报告于"
-        f"{_date(d.provincial_report_by)}前完成；问题须在提出后次日复核。按结果库"
-        f"{_date(d.as_of)}的状态：考核组提出的问题逾期未复核{d.team_overdue}个，"
-        f"复核晚于规定{d.late_reviews}个；系统依据指标和比对核查提示的问题"
-        f"{d.system_overdue}个尚未经考核组复核（未复核前只作线索，不作结论）；"
-        f"{d.reports}份市、县报告中{d.incomplete_reports}份要素不全。</p>"
+        f"<p>方案六规定：考核组报告于{date_text(d.team_reports_by)}前报送，全省总报告于"
+        f"{date_text(d.provincial_report_by)}前完成；问题须在提出后次日复核。按结果库"
+        f"{date_text(d.as_of)}的状态：考核组提出的问题{codes.REVIEW_STATE.label('overdue')}"
+        f"{d.team_overdue}个，{codes.REVIEW_STATE.label('late')}{d.late_reviews}个；"
+        f"{codes.REVIEW_STATE.label('proposed')}的问题{d.system_proposed}个"
+        f"（未复核前只作线索，不作结论）；{d.reports}份市、县报告中{d.incomplete_reports}份要素不全。</p>"
     )
 
 
-# ----------------------------------------------------------- 12 rejects
-
-
-def reject_counts(p: Province) -> pl.DataFrame:
+def reject_counts(r: Results) -> pl.DataFrame:
     """Rejected field rows by table and file: rows, distinct problems, counties."""
-    r = p.rejects
     return (
-        r.group_by("table", "file")
+        r.rejects.group_by("table", "file")
         .agg(
             rows=pl.col("row").n_unique(),
             problems=pl.len(),
@@ -1690,46 +1144,42 @@ def reject_counts(p: Province) -> pl.DataFrame:
     )
 
 
-def rejects_html(p: Province) -> str:
+def rejects_html(r: Results) -> str:
     """:func:`reject_counts` as a table, or a sentence when nothing was rejected (HTML)."""
-    return table_or_note(
-        reject_counts(p),
+    return table_html(
+        reject_counts(r),
         empty="考核组上报的入户调查、访谈、项目核查、问题和经验数据全部通过校验，没有被退回的记录。",
     )
 
 
-# --------------------------------------------------------------- key points
-
-
-def key_points(p: Province) -> str:
+def key_points(r: Results) -> str:
     """The few lines the leadership group reads first (HTML)."""
-    verdicts = county_verdicts(p)
-    villages = sum(q.count for q in p.plan.sampling.villages.quotas)
-    fails = verdicts.filter(pl.col("verdict") == "fail")
-    exit_ = verdicts.filter(pl.col("category") == "exit_2019")
-    rep = _reported(p.findings)
-    d = deadlines(p)
-    failed = [
-        f"{_esc(c)}{_esc(k)}" for c, k in fails.select("city_name", "county_name").iter_rows()
-    ]
+    villages = sum(q.count for q in r.plan.sampling.villages.quotas)
+    fails = r.counties.filter(pl.col("verdict") == "fail")
+    exit_ = r.counties.filter(pl.col("scope") == "exit_standard")
+    rep = _reported(r.findings)
+    d = deadlines(r)
+    failed = [f"{c}{k}" for c, k in fails.select("city_name", "county_name").iter_rows()]
     lines = [
-        f"{verdicts.height}个县中，{verdict_counts_text(verdicts['verdict'], {'fail': failed})}。",
-        f"{exit_.height}个拟摘帽县中，{verdict_counts_text(exit_['verdict'])}（见第三部分）。",
-        f"列入报告的问题{rep.height}个，已确认{int(rep['confirmed'].sum())}个，"
-        f"其中共性问题{rep.filter(pl.col('scope') == 'systemic').height}个（见第六部分）。",
-        f"每县只调查{villages}个村、几十户，能发现未达标的县，但不能证明一个县达标（见第十部分）。",
-        f"截至{_date(d.as_of)}，尚有{d.team_overdue + d.system_overdue}个问题未复核、"
+        f"{exit_.height}个拟摘帽县中，"
+        f"{verdict_counts_text(exit_['verdict'], 'exit_standard')}（见第三部分）。",
+        f"全部{r.counties.height}个县中，"
+        f"{verdict_counts_text(r.counties['verdict'], None, {'fail': failed})}；"
+        "非拟摘帽县的标准只作参考线，不据此判定达标与否。",
+        f"列入报告的问题{rep.height}个，已确认{int(rep['confirmed'].sum())}个，其中"
+        f"{codes.FINDING_SCOPE.label('systemic')}{rep.filter(pl.col('scope') == 'systemic').height}"
+        "个（见第六部分）。",
+        f"每县只调查{villages}个村、几十户，能发现超标的县，但不能证明一个县达标（见第十部分）。",
+        f"截至{date_text(d.as_of)}，尚有{d.team_overdue + d.system_proposed}个问题未复核、"
         f"{d.incomplete_reports}份市、县报告要素不全（见第十一部分）。",
     ]
-    return key_box(
-        "<b>要点</b><ul style='margin:6px 0'>" + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
-    )
+    return box("key", "要点", bullets(esc(x) for x in lines))
 
 
 __all__ = [
+    "Deadlines",
     "DetectionLimits",
     "Limit",
-    "Province",
     "category_focus",
     "category_items",
     "category_rows",
@@ -1737,7 +1187,6 @@ __all__ = [
     "city_figure",
     "city_rows",
     "city_table",
-    "county_verdicts",
     "cross_check_summary",
     "cross_check_table",
     "deadline_note",
@@ -1750,17 +1199,13 @@ __all__ = [
     "exit_sentences",
     "exit_table",
     "experience_selection",
-    "forest_figure",
-    "forest_rows",
     "item_counts",
     "item_figure",
     "item_summary",
     "item_table",
-    "judged_rates",
-    "key_box",
+    "judged",
     "key_points",
     "limits_text",
-    "load_province",
     "overdue_table",
     "overview_html",
     "pairing_rows",
@@ -1768,15 +1213,9 @@ __all__ = [
     "rate_figure",
     "reject_counts",
     "rejects_html",
-    "rows_positive",
-    "rows_to_watch",
-    "rows_where",
     "sample_achieved",
     "sample_note",
-    "show",
     "status_counts",
-    "table_or_note",
     "verdict_counts_text",
     "widest_intervals",
-    "with_city_order",
 ]
