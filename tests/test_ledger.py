@@ -77,8 +77,9 @@ def snapshot(run: Path) -> dict[str, object]:
     """Everything the ledger holds: every table's rows and every stored object."""
     db = sqlite3.connect(run / "ledger" / "ledger.sqlite")
     try:
+        made = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         tables = {
-            t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+            t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() if t in made else []
             for t in ("entries", "files", "records", "media", "rejects")
         }
     finally:

@@ -571,7 +571,8 @@ def ingest(
     for p in prepared:
         with ledger.transaction():
             result = _record(ledger, p, now)
-            step("written")
+            if not result.identical:
+                step("written")
         if result.identical:
             discard(p.delivery)
         else:
@@ -801,7 +802,7 @@ def conflicts(versions: pl.DataFrame) -> pl.DataFrame:
 
 
 def _media_key(table: str) -> pl.Expr:
-    cols = schemas.MEDIA_KEYS[table]
+    cols = schemas.MEDIA_KEYS.get(table, SPECS[table].unique)
     return pl.concat_str(
         [pl.col(c).cast(pl.String).fill_null("") for c in cols], separator=schemas.KEY_SEP
     )

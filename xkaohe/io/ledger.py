@@ -247,8 +247,9 @@ class Ledger:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(_DDL)
-        db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
+        # one transaction: a kill while the ledger is created leaves no half schema
+        meta = f"INSERT OR IGNORE INTO meta VALUES ('format', '{FORMAT}');"
+        db.executescript(f"BEGIN IMMEDIATE;\n{_DDL}\n{meta}\nCOMMIT;")
         return cls(root, db)
 
     @classmethod

@@ -485,14 +485,17 @@ def synthesize_deliveries(
         "experiences": field["experiences"]
         .join(city_team.rename({"team_id": "_team"}), on="city_name", how="left")
         .with_columns(pl.lit(plan.timeline.field_end).alias("_day")),
-        # claims (issue 13): a county's by its team, a city's by the city's team, on their date
-        "claims": field["claims"]
-        .join(teams.rename({"team_id": "_county_team"}), on="county_code", how="left")
-        .join(city_team.rename({"team_id": "_city_team"}), on="city_name", how="left")
-        .with_columns(
-            pl.coalesce("_county_team", "_city_team").alias("_team"), pl.col("date").alias("_day")
-        ),
     }
+    if "claims" in field:  # claims (issue 13): a county's by its team, a city's by the city's team
+        versions["claims"] = (
+            field["claims"]
+            .join(teams.rename({"team_id": "_county_team"}), on="county_code", how="left")
+            .join(city_team.rename({"team_id": "_city_team"}), on="city_name", how="left")
+            .with_columns(
+                pl.coalesce("_county_team", "_city_team").alias("_team"),
+                pl.col("date").alias("_day"),
+            )
+        )
     manifests: list[pl.DataFrame] = []
     blobs: dict[str, bytes] = {}
     for table in plan.field_week.media_required:
