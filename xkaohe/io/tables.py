@@ -70,6 +70,7 @@ _EXCERPT = 40  # characters of a header or cell quoted in a message
 _HEADER_SCAN = 30  # rows of a sheet searched for the header row
 _TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
+_WIDTH_SAMPLE = 10_000  # ids looked at to learn whether a column's ids are digits
 _ID_SUFFIXES = ("_code", "_id", "id_number")  # text columns holding codes and ids
 _SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+]?\d+$"
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000  # Excel day numbers 1954-10-03 .. 2119-01-08
@@ -376,12 +377,16 @@ def read_source(
     df = df.with_columns(stripped)
     notes = list(raw.notes)
     if cells:
-        df = df.filter(~pl.all_horizontal([pl.col(c).is_null() for c in cells]))
-        label = pl.concat_str(
-            [pl.col(c).fill_null("") for c in cells[:_TOTAL_COLUMNS]]
-        ).str.replace_all(r"\s", "")
-        totals = label.str.contains(f"^({'|'.join(TOTAL_WORDS)})")
-        skipped = df.filter(totals)
+        # Masks first, copies only when a row goes: a 30-million-row extract has none.
+        empty = pl.all_horizontal([pl.col(c).is_null() for c in cells])
+        word = "|".join(r"\s*".join(w) for w in TOTAL_WORDS)
+        totals = pl.any_horizontal(
+            [pl.col(c).str.contains(rf"^\s*({word})") for c in cells[:_TOTAL_COLUMNS]]
+        ).fill_null(False)
+        any_empty, any_totals = df.select(empty.any().alias("e"), totals.any().alias("t")).row(0)
+        if any_empty:
+            df = df.filter(~empty)
+        skipped = df.filter(totals) if any_totals else df.head(0)
         if skipped.height:
             where = ", ".join(_where(path, r) for r in skipped.head(10).iter_rows(named=True))
             notes.append(f"{where}: a totals row ({'/'.join(TOTAL_WORDS)}); skipped")
@@ -660,12 +665,13 @@ def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Ex
                 f"data: a spreadsheet keeps only {_EXCEL_DIGITS} digits of a number; {fix})",
             )
         )
-    digits = df[col.name].drop_nulls()
-    digits = digits.filter(digits.str.contains(r"^\d+$"))
-    if digits.len() and digits.len() * 2 >= df[col.name].drop_nulls().len():
-        lengths = digits.str.len_chars().value_counts(sort=True)
-        width, count = lengths.row(0)
-        if width >= 4 and count * 2 > digits.len():
+    # The usual width of the column's digit-only ids (lengths counted as integers, never
+    # copying 30 million strings); shorter digit-only ids lost their leading zeros.
+    present = df[col.name].drop_nulls()
+    sample = present.head(_WIDTH_SAMPLE)
+    if sample.len() and sample.str.contains(r"^\d+$").mean() >= 0.5:  # type: ignore[operator]
+        width, count = present.str.len_bytes().value_counts(sort=True).row(0)
+        if width >= 4 and count * 2 > present.len():
             checks.append(
                 (
                     raw.str.contains(r"^\d+$") & (raw.str.len_chars() < width),
