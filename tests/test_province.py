@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 
 from xkaohe import codes
-from xkaohe.analyse.estimate import clopper_pearson
 from xkaohe.io.results import read_result
 from xkaohe.report import kit, province
 from xkaohe.report.kit import Results
@@ -179,23 +178,22 @@ def test_cross_checks_pairing_and_experiences(prov: Results) -> None:
 # ------------------------------------------------------------------ 10 what the sample tells
 
 
-def test_detectable_rate_of_the_plan_sample(prov: Results) -> None:
-    limits = province.detection_limits(prov)
-    wrong_exit = limits.limit("wrong_exit_rate")
-    assert wrong_exit.households == 32 and wrong_exit.villages == 4  # 4 villages x (4 + 4)
-    assert wrong_exit.bound > wrong_exit.threshold == 0.02  # cannot prove a pass at 2%
-    assert wrong_exit.one_found > wrong_exit.threshold  # one wrong exit shows a breach
-    approval = limits.limit("approval_rate")
-    assert 0.0 < approval.bound < 1.0
-    # Clopper-Pearson: 0 of n is below 2% at 95% once 1 - 0.025**(1/n) < 0.02, i.e.
-    # n > ln(0.025) / ln(0.98) = 182.6 (Clopper & Pearson 1934).
-    assert limits.srs_households_to_prove == math.ceil(math.log(0.025) / math.log(0.98)) == 183
-    _, high = clopper_pearson(0, limits.srs_households_to_prove)
-    assert float(high) < 0.02
-    assert limits.design_households_to_prove is not None
-    assert limits.design_households_to_prove > limits.srs_households_to_prove
-    assert math.isclose(limits.miss_at_threshold, 0.98**32)
-    assert kit.percent(wrong_exit.bound) in province.limits_text(limits, prov)
+def test_what_the_sample_can_tell_is_read_from_the_store(prov: Results) -> None:
+    limits = province.sample_limits(prov)
+    wrong_exit = limits.row(0, named=True)
+    assert wrong_exit["rate"] == "wrong_exit_rate"
+    assert wrong_exit["households"] == 32  # 4 villages x (4 + 4) exited households
+    assert math.isclose(wrong_exit["one_found"], 1 / 32)  # one wrong exit shows a breach
+    assert wrong_exit["one_found"] > wrong_exit["threshold"] == 0.02
+    assert wrong_exit["zero_bound"] > wrong_exit["threshold"]  # an all-clear cannot prove a pass
+    stored = prov.rates.filter(pl.col("rate") == "wrong_exit_rate")["detect"]
+    assert wrong_exit["detect_median"] == stored.median()
+    assert wrong_exit["threshold"] < wrong_exit["detect_low"] <= wrong_exit["detect_high"] < 1
+    approval = limits.filter(pl.col("rate") == "approval_rate").row(0, named=True)
+    assert approval["one_found"] < 1 and approval["detect_high"] < approval["threshold"]
+    text = province.limits_text(prov)
+    assert kit.percent(wrong_exit["zero_bound"]) in text
+    assert province.detection_table(prov)["结论"][0] == "能发现超标，不能确认达标"
 
 
 def test_widest_intervals_are_widest_first(prov: Results) -> None:

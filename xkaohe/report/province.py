@@ -12,11 +12,8 @@ experiences; 10 what a sample of this size can tell; 11 the deadlines (六);
 
 Everything is read from the whole results store
 (:func:`xkaohe.report.kit.load_results`): statuses, verdicts and review
-states as stored, labels from :mod:`xkaohe.codes`. The one calculation of
-its own is :func:`detection_limits`, which asks
-:func:`xkaohe.analyse.estimate.ratio_intervals` what interval the *plan's*
-sample gives when nothing wrong is found — a property of the design, not of
-a county (Korn & Graubard 1998).
+states and the counties' detection limits as stored, labels from
+:mod:`xkaohe.codes`.
 
 Over ~600 lines because the report has twelve sections, each a few small
 shapers; splitting them across modules would scatter one notebook's content.
@@ -27,13 +24,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
 from xkaohe import codes
-from xkaohe.analyse.estimate import clopper_pearson, ratio_intervals
-from xkaohe.analyse.indicators import EXITED, RATES
+from xkaohe.analyse.indicators import EXITED
 from xkaohe.report import county as cty
 from xkaohe.report.figures import bars, rate_chart
 from xkaohe.report.kit import (
@@ -802,146 +797,78 @@ def experience_selection(r: Results, per_city: int = 2) -> pl.DataFrame:
 # ------------------------------------------------------------------ 10 what the sample can tell
 
 
-@dataclass(frozen=True)
-class Limit:
-    """What the plan's sample of one county tells about one rate when nothing is found.
+def sample_limits(r: Results) -> pl.DataFrame:
+    """What the plan's sample of a county can tell about each judged rate, from the store.
 
-    ``households`` is the plan's households for the rate's denominator in
-    ``villages`` villages; ``bound`` the end of the interval when none is
-    wrong (upper for a max threshold, lower for a min one when all approve);
-    ``one_found`` the ratio when one household is wrong.
+    Returns
+    -------
+    pl.DataFrame
+        ``rate, label, side, threshold``; ``households`` (the plan's
+        households of the rate's population per county: the exited quotas for
+        wrong exit, the general households for omission, all for approval);
+        ``one_found`` (the ratio when one of them is wrong; for approval,
+        when one disapproves); ``zero_bound`` (the median over the counties
+        that found none of the interval end on the threshold's side: how far
+        an all-clear sample still reaches) and ``detect_median, detect_low,
+        detect_high`` (the stored detection limits, ``R_detect``, over the
+        counties).
     """
-
-    rate: str
-    label: str
-    threshold: float
-    upper_is_bad: bool
-    households: int
-    villages: int
-    bound: float
-    one_found: float
-
-
-@dataclass(frozen=True)
-class DetectionLimits:
-    """The plan's sample against its thresholds (see :func:`detection_limits`)."""
-
-    confidence: float
-    limits: tuple[Limit, ...]
-    srs_households_to_prove: int
-    design_households_to_prove: int | None
-    miss_at_threshold: float
-    detect80_rate: float
-
-    def limit(self, rate: str) -> Limit:
-        for lim in self.limits:
-            if lim.rate == rate:
-                return lim
-        raise KeyError(rate)
-
-
-def _zero_found_bounds(sizes: list[int], villages: int, positive: bool) -> list[float]:
-    """The Korn-Graubard interval end of 0 (or all) of ``n`` households in ``villages`` villages."""
-    keys, psus, ys = [], [], []
-    for n in sizes:
-        keys += [f"n{n:06d}"] * n
-        psus += [str(i % villages) for i in range(n)]
-        ys += [1.0 if positive else 0.0] * n
-    df = pl.DataFrame({"d": keys, "v": psus, "w": 1.0, "y": ys, "x": 1.0})
-    ci = ratio_intervals(df, numerator="y", denominator="x", weight="w", domain="d", psu="v").sort(
-        "d"
-    )
-    return (ci["low"] if positive else ci["high"]).to_list()
-
-
-def detection_limits(r: Results, max_households: int = 2000) -> DetectionLimits:
-    """What the plan's per-county sample can show, for each judged rate.
-
-    The households of a rate's denominator per county are the plan's quotas
-    (wrong exit: the exited statuses; omission: the general households;
-    approval: all) times its villages. The interval is the one the results
-    use (Korn-Graubard, df of the villages) at an observed rate of 0
-    (approval: 1). Binomial approximations (simple random sampling) give the
-    households needed to prove a rate below the threshold when none is found
-    (Clopper-Pearson), the chance of finding none at the threshold, and the
-    true rate found at least once with 80% probability.
-    """
-    plan = r.plan
-    hh = plan.sampling.households
-    villages = sum(q.count for q in plan.sampling.villages.quotas)
-    per_village = {
+    hh = r.plan.sampling.households
+    villages = sum(q.count for q in r.plan.sampling.villages.quotas)
+    planned = {
         "wrong_exit_rate": sum(q.count for q in hh.quotas if q.status in EXITED),
         "omission_rate": hh.general_per_village,
         "approval_rate": sum(q.count for q in hh.quotas) + hh.general_per_village,
     }
-    limits = []
-    for rate in RATES:
-        bound = plan.threshold(rate.name)
-        n = villages * per_village.get(rate.name, 0)
-        if bound is None or n == 0:
-            continue
-        upper = bound.side == "max"
-        value = _zero_found_bounds([n], villages, positive=not upper)[0]
-        one = 1.0 / n if upper else 1.0 - 1.0 / n
-        limits.append(
-            Limit(
-                rate.name,
-                codes.RATE.label(rate.name),
-                bound.value,
-                upper,
-                n,
-                villages,
-                float(value),
-                one,
-            )
+    upper = pl.col("side") == "max"
+    clear = pl.when(upper).then(pl.col("ratio") == 0).otherwise(pl.col("ratio") == 1)
+    end = pl.when(upper).then(pl.col("high")).otherwise(pl.col("low"))
+    return (
+        judged(r)
+        .group_by("order", "rate", "label", "side", "threshold")
+        .agg(
+            zero_bound=end.filter(clear).median(),
+            detect_median=pl.col("detect").median(),
+            detect_low=pl.col("detect").min(),
+            detect_high=pl.col("detect").max(),
         )
-    strict = [lim for lim in limits if lim.upper_is_bad]
-    threshold = min((lim.threshold for lim in strict), default=0.02)
-    exited = next((lim.households for lim in strict), villages)
-    conf = plan.indicators.confidence
-    sizes = np.arange(1, max_households + 1)
-    _, high = clopper_pearson(np.zeros_like(sizes), sizes, conf)
-    srs = int(sizes[high < threshold][0]) if (high < threshold).any() else max_households
-    grid = list(range(villages * 8, max_households + 1, villages * 8))
-    design_high = _zero_found_bounds(grid, villages, positive=False)
-    design = next((g for g, h in zip(grid, design_high, strict=True) if h < threshold), None)
-    return DetectionLimits(
-        confidence=conf,
-        limits=tuple(limits),
-        srs_households_to_prove=srs,
-        design_households_to_prove=design,
-        miss_at_threshold=float((1.0 - threshold) ** exited),
-        detect80_rate=float(1.0 - 0.2 ** (1.0 / exited)),
+        .sort("order")
+        .with_columns(
+            households=pl.col("rate").replace_strict(planned, default=0) * villages,
+        )
+        .with_columns(
+            one_found=pl.when(upper)
+            .then(1 / pl.col("households"))
+            .otherwise(1 - 1 / pl.col("households"))
+        )
     )
 
 
-def detection_table(limits: DetectionLimits) -> pl.DataFrame:
-    """:class:`DetectionLimits` per rate with Chinese headers."""
-    conf = confidence_text(limits.confidence)
-    rows = []
-    for lim in limits.limits:
-        side = "max" if lim.upper_is_bad else "min"
-        zero = f"0—{percent(lim.bound)}" if lim.upper_is_bad else f"{percent(lim.bound)}—100%"
-        if lim.upper_is_bad:
-            one = f"约{percent(lim.one_found)}，超过{percent(lim.threshold)}，即超出标准"
-            can = "能发现超标，不能确认达标"
-        else:
-            one = f"约{percent(lim.one_found)}"
-            can = (
-                "全部认可也不能确认达标" if lim.bound < lim.threshold else "全部认可时可以确认达标"
-            )
-        rows.append(
-            {
-                "指标": lim.label,
-                "标准": standard_text(side, lim.threshold),
-                "每县计划样本": f"{lim.villages}个村{lim.households}户",
-                f"一户不达标也未发现时的{conf}区间": zero if lim.upper_is_bad else DASH,
-                f"全部认可时的{conf}区间": DASH if lim.upper_is_bad else zero,
-                "发现1户不达标（不认可）时的抽样比率": one,
-                "结论": can,
-            }
-        )
-    return pl.DataFrame(rows)
+def detection_table(r: Results) -> pl.DataFrame:
+    """:func:`sample_limits` with Chinese headers."""
+    villages = sum(q.count for q in r.plan.sampling.villages.quotas)
+    beyond = (
+        pl.when(pl.col("side") == "max")
+        .then(pl.col("zero_bound") > pl.col("threshold"))
+        .otherwise(pl.col("zero_bound") < pl.col("threshold"))
+    )
+    return sample_limits(r).select(
+        pl.col("label").alias("指标"),
+        standard_expr(pl.col("side"), pl.col("threshold")).alias("标准"),
+        pl.format("{}个村{}户", pl.lit(villages), "households").alias("每县计划样本"),
+        percent_expr(pl.col("one_found")).alias("发现1户不达标（不认可）时的抽样比率"),
+        percent_expr(pl.col("zero_bound")).alias("零发现县的区间端点（中位数）"),
+        pl.format(
+            "{}（{}—{}）",
+            percent_expr(pl.col("detect_median")),
+            percent_expr(pl.col("detect_low")),
+            percent_expr(pl.col("detect_high")),
+        ).alias("各县检出限：中位数（范围）"),
+        pl.when(beyond.fill_null(True))
+        .then(pl.lit("能发现超标，不能确认达标"))
+        .otherwise(pl.lit("零发现时可以确认达标"))
+        .alias("结论"),
+    )
 
 
 def widest_intervals(r: Results, top: int = 10) -> pl.DataFrame:
@@ -967,55 +894,34 @@ def widest_intervals(r: Results, top: int = 10) -> pl.DataFrame:
     )
 
 
-def limits_text(limits: DetectionLimits, r: Results) -> str:
+def limits_text(r: Results) -> str:
     """What the sample can and cannot tell, in plain words for the leadership (HTML)."""
-    strict = [lim for lim in limits.limits if lim.upper_is_bad]
-    if not strict:
+    limits = sample_limits(r).filter(pl.col("side") == "max")
+    if limits.height == 0:
         return ""
-    we = strict[0]
-    zero = judged(r).filter((pl.col("rate") == we.rate) & (pl.col("ratio") == 0))
-    med = (
-        f"本次{zero.height}个错退率为0的县，区间上限的中位数是{percent(zero['high'].median())}"  # type: ignore[arg-type]
-        "（实际调查户多于计划，略窄）。"
-        if zero.height
-        else ""
-    )
-    design = (
-        f"在{we.villages}个村内则要{limits.design_households_to_prove}户以上"
-        if limits.design_households_to_prove
-        else f"只在{we.villages}个村内调查，户数再多也难以做到"
-    )
-    approval = next((lim for lim in limits.limits if not lim.upper_is_bad), None)
+    we = limits.row(0, named=True)
+    conf = confidence_text(r.plan.indicators.confidence)
+    power = percent(r.plan.indicators.detection_power)
+    not_found = codes.RATE_STATUS.label("not_found")
     lines = [
-        f"<b>能发现问题：</b>按方案，每县在{we.villages}个村调查约{we.households}户已脱贫户。"
-        f"只要发现1户错退，抽样错退率就约为{percent(we.one_found)}，超过{percent(we.threshold)}的标准"
+        f"<b>能发现问题：</b>按方案，每县约调查{we['households']}户已脱贫户。只要发现1户错退，"
+        f"抽样错退率就约为{percent(we['one_found'])}，超过{percent(we['threshold'])}的标准"
         "——所以抽查<b>能够发现一个县超标</b>。",
-        f"<b>不能证明达标：</b>反过来，即使{we.households}户中1户错退也没有发现，"
-        f"{confidence_text(limits.confidence)}置信区间的上限仍约为<b>{percent(we.bound)}</b>，"
-        f"远高于{percent(we.threshold)}。{med}也就是说，本次样本<b>不能证明任何一个县的错退率低于"
-        f"{percent(we.threshold)}</b>；报告中大多数县显示“{codes.RATE_STATUS.label('not_found')}”，"
-        "是样本量的限制，不是发现了问题。",
-        f"<b>漏掉问题的可能：</b>如果某县真实错退率恰好是{percent(we.threshold)}，"
-        f"抽查{we.households}户一户也碰不到的概率约为{percent(limits.miss_at_threshold)}；"
-        f"真实错退率要达到约{percent(limits.detect80_rate)}，抽查才有八成把握至少发现1户"
-        "（按简单随机抽样近似，实际按村整群抽样，把握更小；各县的检出限见下表）。",
-        f"<b>要证明达标需要多大样本：</b>即使零发现，按简单随机抽样也要调查约"
-        f"{limits.srs_households_to_prove}户已脱贫户，{design}。",
+        f"<b>不能证明达标：</b>本次一户错退也没有发现的县，{conf}置信区间的上限中位数仍为"
+        f"<b>{percent(we['zero_bound'])}</b>，远高于{percent(we['threshold'])}。也就是说，"
+        f"本次样本<b>不能证明一个县的错退率低于{percent(we['threshold'])}</b>；"
+        f"报告中大多数县显示“{not_found}”，是样本量的限制，不是发现了问题。",
+        f"<b>漏掉问题的可能：</b>各县的检出限（样本有{power}把握发现超标的真实错退率）中位数为"
+        f"{percent(we['detect_median'])}（{percent(we['detect_low'])}—{percent(we['detect_high'])}）；"
+        "真实错退率低于检出限的超标，抽查很可能发现不了（按户的二项分布计，"
+        "实际按村整群抽样，把握更小）。",
     ]
-    if approval:
-        lines.append(
-            f"<b>群众认可度同理：</b>按计划每县{approval.households}户，即使全部认可，"
-            f"区间下限也只有约{percent(approval.bound)}，"
-            + ("达不到" if approval.bound < approval.threshold else "达到")
-            + f"{percent(approval.threshold)}。"
-        )
     return box(
         "key",
         "抽样调查能说明什么、不能说明什么",
         bullets(lines)
-        + "<b>建议：</b>把本次超出标准的县作为确定的问题，督促立即整改；对“"
-        + codes.RATE_STATUS.label("not_found")
-        + "”的拟摘帽县，不以本次考核作为达标依据，在退出专项评估中以足够样本核实。",
+        + f"<b>建议：</b>把本次超出标准的县作为确定的问题，督促立即整改；对“{not_found}”的"
+        "拟摘帽县，不以本次考核作为达标依据，在退出专项评估中以足够样本核实。",
     )
 
 
@@ -1178,8 +1084,6 @@ def key_points(r: Results) -> str:
 
 __all__ = [
     "Deadlines",
-    "DetectionLimits",
-    "Limit",
     "category_focus",
     "category_items",
     "category_rows",
@@ -1192,7 +1096,6 @@ __all__ = [
     "deadline_note",
     "deadline_table",
     "deadlines",
-    "detection_limits",
     "detection_table",
     "discrepancy_table",
     "exit_rows",
@@ -1214,6 +1117,7 @@ __all__ = [
     "reject_counts",
     "rejects_html",
     "sample_achieved",
+    "sample_limits",
     "sample_note",
     "status_counts",
     "verdict_counts_text",
