@@ -320,3 +320,27 @@ def test_an_older_export_without_evidence_columns_reads() -> None:
     assert out.select("verdict", "reason").row(0) == ("not_checkable", "no_evidence")
     ident = cl.identification(hh, pl.DataFrame(schema={"household_id": pl.String}))
     assert ident["not_whole"].item() == 0 and ident["not_whole_refs"].item() is None
+
+
+# ------------------------------------------------------------------ the comparison view
+
+
+def test_comparison_of_a_county_a_city_and_a_wrong_name(small_run: Path) -> None:
+    from xkaohe.errors import InputError
+    from xkaohe.report import compare
+
+    planted = truth(small_run, "claims").filter(pl.col("planted") == "county")
+    county = planted["county_code"].item()
+    c = compare.load_comparison(small_run, county)
+    assert set(c.checks["county_code"].drop_nulls()) == {county}
+    bad = compare.claim_table(c, verdict="contradicted")
+    assert bad.height >= 1 and (bad["核实结果"] == "不符").all()
+    assert compare.claim_table(c, level="county", item=planted["item"].item()).height >= 1
+    city = compare.load_comparison(small_run, c.checks["city_name"][0])
+    assert city.checks.height > c.checks.height
+    short = compare.coverage_table(compare.load_comparison(small_run), only_short=True)
+    assert (
+        short["缺"].sum() == truth(small_run, "skipped_interviews")["skipped"].cast(pl.Int64).sum()
+    )
+    with pytest.raises(InputError, match="county code"):
+        compare.load_comparison(small_run, "no-such-place")

@@ -41,6 +41,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from xkaohe.analyse.consistency import number_text
 from xkaohe.codes import CLAIM_ITEM
 from xkaohe.errors import PlanError
 from xkaohe.inputs import ROW
@@ -565,7 +566,7 @@ def _found(numbers: list[str]) -> pl.Expr:
     )
     answer = (
         pl.when(pl.col("item").is_in(numbers))
-        .then(pl.col("answer_number").round(2).cast(pl.String))
+        .then(number_text(pl.col("answer_number")))
         .when(pl.col("answer_bool"))
         .then(pl.lit("是"))
         .otherwise(pl.lit("否"))
