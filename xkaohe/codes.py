@@ -427,6 +427,70 @@ RATE = _set(
     C("wrong_inclusion_rate", "错评率"),
 )
 
+# ------------------------------------------------------------------ field ledger
+
+FIELD_TABLE = _set(
+    "field_table",
+    "上报数据表",
+    C("household_survey", "入户调查表"),
+    C("interviews", "访谈记录"),
+    C("project_checks", "项目核查"),
+    C("problems", "问题清单"),
+    C("experiences", "典型经验"),
+)
+MEDIA_PROBLEM = _set(
+    "media_problem",
+    "录音照片问题",
+    C("missing_audio", "缺少录音"),
+    C("missing_photo", "缺少照片"),
+    C("no_record", "文件无对应记录"),
+    C("file_missing", "清单所列文件未上传"),
+    C("unlisted_file", "文件未列入清单"),
+    C("hash_mismatch", "文件与清单哈希不符"),
+    C("wrong_type", "文件类型不符"),
+    C("reused", "同一文件用于不同记录（疑似造假）"),
+)
+"""Problems with a delivery's media (六(四) 同步上传录音资料和照片)."""
+FIELD_SIGNAL = _set(
+    "field_signal",
+    "走访信号",
+    C("late_entry", "走访后补录"),
+    C("outside_assignment", "走访对象不在本组考核范围"),
+    C("visitor_not_in_team", "走访人员不是本组成员"),
+    C("pair_overload", "走访小组单日户数异常"),
+    C("other_team_row", "记录所属考核组与报送组不符"),
+)
+"""Signals of careless or bent field work, per team per day."""
+IDENTIFICATION_CASE = _set(
+    "identification_case",
+    "识别问题",
+    C("not_whole", "未整户识别"),
+    C("procedure_bad", "程序不规范（未评议公示）"),
+    C("edge_unmonitored", "边缘户未纳入监测"),
+    C("benefit_missing", "登记受益户未受益"),
+)
+
+# ------------------------------------------------------------------ sign-off
+
+SIGNOFF_STATUS = _set(
+    "signoff_status",
+    "签字状态",
+    C("signed", "已签字", colour="#2e7d32"),
+    C("partly_signed", "部分签字", colour="#8a6d00"),
+    C("unsigned", "未签字", colour=NO_DATA_COLOUR),
+    C("changed", "签字后被改动", colour="#b00020"),
+    C("wrong_signer", "签字人不符", colour="#b00020"),
+    C("invalid", "签字记录被篡改", colour="#b00020"),
+)
+"""A team report's sign-off (六(五)), decided in :mod:`xkaohe.analyse.signoff`."""
+REPORT_KIND = _set(
+    "report_kind",
+    "报告类型",
+    C("city", "市级报告"),
+    C("county", "县级报告"),
+    C("paired", "结对帮扶报告"),
+)
+
 # ------------------------------------------------------------------ statuses and verdicts
 
 _PASS, _NOT_FOUND, _FAIL = "#2ca02c", "#e6a700", "#d62728"
@@ -558,6 +622,12 @@ CODE_SETS: dict[str, CodeSet] = {
         CHECK_ITEM,
         HOUSEHOLD_CLASS,
         RATE,
+        FIELD_TABLE,
+        MEDIA_PROBLEM,
+        FIELD_SIGNAL,
+        IDENTIFICATION_CASE,
+        SIGNOFF_STATUS,
+        REPORT_KIND,
         RATE_STATUS,
         RATE_STATUS_REFERENCE,
         VERDICT,
@@ -581,11 +651,15 @@ __all__ = [
     "CONTENT_LEVEL",
     "COUNTY_CATEGORY",
     "DISCREPANCY_KIND",
+    "FIELD_SIGNAL",
+    "FIELD_TABLE",
     "FINDING_SCOPE",
     "FINDING_SOURCE",
     "HOUSEHOLD_CLASS",
     "HOUSEHOLD_STATUS",
+    "IDENTIFICATION_CASE",
     "INTERVIEW_LEVEL",
+    "MEDIA_PROBLEM",
     "MEMBER_ROLE",
     "NO_DATA_COLOUR",
     "PROBLEM_LEVEL",
@@ -597,9 +671,11 @@ __all__ = [
     "RATE",
     "RATE_STATUS",
     "RATE_STATUS_REFERENCE",
+    "REPORT_KIND",
     "REVIEW_OUTCOME",
     "REVIEW_STATE",
     "SAMPLE_CATEGORY",
+    "SIGNOFF_STATUS",
     "SURVEY_ITEM",
     "VERDICT",
     "VERDICT_REFERENCE",

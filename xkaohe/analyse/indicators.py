@@ -31,31 +31,13 @@ import polars as pl
 
 from xkaohe.analyse.estimate import design_weights, ratio_intervals
 from xkaohe.analyse.verdicts import detection_limits, rate_status
+from xkaohe.codes import SURVEY_ITEM
 from xkaohe.plan import Plan
 
 EXITED = ("exited_2019", "exited_2016_2018")
 ITEMS = ("food_clothing_ok", "education_ok", "medical_ok", "housing_safe", "water_safe")
-ITEM_LABELS = {
-    "food_clothing_ok": "不愁吃穿",
-    "education_ok": "义务教育有保障",
-    "medical_ok": "基本医疗有保障",
-    "housing_safe": "住房安全有保障",
-    "water_safe": "饮水安全有保障",
-    "income_ok": "收入稳定超过标准",
-    "knows_helper": "知晓帮扶责任人",
-    "approves": "认可或基本认可",
-}
-STATUS_LABELS = {"fail": "未达标", "not_found": "未发现超标", "pass": "达标"}
-"""Transitional: the report modules still import it; the one registry is ``xkaohe.codes``."""
-CLASS_LABELS = {
-    "wrong_exit": "错退",
-    "omission": "漏评",
-    "wrong_inclusion": "错评",
-    "relapse": "返贫未达标",
-    "qualified": "达标",
-    "not_qualified_registered": "未达标（未脱贫户）",
-    "not_qualified_general": "未达标（一般农户）",
-}
+ITEM_LABELS = SURVEY_ITEM.labels()
+"""The items' Chinese labels (:data:`xkaohe.codes.SURVEY_ITEM`), stored with ``county_items``."""
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from typing import Any
 import polars as pl
 
 from xkaohe import schemas
+from xkaohe.codes import FIELD_SIGNAL, MEDIA_PROBLEM
 from xkaohe.errors import InputError, Problem
 from xkaohe.field.checks import check_field
 from xkaohe.inputs import CITY_SEP, ROW, Field, Lottery, TableFile
@@ -85,26 +86,11 @@ DATE_COLUMN = {
 FILE_TYPES = {"audio": ("wav", "mp3", "amr", "m4a"), "photo": ("jpeg", "png", "heic")}
 """Which file types a media ``kind`` accepts (told apart by their first bytes)."""
 
-MEDIA_PROBLEMS = {
-    "missing_audio": "缺少录音",
-    "missing_photo": "缺少照片",
-    "no_record": "文件无对应记录",
-    "file_missing": "清单所列文件未上传",
-    "unlisted_file": "文件未列入清单",
-    "hash_mismatch": "文件与清单哈希不符",
-    "wrong_type": "文件类型不符",
-    "reused": "同一文件用于不同记录（疑似造假）",
-}
-"""Media problem codes and their Chinese labels (六(四) 同步上传录音资料和照片)."""
+MEDIA_PROBLEMS = MEDIA_PROBLEM.labels()
+"""Media problem codes and their Chinese labels (:data:`xkaohe.codes.MEDIA_PROBLEM`)."""
 
-SIGNALS = {
-    "late_entry": "走访后补录",
-    "outside_assignment": "走访对象不在本组考核范围",
-    "visitor_not_in_team": "走访人员不是本组成员",
-    "pair_overload": "走访小组单日户数异常",
-    "other_team_row": "记录所属考核组与报送组不符",
-}
-"""Signals of careless or bent field work, per team per day, and their Chinese labels."""
+SIGNALS = FIELD_SIGNAL.labels()
+"""Signals of careless or bent field work and their labels (:data:`xkaohe.codes.FIELD_SIGNAL`)."""
 
 _CHANGE_SCHEMA = {
     "table": pl.String,

@@ -200,12 +200,7 @@ def coverage_table(c: Comparison, only_short: bool = False) -> pl.DataFrame:
     )
 
 
-_CASES = {
-    "not_whole": "未整户识别",
-    "procedure_bad": "程序不规范（未评议公示）",
-    "edge_unmonitored": "边缘户未纳入监测",
-    "benefit_missing": "登记受益户未受益",
-}
+_CASES = codes.IDENTIFICATION_CASE.labels()
 
 
 def cases_table(c: Comparison) -> pl.DataFrame:

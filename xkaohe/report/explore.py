@@ -269,7 +269,14 @@ def _answer(value: Any) -> str:
 
 
 def _claim_text(value: pl.Expr) -> pl.Expr:
-    return value.replace({"true": "是", "false": "否"}).fill_null("")
+    return (
+        pl.when(value == "true")
+        .then(pl.lit("是"))
+        .when(value == "false")
+        .then(pl.lit("否"))
+        .otherwise(value)
+        .fill_null("")
+    )
 
 
 def household_detail(

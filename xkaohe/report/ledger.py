@@ -19,17 +19,12 @@ from pathlib import Path
 
 import polars as pl
 
+from xkaohe.codes import FIELD_TABLE
 from xkaohe.field.ledger import MEDIA_PROBLEMS, SIGNALS, LedgerView, load_context, load_view
 from xkaohe.io.ledger import Ledger
 from xkaohe.privacy import KnownNames, mask_frame
 
-TABLE_LABELS = {
-    "household_survey": "入户调查表",
-    "interviews": "访谈记录",
-    "project_checks": "项目核查",
-    "problems": "问题清单",
-    "experiences": "典型经验",
-}
+TABLE_LABELS = FIELD_TABLE.labels()
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,14 @@ from pathlib import Path
 import polars as pl
 
 from xkaohe.analyse.signoff import collect_signoff, team_names
+from xkaohe.codes import REPORT_KIND, SIGNOFF_STATUS
 from xkaohe.io.results import read_result, run_plan
 from xkaohe.report.kit import table_html
 from xkaohe.results_spec import Result
 
-STATUS_LABELS = {
-    "signed": "已签字",
-    "partly_signed": "部分签字",
-    "unsigned": "未签字",
-    "changed": "签字后被改动",
-    "wrong_signer": "签字人不符",
-    "invalid": "签字记录被篡改",
-}
-"""Chinese wording of :data:`xkaohe.analyse.signoff.STATUSES`."""
-KIND_LABELS = {"city": "市级报告", "county": "县级报告", "paired": "结对帮扶报告"}
+STATUS_LABELS = SIGNOFF_STATUS.labels()
+"""Wording of :data:`xkaohe.analyse.signoff.STATUSES` (:data:`xkaohe.codes.SIGNOFF_STATUS`)."""
+KIND_LABELS = REPORT_KIND.labels()
 
 
 def index_labels(signoff: pl.DataFrame) -> dict[str, tuple[str, str]]:
