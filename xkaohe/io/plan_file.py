@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from xkaohe.io.files import read_text, sha256_file
+from xkaohe.io.memo import remembered
 from xkaohe.plan import Plan, parse_plan
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file."""
-    return parse_plan(read_text(path), str(path))
+    """Read and validate a plan file (parsed once while the file is unchanged: see io.memo)."""
+    return remembered("plan", [Path(path)], lambda: parse_plan(read_text(path), str(path)))
 
 
 def plan_hash(path: str | Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -22,6 +23,10 @@ _REMOTE_MODULE = re.compile(
     r"<script[^>]*type=\"module\"[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>",
     re.I | re.S,
 )
+# plotly names each figure's div with a random uuid4: numbered instead, so that the
+# same notebook gives the same HTML byte for byte (local and Dask runs compared).
+_PLOT_ID = re.compile(r'id="([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})"')
+_exporter: Any = None  # one HTML exporter per process: its Jinja templates compile once
 
 
 def install_plotlyjs(path: Path) -> None:
@@ -67,22 +72,46 @@ def offline(markup: str) -> str:
     return markup
 
 
-def write_report_html(executed: Path, out: Path, title: str, footer: str) -> None:
-    """An executed notebook as HTML with code hidden, Chinese, offline, with the footer."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def stable_plot_ids(markup: str) -> str:
+    """Each plotly figure's random div id replaced by ``xk-plot-N``, in order of appearance."""
+    for n, uid in enumerate(dict.fromkeys(_PLOT_ID.findall(markup)), start=1):
+        markup = markup.replace(uid, f"xk-plot-{n}")
+    return markup
 
-    nb = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(
-        template_name="lab",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+
+def _html_exporter() -> Any:
+    """nbconvert's lab HTML, code hidden, without the preprocessors that do nothing here.
+
+    The default list runs (and re-validates the notebook after) eleven
+    preprocessors, of which the three enabled ones are no-ops for reports
+    (no cell tags or patterns to remove, no input shown to highlight); the
+    template's own CSS preprocessor stays.
+    """
+    global _exporter
+    if _exporter is None:
+        from nbconvert import HTMLExporter
+
+        _exporter = HTMLExporter(
+            template_name="lab",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            default_preprocessors=[],
+        )
+    return _exporter
+
+
+def report_html(nb: Any, title: str, footer: str) -> str:
+    """An executed notebook (a NotebookNode) as HTML: code hidden, Chinese, offline, footer."""
+    body, _ = _html_exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = re.sub(r"<html[^>]*>", '<html lang="zh-CN">', offline(body), count=1)
     body = body.replace("</body>", footer + "\n</body>", 1)
-    write_text(out, body)
+    return stable_plot_ids(body)
+
+
+def write_report_html(nb: Any, out: Path, title: str, footer: str) -> None:
+    """:func:`report_html` of an executed notebook (a NotebookNode), written to ``out``."""
+    write_text(out, report_html(nb, title, footer))
 
 
 def _link(

@@ -14,6 +14,7 @@ import polars as pl
 
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import atomic_path, read_json, write_bytes, write_json
+from xkaohe.io.memo import remembered
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.sample_package import write_csv
 from xkaohe.results_spec import Result, check_results
@@ -49,15 +50,24 @@ def results_dir(run: Path) -> Path:
 
 
 def read_result(run: Path, name: Result, **equal: str) -> pl.DataFrame:
-    """One results table, filtered on the given columns (read lazily, only the slice)."""
+    """One results table, filtered on the given columns.
+
+    The whole table is read once while its file is unchanged (io.memo: a warm
+    report kernel serves every notebook's slice from memory); each caller gets
+    its own copy.
+    """
     path = results_dir(run) / f"{name}.parquet"
     if not path.exists():
         raise InputError(Problem(str(path), None, None, WRITER, "no such file"))
-    lazy = pl.scan_parquet(path)
+    table = remembered("result", [path], lambda: _read_parquet(path))
     for column, value in equal.items():
-        lazy = lazy.filter(pl.col(column) == value)
+        table = table.filter(pl.col(column) == value)
+    return table.clone()
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
     try:
-        return lazy.collect()
+        return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:  # truncated, overwritten, not parquet
         lines = str(exc).strip().splitlines()
         why = lines[0][:120] if lines else type(exc).__name__

@@ -19,6 +19,7 @@ import polars as pl
 
 from xkaohe import schemas
 from xkaohe.io.files import write_text
+from xkaohe.io.memo import remembered
 from xkaohe.io.tables import read_tables
 
 SYNTHETIC_MARKER = "SYNTHETIC"
@@ -33,14 +34,28 @@ def is_synthetic(run: Path) -> bool:
 
 
 def read_counties(frame_dir: Path) -> pl.DataFrame:
-    """Only the counties table of a frame (fast, for reports)."""
-    tables, _ = read_tables(frame_dir, (schemas.COUNTIES,), "frame")
-    return schemas.normalise_counties(tables["counties"])
+    """Only the counties table of a frame (fast, for reports; read once while unchanged)."""
+
+    def load() -> pl.DataFrame:
+        tables, _ = read_tables(frame_dir, (schemas.COUNTIES,), "frame")
+        return schemas.normalise_counties(tables["counties"])
+
+    return remembered("counties", _table_files(frame_dir, "counties"), load).clone()
 
 
 def read_villages(frame_dir: Path) -> pl.DataFrame:
-    tables, _ = read_tables(frame_dir, (schemas.VILLAGES,), "frame")
-    return tables["villages"]
+    """Only the villages table of a frame (read once while unchanged)."""
+
+    def load() -> pl.DataFrame:
+        tables, _ = read_tables(frame_dir, (schemas.VILLAGES,), "frame")
+        return tables["villages"]
+
+    return remembered("villages", _table_files(frame_dir, "villages"), load).clone()
+
+
+def _table_files(frame_dir: Path, name: str) -> list[Path]:
+    """The folder (a file added or removed changes it) and the files that may hold ``name``."""
+    return [frame_dir, *sorted(frame_dir.glob(f"{name}.*"))] if frame_dir.is_dir() else []
 
 
 def read_village_names(frame_dir: Path, county_codes: list[str]) -> pl.DataFrame:

@@ -16,6 +16,7 @@ import polars as pl
 from xkaohe.errors import InputError, Problem
 from xkaohe.io import files
 from xkaohe.io.files import write_json
+from xkaohe.io.memo import remembered
 from xkaohe.io.xlsx import Sheet, write_workbook
 
 CERTIFICATE = "certificate.json"
@@ -251,11 +252,14 @@ def _typed(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_package(directory: Path) -> dict[str, pl.DataFrame]:
-    """Read a sample package back; codes and ids stay text."""
-    out = {}
-    for path in sorted(directory.glob("*.csv")):
-        df = pl.read_csv(path, infer_schema=False)
-        out[path.stem] = _typed(df)
+    """Read a sample package back; codes and ids stay text (read once while unchanged)."""
+    paths = sorted(directory.glob("*.csv"))
+
+    def load() -> dict[str, pl.DataFrame]:
+        return {p.stem: _typed(pl.read_csv(p, infer_schema=False)) for p in paths}
+
+    kept = remembered("sample package", [directory, *paths], load)
+    out = {name: df.clone() for name, df in kept.items()}
     if "villages" not in out:
         raise InputError(
             Problem(

@@ -1,10 +1,34 @@
 """Execute parameterised notebooks and render them to offline HTML, fast and safely.
 
-Speed: each worker process starts ONE kernel and keeps it warm; a notebook is
-parameterised the papermill way (its ``parameters`` cell followed by an
-``injected-parameters`` cell), run in that kernel after its namespace is
-reset, and rendered to HTML in the worker itself. So the ~3 s of kernel start
-and imports is paid once per worker, not once per notebook.
+Speed: each worker process starts ONE kernel and keeps it warm
+(:class:`WarmKernel`); a notebook is parameterised the papermill way (its
+``parameters`` cell followed by an ``injected-parameters`` cell), run in that
+kernel after its namespace is reset, and rendered to HTML in the worker
+itself. So the ~3 s of kernel start and imports is paid once per worker, not
+once per notebook. What a notebook's half second used to go on, and what
+removed it (profile in issue 16):
+
+* the namespace reset's full garbage collection walked every object of the
+  imported libraries (plotly, polars, pandas: 0.3-1 s a notebook on a busy
+  machine). The kernel imports the report modules once when it starts and
+  freezes what survives (:func:`gc.freeze`), so a collection only looks at
+  what the last notebook left; the kernel keeps no input history database;
+* parsing the plan (pure-Python YAML) and reading the results store, the
+  sample package and the frame's counties and villages again for every
+  notebook: the readers remember what they read while the files are
+  unchanged (:mod:`xkaohe.io.memo`), so a warm kernel serves every slice
+  from memory;
+* a new kernel client (sockets, a kernel-info round trip) for every notebook,
+  never closed: one client per warm kernel now;
+* writing the executed notebook and reading it back to render it, with
+  nbconvert validating it after each of twelve (mostly disabled)
+  preprocessors: rendered from memory by one lean exporter per process
+  (:func:`xkaohe.io.render.report_html`).
+
+Rendering is deterministic: the injected cell and the plotly figures get
+fixed ids, so the same results give the same HTML byte for byte, whichever
+machine or executor rendered it (``--executor dask``:
+:mod:`xkaohe.run.dask_executor`).
 
 Safety: a failing notebook never stops the others; its result names the
 notebook, parameters, the cell and the error, and its executed copy is kept
@@ -43,7 +67,7 @@ from dataclasses import dataclass, field
 from multiprocessing.util import Finalize
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm import tqdm
 
@@ -56,13 +80,34 @@ from xkaohe.report.kit import PLOTLYJS_ENV, RUN_ENV
 NOTEBOOKS = notebooks_dir()  # the checkout's notebooks/, or the wheel's copy
 PLOTLYJS_SRC = "assets/plotly.min.js"
 KERNEL = "python3"
+KERNEL_ARGS = ("--HistoryManager.enabled=False",)  # no SQLite history written per cell
+STARTUP_TIMEOUT = 120  # seconds for a kernel to start and import the report modules
 STOP_GRACE = 5.0  # seconds a worker gets to stop its kernel and exit after Ctrl-C
 _POLL = 0.2  # seconds between looks at the interrupt flag while notebooks run
+INJECTED_ID = "injected-parameters"  # papermill gives the cell a random id: fixed, for same HTML
+# Run once when a kernel starts: the report modules imported (a module that fails to
+# import fails its own notebooks, with its error), then everything alive frozen out of
+# the garbage collector's sight: ~100k objects of plotly, polars and pandas.
+_WARM_UP = """\
+import gc, importlib, pkgutil
+import xkaohe.report
+for _m in pkgutil.iter_modules(xkaohe.report.__path__):
+    try:
+        importlib.import_module("xkaohe.report." + _m.name)
+    except Exception:
+        pass
+import plotly.graph_objects, plotly.io
+gc.collect()
+gc.freeze()
+"""
 # Run before every notebook in a warm kernel: a clean namespace and fresh report state.
+# %reset ends with a full collection, of what the last notebook left only (the rest is
+# frozen); what survives it is long-lived (module state, io.memo) and is frozen too.
 _RESET = (
     "get_ipython().run_line_magic('reset', '-f')\n"
     "import xkaohe.report.kit\n"
-    "xkaohe.report.kit.start_notebook()"
+    "xkaohe.report.kit.start_notebook()\n"
+    "__import__('gc').freeze()"
 )
 
 
@@ -96,62 +141,127 @@ class Interrupted(KeyboardInterrupt):
         self.total = total
 
 
+class JobRunner(Protocol):
+    """What executes a batch: :func:`run_jobs` here, or a Dask cluster's runner.
+
+    Results come back in job order; ``on_done`` sees each result as it
+    arrives; Ctrl-C raises :class:`Interrupted` with what finished.
+    """
+
+    def __call__(
+        self,
+        jobs: Iterable[Job],
+        run: Path,
+        workers: int = 2,
+        timeout: int = 600,
+        progress: bool = True,
+        on_done: Callable[[JobResult], None] | None = None,
+    ) -> list[JobResult]: ...
+
+
 # ---------------------------------------------------------------- worker side
 
-_kernel: Any = None  # this worker's warm KernelManager
 
+class WarmKernel:
+    """One Python kernel, and the client that talks to it, kept for many notebooks."""
 
-def _start_kernel() -> Any:
-    from jupyter_client.manager import KernelManager
+    def __init__(self) -> None:
+        self.km: Any = None  # jupyter_client KernelManager
+        self.kc: Any = None  # its blocking client, reused by every notebook
 
-    km = KernelManager(kernel_name=KERNEL)
-    km.start_kernel(cwd=str(NOTEBOOKS), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return km
+    def ready(self) -> tuple[Any, Any]:
+        """The running kernel and its client; a new kernel (warmed up) if there is none."""
+        if self.km is None or not self.km.is_alive():
+            self.stop()
+            self._start()
+        return self.km, self.kc
 
+    def _start(self) -> None:
+        from jupyter_client.manager import KernelManager
 
-def _stop_kernel() -> None:
-    global _kernel
-    if _kernel is not None:
+        km = KernelManager(kernel_name=KERNEL)
+        km.start_kernel(
+            cwd=str(NOTEBOOKS),
+            extra_arguments=list(KERNEL_ARGS),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        kc = km.client()
+        kc.start_channels()
         try:
-            _kernel.shutdown_kernel(now=True)
-        finally:
-            _kernel = None
+            kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+            kc.execute_interactive(
+                _WARM_UP, store_history=False, timeout=STARTUP_TIMEOUT, output_hook=_ignore
+            )
+        except BaseException:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+            raise
+        self.km, self.kc = km, kc
+
+    def stop(self) -> None:
+        """Shut the kernel down (a stuck or dead one is replaced by the next :meth:`ready`)."""
+        km, kc = self.km, self.kc
+        self.km = self.kc = None
+        if kc is not None:
+            with suppress(Exception):
+                kc.stop_channels()
+        if km is not None:
+            km.shutdown_kernel(now=True)
+
+    def interrupt(self) -> None:
+        """SIGINT to the kernel: its running cell fails, and the notebook with it."""
+        if self.km is not None:
+            with suppress(Exception):
+                self.km.interrupt_kernel()
+
+    def kill(self) -> None:
+        """Interrupt the kernel, then kill its process group (it runs in its own session)."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is None:
+            return
+        for sig in (signal.SIGINT, getattr(signal, "SIGKILL", signal.SIGTERM)):
+            if process.poll() is not None:
+                break
+            with suppress(ProcessLookupError, PermissionError):
+                if sys.platform == "win32":
+                    process.kill()
+                else:
+                    os.killpg(process.pid, sig)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(0.5)
+        with suppress(OSError):
+            self.km.cleanup_connection_file()
 
 
-def _kill_kernel() -> None:
-    """Interrupt this worker's kernel, then kill its process group (it runs in its own session)."""
-    process = getattr(getattr(_kernel, "provisioner", None), "process", None)
-    if process is None:
-        return
-    for sig in (signal.SIGINT, getattr(signal, "SIGKILL", signal.SIGTERM)):
-        if process.poll() is not None:
-            break
-        with suppress(ProcessLookupError, PermissionError):
-            if sys.platform == "win32":
-                process.kill()
-            else:
-                os.killpg(process.pid, sig)
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(0.5)
-    with suppress(OSError):
-        _kernel.cleanup_connection_file()
+def _ignore(msg: dict[str, Any]) -> None:
+    """Output of the warm-up cell: nobody reads it."""
+
+
+_warm = WarmKernel()  # this worker process's kernel
 
 
 def _on_stop(signum: int, frame: FrameType | None) -> None:
     """SIGTERM from the driver after Ctrl-C: stop the kernel now and leave."""
-    _kill_kernel()
+    _warm.kill()
     os._exit(130)
+
+
+def kernel_environment(run: str | None = None) -> None:
+    """Environment the kernels started from this process inherit (before they start)."""
+    if run is not None:
+        os.environ[RUN_ENV] = run
+    os.environ[PLOTLYJS_ENV] = PLOTLYJS_SRC
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
 def _init_worker(run: str) -> None:
     """Environment for the kernels of this worker; the kernel is shut down at exit."""
-    os.environ[RUN_ENV] = run
-    os.environ[PLOTLYJS_ENV] = PLOTLYJS_SRC
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    kernel_environment(run)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     signal.signal(signal.SIGTERM, _on_stop)
-    Finalize(None, _stop_kernel, exitpriority=10)
-    atexit.register(_stop_kernel)
+    Finalize(None, _warm.stop, exitpriority=10)
+    atexit.register(_warm.stop)
 
 
 def _failed_cell(nb: Any) -> str:
@@ -162,15 +272,17 @@ def _failed_cell(nb: Any) -> str:
     return "a cell"
 
 
-def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
-    """Run in a worker: parameterise, execute in the warm kernel, render. Never raises."""
-    global _kernel
+def execute_job(
+    job: Job, run: str, timeout: int, footer: str, kernel: WarmKernel | None = None
+) -> JobResult:
+    """Parameterise, execute in a warm kernel (this process's by default), render. Never raises."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
+    warm = kernel if kernel is not None else _warm
     start = time.perf_counter()
     run_dir = Path(run).resolve()  # notebooks run from notebooks/: hand them an absolute path
     nb: Any = None
@@ -181,19 +293,23 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
         if not source.is_file():
             return JobResult(job, False, 0.0, error=f"notebook {source} not found")
         nb = load_notebook_node(str(source))  # papermill's cell metadata
-        nb = parameterize_notebook(nb, {**job.parameters, "run_dir": str(run_dir)})
+        nb = parameterize_notebook(  # the batch's kernel is Python, whatever the metadata says
+            nb, {**job.parameters, "run_dir": str(run_dir)}, kernel_name=KERNEL, language="python"
+        )
+        for cell in nb.cells:
+            if INJECTED_ID in cell.metadata.get("tags", []):
+                cell.id = INJECTED_ID
         reset = nbformat.v4.new_code_cell(_RESET)
         nb.cells.insert(0, reset)
-        if _kernel is None or not _kernel.is_alive():
-            _stop_kernel()
-            _kernel = _start_kernel()
+        km, kc = warm.ready()
         client = NotebookClient(
             nb,
-            km=_kernel,
+            km=km,
             timeout=timeout,
             kernel_name=KERNEL,
             resources={"metadata": {"path": str(NOTEBOOKS)}},
         )
+        client.kc = kc  # the warm kernel's client: no new sockets and handshake per notebook
         try:
             client.execute()
         finally:
@@ -201,7 +317,7 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
             nb.cells.remove(reset)
             with atomic_path(executed) as tmp:
                 nbformat.write(nb, str(tmp))
-        write_report_html(executed, html, job.title, footer)
+        write_report_html(nb, html, job.title, footer)
         return JobResult(job, True, time.perf_counter() - start, html=str(html))
     except CellExecutionError as exc:
         where = _failed_cell(nb) if nb is not None else "a cell"
@@ -209,7 +325,7 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
             job, False, time.perf_counter() - start, error=f"{where}: {exc.ename}: {exc.evalue}"
         )
     except (CellTimeoutError, DeadKernelError, TimeoutError) as exc:
-        _stop_kernel()  # a stuck or dead kernel is replaced for the next notebook
+        warm.stop()  # a stuck or dead kernel is replaced for the next notebook
         return JobResult(
             job,
             False,
@@ -225,8 +341,14 @@ def execute_job(job: Job, run: str, timeout: int, footer: str) -> JobResult:
 # ---------------------------------------------------------------- driver side
 
 
+def prepare_reports(run: Path) -> str:
+    """The shared plotly.js in place; the footer every report of ``run`` carries."""
+    install_plotlyjs(run / "reports" / PLOTLYJS_SRC)
+    return footer_html(run)
+
+
 @contextmanager
-def _interrupt_flag() -> Iterator[threading.Event]:
+def interrupt_flag() -> Iterator[threading.Event]:
     """An event set by Ctrl-C while the block runs (the main thread only; else never set)."""
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
@@ -273,8 +395,7 @@ def run_jobs(
     job_list = list(jobs)
     if not job_list:
         return []
-    install_plotlyjs(run / "reports" / PLOTLYJS_SRC)
-    footer = footer_html(run)
+    footer = prepare_reports(run)
     results: dict[int, JobResult] = {}
     pool = ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(job_list))),
@@ -283,7 +404,7 @@ def run_jobs(
     )
     with (
         tqdm(total=len(job_list), desc="报告", unit="nb", disable=not progress or None) as bar,
-        _interrupt_flag() as interrupted,
+        interrupt_flag() as interrupted,
     ):
         try:
             futures: dict[Future[JobResult], int] = {

@@ -12,7 +12,10 @@ Stages, in order: ``sample`` (draw), ``lottery`` (teams), ``indicators``
 (results store), ``reports`` (every notebook: sampling, county, pairing,
 city, then provincial), ``feedback`` (per-city packages) and ``index``.
 ``--only`` narrows the reports to one county (code) or one city (name) —
-the city's report, its counties' and their pairing reports.
+the city's report, its counties' and their pairing reports. The reports run
+on this machine's warm-kernel workers, or (``executor: dask`` with
+``scheduler: ADDRESS``, or ``--executor dask --scheduler ADDRESS``) on a Dask
+cluster: :mod:`xkaohe.run.dask_executor`.
 
 A report is executed again only when its inputs changed: the notebook, its
 parameters, the package code, and the slice of the results it reads (its
@@ -28,6 +31,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -51,7 +55,7 @@ from xkaohe.io.yaml import write_yaml
 from xkaohe.plan import Plan
 from xkaohe.report.signoff import index_labels
 from xkaohe.results_spec import Result
-from xkaohe.run.batch import NOTEBOOKS, Interrupted, Job, JobResult, run_jobs
+from xkaohe.run.batch import NOTEBOOKS, Interrupted, Job, JobResult, JobRunner, run_jobs
 from xkaohe.run.commands import (
     DEFAULT_PLAN,
     ingest_week,
@@ -84,6 +88,8 @@ class RunParams(BaseModel):
     workers: int = Field(default=2, ge=1)
     timeout_seconds: int = Field(default=600, ge=10)
     as_of: dt.date | None = None  # review states and deadlines; default: the run date
+    executor: Literal["local", "dask"] = "local"  # where the reports run
+    scheduler: str | None = None  # the Dask scheduler's address, for executor: dask
 
     def input_dir(self, name: str) -> Path:
         given: Path | None = getattr(self, name)
@@ -119,6 +125,7 @@ class Scoped:
     job: Job
     county_codes: tuple[str, ...] | None  # None: the whole run
     city: str | None = None
+    reads: tuple[str, ...] = ("results", "sample", "lottery")  # folders of tables it reads
 
 
 def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
@@ -135,7 +142,11 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
     jobs: list[Scoped] = []
     if not only and (run / "lottery").is_dir():
         jobs.append(
-            Scoped(Job("lottery.ipynb", "lottery", "考核组组建与抽签结果", {}, "全省"), None)
+            Scoped(
+                Job("lottery.ipynb", "lottery", "考核组组建与抽签结果", {}, "全省"),
+                None,
+                reads=("lottery",),  # a correction of the results never re-renders it
+            )
         )
     whole_city = (
         only is not None
@@ -228,6 +239,8 @@ def fingerprint(
     h.update(json.dumps(scoped.job.parameters, sort_keys=True, ensure_ascii=False).encode())
     h.update(code.encode())
     for path in input_tables(run):
+        if path.parent.name not in scoped.reads:
+            continue
         h.update(f"{path.parent.name}/{path.name}".encode())
         h.update(slice_digest(path, scoped.county_codes, scoped.city, cache).encode())
     return h.hexdigest()
@@ -259,9 +272,14 @@ def plan_reports(
 
 
 def render_reports(
-    run: Path, workers: int, timeout: int, only: str | None = None, progress: bool = True
+    run: Path,
+    workers: int,
+    timeout: int,
+    only: str | None = None,
+    progress: bool = True,
+    runner: JobRunner = run_jobs,
 ) -> list[JobResult]:
-    """Execute the reports whose inputs changed; the others are reported as skipped."""
+    """Execute the reports whose inputs changed (on ``runner``); the others are skipped."""
     known = read_store(run / "reports")
     todo, unchanged = plan_reports(run, report_jobs(run, only))
     skipped = {
@@ -276,7 +294,7 @@ def render_reports(
             known.pop(res.job.stem, None)
         write_store(run / "reports", known)
 
-    done = run_jobs([s.job for s, _ in todo], run, workers, timeout, progress, on_done=remember)
+    done = runner([s.job for s, _ in todo], run, workers, timeout, progress, on_done=remember)
     by_stem = {r.job.stem: r for r in done} | skipped
     return [by_stem[s.job.stem] for s in report_jobs(run, only)]
 
@@ -286,25 +304,31 @@ def render_reports(
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of ``xkaohe run``: its name, what it says, and what it does."""
+    """One stage of ``xkaohe run``: its name, what it says, and what it does.
+
+    An action gets the parameters, the run folder, ``--only`` and the
+    executor the reports run on.
+    """
 
     name: str
     label: str
-    action: Callable[[RunParams, Path, str | None], list[JobResult]]
+    action: Callable[[RunParams, Path, str | None, JobRunner], list[JobResult]]
 
 
-def _sample(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+def _sample(params: RunParams, run: Path, only: str | None, runner: JobRunner) -> list[JobResult]:
     run_sample(params.input_dir("frame"), params.plan, params.seed, run / "sample")
     return []
 
 
-def _lottery(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+def _lottery(params: RunParams, run: Path, only: str | None, runner: JobRunner) -> list[JobResult]:
     if params.input_dir("roster").is_dir():  # a run without a roster has no lottery
         run_lottery(params.input_dir("roster"), params.plan, params.seed, run / "lottery")
     return []
 
 
-def _indicators(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+def _indicators(
+    params: RunParams, run: Path, only: str | None, runner: JobRunner
+) -> list[JobResult]:
     run_indicators(
         params.input_dir("frame"),
         run / "sample",
@@ -316,7 +340,7 @@ def _indicators(params: RunParams, run: Path, only: str | None) -> list[JobResul
     return []
 
 
-def _reports(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+def _reports(params: RunParams, run: Path, only: str | None, runner: JobRunner) -> list[JobResult]:
     record_team_reports(
         run,
         (
@@ -324,13 +348,13 @@ def _reports(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
             for s in report_jobs(run, only)
         ),
     )
-    rendered = render_reports(run, params.workers, params.timeout_seconds, only)
+    rendered = render_reports(run, params.workers, params.timeout_seconds, only, runner=runner)
     if any(r.ok and not r.skipped for r in rendered):
         note_ledger_use(run, "report")  # they show the field ledger as the results read it
     return rendered
 
 
-def _feedback(params: RunParams, run: Path, only: str | None) -> list[JobResult]:
+def _feedback(params: RunParams, run: Path, only: str | None, runner: JobRunner) -> list[JobResult]:
     write_feedback(run)
     return []
 
@@ -341,7 +365,7 @@ REGISTRY: tuple[Stage, ...] = (
     Stage("indicators", "指标 indicators", _indicators),
     Stage("reports", "报告 reports", _reports),
     Stage("feedback", "反馈 feedback", _feedback),
-    Stage("index", "目录 index", lambda params, run, only: []),  # written after the others
+    Stage("index", "目录 index", lambda params, run, only, runner: []),  # written after the others
 )
 
 
@@ -354,12 +378,27 @@ def run_stages(
     only: str | None = None,
     say: Callable[[str], None] = print,
     explicit: bool = False,
+    runner: JobRunner | None = None,
 ) -> list[JobResult]:
     """Run the chosen stages in registry order; returns the report results (empty if none ran).
 
     ``explicit``: the stages were named (``--stage``), so one that cannot run is an error.
+    ``runner``: what executes the reports; None is this machine's workers, which only
+    ``executor: local`` allows (``xkaohe run`` hands a Dask run its cluster's runner).
     """
     run = params.run.resolve()
+    if runner is None:
+        if params.executor != "local":
+            raise InputError(
+                Problem(
+                    "executor",
+                    None,
+                    None,
+                    "local (a Dask run starts from xkaohe run)",
+                    params.executor,
+                )
+            )
+        runner = run_jobs
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise InputError(Problem("--stage", None, None, ", ".join(STAGES), ", ".join(unknown)))
@@ -375,7 +414,7 @@ def run_stages(
                 continue
             if stage.name != "reports":  # the batch has its own progress bar
                 say(f"{stage.label} ...")
-            results += stage.action(params, run, only)
+            results += stage.action(params, run, only, runner)
     except Interrupted as stop:  # Ctrl-C in the batch: index what finished, then stop
         if "index" in stages:
             failed = {r.job.stem: r.error for r in stop.results if not r.ok}
@@ -426,7 +465,7 @@ def prepare_demo_run(
 ) -> None:
     """Everything of the demo cycle before the notebooks: synthesis, sample, lottery, results."""
 
-    run_synth(out, scale, seed, plan_path)
+    run_synth(out, scale, seed, plan_path, deliveries=False)  # the field folder, not ingested
     mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
     run_sample(out / "frame", plan_path, seed, out / "sample", field_lists=field_lists)
     run_lottery(out / "roster", plan_path, seed, out / "lottery")
