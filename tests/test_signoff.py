@@ -329,3 +329,60 @@ def test_the_demo_signoff_shows_every_case(run: Path) -> None:
     assert any(r.startswith(shown["unsigned_city"]) for r in shown["refused"])
     table, _ = rectification_progress(run, dt.date(2020, 1, 15))
     assert table["overdue"].sum() >= 1 and table["done_without_evidence"].sum() >= 1
+
+
+# ------------------------------------------------------------------ the results-slice digest
+
+
+def _write(path: Path, df: pl.DataFrame) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.write_parquet(path)
+    return path
+
+
+def test_slice_digest_is_sha256_of_the_canonical_text(tmp_path: Path) -> None:
+    """Pinned by hand: columns by name, tab-separated, rows sorted, floats %.12g, null \\N."""
+    import hashlib
+
+    from xkaohe.io.fingerprints import slice_digest
+
+    df = pl.DataFrame(
+        {
+            "county_code": ["341221", "341222", "341221"],
+            "rate": [0.1 + 0.2, -0.0, None],
+            "ok": [True, None, False],
+            "day": [dt.date(2019, 11, 24), None, dt.date(2019, 11, 25)],
+            "note": ["a\tb", "x", None],
+        }
+    )
+    path = _write(tmp_path / "results" / "t.parquet", df)
+    text = "\n".join(
+        [
+            "county_code\tday\tnote\tok\trate",
+            "341221\t2019-11-24\ta\\tb\ttrue\t0.3",
+            "341221\t2019-11-25\t\\N\tfalse\t\\N",
+        ]
+    )
+    assert slice_digest(path, ("341221",), None) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_slice_digest_ignores_row_order_and_float_noise_but_not_values(tmp_path: Path) -> None:
+    from xkaohe.io.fingerprints import slice_digest
+
+    df = pl.DataFrame(
+        {"county_code": ["1", "1", "2", None], "city_name": ["甲", "甲", "甲", "甲"],
+         "v": [1 / 3, 2.5, 7.0, 1.0], "n": [1, 2, 3, 4]}
+    )
+    base = slice_digest(_write(tmp_path / "a" / "t.parquet", df), ("1",), "甲")
+    shuffled = df.reverse().select("n", "v", "city_name", "county_code")
+    assert slice_digest(_write(tmp_path / "b" / "t.parquet", shuffled), ("1",), "甲") == base
+    noisy = df.with_columns(pl.col("v") * (1 + 1e-15))
+    assert slice_digest(_write(tmp_path / "c" / "t.parquet", noisy), ("1",), "甲") == base
+    other_county = df.with_columns(pl.when(pl.col("county_code") == "2").then(8.0)
+                                   .otherwise(pl.col("v")).alias("v"))
+    assert slice_digest(_write(tmp_path / "d" / "t.parquet", other_county), ("1",), "甲") == base
+    for name, n in (("e", 2), ("f", 4)):  # a county row, then a city-level row
+        changed = df.with_columns(pl.when(pl.col("n") == n).then(9.5).otherwise(pl.col("v")))
+        assert slice_digest(_write(tmp_path / name / "t.parquet", changed), ("1",), "甲") != base
+    assert slice_digest(_write(tmp_path / "g" / "t.parquet", df.drop("county_code")), ("1",),
+                        "甲") == "-"

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
@@ -49,40 +52,135 @@ def input_tables(run: Path) -> list[Path]:
     )
 
 
+@dataclass(frozen=True)
+class CanonicalTable:
+    """A table in canonical text form: its column names, and one line per row beside its keys."""
+
+    header: str
+    rows: pl.DataFrame  # county_code and city_name where the table has them, and ``_line``
+
+
 def slice_digest(
     path: Path,
     codes: tuple[str, ...] | None,
     city: str | None,
-    cache: dict[Path, pl.DataFrame] | None = None,
+    cache: dict[Path, Any] | None = None,
 ) -> str:
     """Digest of the rows a report reads from one table (the whole file for the province).
 
-    ``cache``: tables already read, shared across the fingerprints of one run
-    (each table is then read once, not once per report).
+    The slice is hashed in a canonical text form (:func:`canonical_lines`):
+    the column names, then one line per row, sorted; SHA-256 of those lines
+    joined by newlines. It depends on the values only, never on how a polars
+    version hashes or orders rows, so the signatures that record it
+    (:mod:`xkaohe.io.signatures`) and the batch fingerprints survive a library
+    upgrade. ``"-"`` for a table without ``county_code``.
+
+    ``cache``: tables already read (as :class:`CanonicalTable`), shared across
+    the fingerprints of one run: each table is read and converted once.
     """
     if codes is None:
         return file_digest(path)
-    try:
+    table = cache.get(path) if cache is not None else None
+    if not isinstance(table, CanonicalTable):
+        table = canonical_table(path)
         if cache is not None:
-            if path not in cache:
-                cache[path] = _scan(path).collect()
-            lazy = cache[path].lazy()
-        else:
-            lazy = _scan(path)
-        names = lazy.collect_schema().names()
-        if "county_code" not in names:
-            return "-"
-        keep = pl.col("county_code").is_in(list(codes))
-        if city is not None and "city_name" in names:
-            keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
-        rows = lazy.filter(keep).collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged table names itself
+            cache[path] = table
+    if "county_code" not in table.rows.columns:
+        return "-"
+    keep = pl.col("county_code").is_in(list(codes))
+    if city is not None and "city_name" in table.rows.columns:
+        keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
+    lines = table.rows.filter(keep)[_LINE].sort().to_list()
+    return hashlib.sha256("\n".join([table.header, *lines]).encode("utf-8")).hexdigest()
+
+
+_LINE = "_line"
+FLOAT_FORMAT = "%.12g"
+"""Floats in canonical form: 12 significant digits, so a last-bit difference in how a
+library sums (a new version, another number of threads) does not change a digest."""
+_NULL = "\\N"
+
+
+def canonical_table(path: Path) -> CanonicalTable:
+    """Read a results parquet or a CSV table into canonical form; a damaged one names itself."""
+    try:
+        df = _scan(path).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
         lines = str(exc).strip().splitlines()
         why = lines[0][:120] if lines else type(exc).__name__
         raise InputError(
             Problem(str(path), None, None, _WRITERS.get(path.parent.name, "a table"), why)
         ) from None
-    return str(rows.hash_rows(seed=0).sort().implode().hash(seed=0).item()) + f":{rows.height}"
+    keys = [c for c in ("county_code", "city_name") if c in df.columns]
+    return CanonicalTable(
+        "\t".join(_escape_text(c) for c in sorted(df.columns)),
+        pl.DataFrame([*(df[k] for k in keys), canonical_lines(df).alias(_LINE)]),
+    )
+
+
+def canonical_lines(df: pl.DataFrame) -> pl.Series:
+    """Each row as one line of text: columns in name order, tab-separated, escaped.
+
+    Text as is (backslash, tab, newline and carriage return escaped),
+    integers in decimal, booleans ``true``/``false``, dates ISO, floats with
+    :data:`FLOAT_FORMAT` (``-0`` as ``0``; ``nan``, ``inf``), null as ``\\N``;
+    other types as polars casts them to text. The order of the lines is the
+    caller's (sort them).
+    """
+    parts = [_canonical_column(df[name], f"c{i}") for i, name in enumerate(sorted(df.columns))]
+    if not parts:
+        return pl.Series(_LINE, [""] * df.height, dtype=pl.String)
+    return pl.DataFrame(parts).select(
+        pl.concat_str([pl.col(s.name) for s in parts], separator="\t").alias(_LINE)
+    )[_LINE]
+
+
+def _escape_text(text: str) -> str:
+    for raw, escaped in _ESCAPES:
+        text = text.replace(raw, escaped)
+    return text
+
+
+_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _nested_text(value: Any) -> str:
+    """A nested value as canonical text (JSON-like, floats as :data:`FLOAT_FORMAT`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return FLOAT_FORMAT % (value + 0.0)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_nested_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_nested_text(v)}" for k, v in items) + "}"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)  # int, date (ISO)
+
+
+def _canonical_column(s: pl.Series, name: str) -> pl.Series:
+    dtype = s.dtype
+    if dtype.is_float():
+        values = s.cast(pl.Float64).fill_null(0.0).to_numpy() + 0.0  # -0.0 + 0.0 is 0.0
+        text = pl.Series(name, np.char.mod(FLOAT_FORMAT, values).tolist(), dtype=pl.String)
+    elif dtype == pl.Boolean:
+        text = pl.select(pl.when(s).then(pl.lit("true")).otherwise(pl.lit("false"))).to_series()
+    elif dtype == pl.Date:
+        text = s.dt.strftime("%Y-%m-%d")
+    elif dtype.is_nested():  # lists and structs: element by element, the same rules
+        text = pl.Series(name, [_nested_text(v) for v in s.to_list()], dtype=pl.String)
+        for raw, escaped in _ESCAPES:
+            text = text.str.replace_all(raw, escaped, literal=True)
+    else:  # text, integers (decimal), anything else polars can write as text
+        text = s.cast(pl.String)
+        for raw, escaped in _ESCAPES:
+            text = text.str.replace_all(raw, escaped, literal=True)
+    out = pl.select(pl.when(s.is_null()).then(pl.lit(_NULL)).otherwise(text)).to_series()
+    return out.alias(name)
 
 
 def _scan(path: Path) -> pl.LazyFrame:

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.files import read_json, sha256_file, write_json
+from xkaohe.io.files import atomic_path, read_json, sha256_file, write_json, write_text
 from xkaohe.io.fingerprints import input_tables, slice_digest
 
 SIGNATURES = "signatures"
@@ -54,21 +54,6 @@ _STEM = re.compile(r"^[^/\\\x00]{1,200}$")
 
 def signatures_dir(run: Path) -> Path:
     return run / SIGNATURES
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary name beside ``path``, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _atomic_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(tmp, data)
-    os.replace(tmp, path)
 
 
 def canonical(data: Any) -> bytes:
@@ -120,11 +105,11 @@ def write_key_pair(out: Path, name: str, person_id: str, passphrase: bytes) -> t
     ).decode("ascii")
     pem = public_pem(key.public_key())
     header = _headers(name, person_id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # only its holder reads it
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(header + private)
-    _atomic_write(pub_path, header + pem)
+    with atomic_path(out) as tmp:  # created readable by its holder only, then renamed
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(header + private)
+    write_text(pub_path, header + pem)
     return pub_path, pem
 
 
@@ -236,7 +221,7 @@ def register_key(run: Path, person_id: str, entry: dict[str, str]) -> None:
             )
         )
     known[person_id] = entry
-    _atomic_json(signatures_dir(run) / KEYS, known)
+    write_json(signatures_dir(run) / KEYS, known)
 
 
 def read_report_list(run: Path) -> dict[str, dict[str, Any]]:
@@ -245,7 +230,7 @@ def read_report_list(run: Path) -> dict[str, dict[str, Any]]:
 
 
 def write_report_list(run: Path, reports: dict[str, dict[str, Any]]) -> None:
-    _atomic_json(signatures_dir(run) / REPORTS, reports)
+    write_json(signatures_dir(run) / REPORTS, reports)
 
 
 def _signature_path(run: Path, stem: str) -> Path:
@@ -266,7 +251,7 @@ def read_signatures(run: Path, stem: str) -> list[dict[str, Any]]:
 
 def write_signatures(run: Path, stem: str, entries: list[dict[str, Any]]) -> Path:
     path = _signature_path(run, stem)
-    _atomic_json(path, {"report": stem, "signatures": entries})
+    write_json(path, {"report": stem, "signatures": entries})
     return path
 
 
@@ -332,17 +317,19 @@ def read_releases(run: Path) -> list[dict[str, Any]]:
 
 
 def append_release(run: Path, entry: dict[str, Any]) -> dict[str, Any]:
-    """Append one release entry, chained to the last line; returns the entry as written."""
+    """Append one release entry, chained to the last line; returns the entry as written.
+
+    The record is rewritten whole through the atomic writer, so a reader (or a
+    crash) never sees half a line; its content only ever grows.
+    """
     path = release_path(run)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
     read_releases(run)  # refuse to extend a damaged record
+    lines = text.splitlines()
     previous = hashlib.sha256(lines[-1].encode("utf-8")).hexdigest() if lines else ""
     written = {**entry, "previous": previous}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(written, ensure_ascii=False, sort_keys=True) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    line = json.dumps(written, ensure_ascii=False, sort_keys=True)
+    write_text(path, "".join(f"{x}\n" for x in lines) + line + "\n")
     return written
 
 

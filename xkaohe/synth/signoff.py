@@ -24,20 +24,25 @@ def signing_time(reports_by: dt.date) -> dt.datetime:
 def register_rows(problems: list[str], reports_by: dt.date) -> list[tuple[str, str, str, str, str]]:
     """Filled register rows for ``problems``: (measure, unit, deadline, status, evidence).
 
-    Every third is done with evidence, every fourth done without evidence, the
-    rest in progress; the first two have deadlines already passed (overdue).
+    With three problems or more every case appears: the first is in progress
+    past its deadline (overdue), the second done without evidence, the third
+    done with evidence; after that every fourth is overdue, every third done
+    with evidence, the rest in progress with a later deadline.
     """
     rows = []
     for i, _ in enumerate(problems):
-        deadline = reports_by + dt.timedelta(days=10 if i < 2 else 120)
-        if i % 3 == 2:
-            rows.append(
-                ("逐户核实并补齐帮扶措施", "县扶贫办", str(deadline), "已完成", "整改台账附件1")
-            )
-        elif i % 4 == 3:
-            rows.append(("完善档案资料", "乡镇人民政府", str(deadline), "已完成", ""))
+        soon, later = (
+            str(reports_by + dt.timedelta(days=10)),
+            str(reports_by + dt.timedelta(days=120)),
+        )
+        if i == 1:
+            rows.append(("完善档案资料", "乡镇人民政府", soon, "已完成", ""))
+        elif i % 3 == 2:
+            rows.append(("逐户核实并补齐帮扶措施", "县扶贫办", soon, "已完成", "整改台账附件1"))
+        elif i % 4 == 0:
+            rows.append(("制定整改方案，限期落实", "县扶贫办", soon, "整改中", ""))
         else:
-            rows.append(("制定整改方案，限期落实", "县扶贫办", str(deadline), "整改中", ""))
+            rows.append(("制定整改方案，限期落实", "县扶贫办", later, "整改中", ""))
     return rows
 
 
