@@ -22,7 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xkaohe.draw.lottery import _Pool, draw_lottery, rule_violations
+from xkaohe.draw.lottery import (
+    _Pool,
+    draw_lottery,
+    office_assignment,
+    roster_violations,
+    rule_violations,
+)
 from xkaohe.draw.prn import prn
 from xkaohe.errors import InputError, RuleError, VerificationError
 from xkaohe.inputs import CITY_SEP, Lottery, Roster
@@ -51,31 +57,42 @@ CITIES = ("合肥", "芜湖", "蚌埠", "淮南", "马鞍山", "淮北", "铜陵
 COUNTIES = (4, 4, 4, 3, 3, 3, 3, 7, 4, 8, 5, 6, 6, 4, 4, 4)  # 72 in all
 GROUP = {c: f"G{i + 1:02d}" for i, c in enumerate(CITIES[:13])} | {
     "宣城": "G02", "池州": "G07", "亳州": "G06"}
-STAFF_LEVELS = ("city",) * 10 + ("county",) * 10 + ("township",) * 8 + ("village",) * 5
-PEOPLE_SCHEMA = {c: pl.String for c in ("person_id", "name", "home_city", "unit", "level", "kind")}
+# 34 places: a city with one director sends the first 33 as staff (六(一) 每市抽调34人)
+STAFF_LEVELS = ("city",) * 10 + ("county",) * 10 + ("township",) * 8 + ("village",) * 5 + (
+    "county",)
+PEOPLE_SCHEMA = {c: pl.String for c in ("person_id", "name", "home_city", "unit", "level", "kind",
+                                        "department")}
 
 Rows = list[dict[str, Any]]
 
 
 def person(pid: str, home: str | None, level: str, kind: str) -> dict[str, Any]:
+    """One assessor; provincial people each from a unit of their own (one cadre per unit)."""
     return {"person_id": pid, "name": f"姓名{pid}", "home_city": home,
-            "unit": f"{home or '省直'}单位", "level": level, "kind": kind}
+            "unit": f"{home}单位" if home else f"省直单位{pid}", "level": level, "kind": kind,
+            "department": "扶贫" if level != "province" else "教育"}
 
 
 def roster_rows(*, directors: dict[str, int] | None = None,
                 staff_levels: dict[str, tuple[str, ...]] | None = None,
-                division: int = 15, observers: int = 15) -> tuple[Rows, Rows]:
-    """cities.csv and assessors.csv rows; ``directors`` maps city -> number of directors."""
+                division: int = 15, observers: int = 15, per_city: int = 34) -> tuple[Rows, Rows]:
+    """cities.csv and assessors.csv rows; ``directors`` maps city -> number of directors.
+
+    Each city sends ``per_city`` people: its directors, then staff with the first
+    levels of its ``staff_levels``.
+    """
     cities = [{"city_name": c, "target_group": GROUP[c], "counties_assessed": n}
               for c, n in zip(CITIES, COUNTIES, strict=True)]
     directors = {c: 1 for c in CITIES} if directors is None else directors
     staff_levels = staff_levels or {}
     people = []
     for i, c in enumerate(CITIES):
-        people += [person(f"C{i:02d}D{k}", c, "city", "director")
-                   for k in range(directors.get(c, 0))]
+        n_dir = directors.get(c, 0)
+        levels = staff_levels.get(c, STAFF_LEVELS)[: per_city - n_dir]
+        assert len(levels) == per_city - n_dir, f"{c}: give {per_city - n_dir} staff levels"
+        people += [person(f"C{i:02d}D{k}", c, "city", "director") for k in range(n_dir)]
         people += [person(f"C{i:02d}S{j:02d}", c, level, "staff")
-                   for j, level in enumerate(staff_levels.get(c, STAFF_LEVELS))]
+                   for j, level in enumerate(levels)]
     people += [person(f"PD{j:02d}", None, "province", "division_cadre") for j in range(division)]
     people += [person(f"PO{j:02d}", None, "province", "party_observer") for j in range(observers)]
     return cities, people
@@ -102,8 +119,9 @@ def with_teams(plan: Plan, **changes: Any) -> Plan:
 ROSTER = as_roster(*roster_rows())
 
 
-def check_rules(lot: Lottery, cities: Rows, people: Rows, plan: Plan) -> None:
-    """Every hard rule of DESIGN.md, checked from scratch."""
+def check_rules(lot: Lottery, cities: Rows, people: Rows, plan: Plan,
+                roster: Roster | None = None) -> None:
+    """Every hard rule of DESIGN.md, checked from scratch (``roster``: the one drawn from)."""
     rules = plan.teams
     by_id = {p["person_id"]: p for p in people}
     group_of = {c["city_name"]: c["target_group"] for c in cities}
@@ -147,7 +165,7 @@ def check_rules(lot: Lottery, cities: Rows, people: Rows, plan: Plan) -> None:
             assert not (group_of[a["source_city"]] == b["target_group"]
                         and group_of[b["source_city"]] == a["target_group"]), (a, b)
     check_pairs(lot, plan)
-    assert rule_violations(lot, as_roster(cities, people), plan) == []
+    assert rule_violations(lot, roster or as_roster(cities, people), plan) == []
 
 
 def check_pairs(lot: Lottery, plan: Plan) -> None:
@@ -289,16 +307,18 @@ def _drop_directors(keep: dict[str, int]) -> tuple[Rows, Rows]:
                  id="too-few-division-cadres"),
     pytest.param(PLAN, roster_rows(observers=10),
                  r"observers in every team.*need 13 observers.*has 10", id="too-few-observers"),
-    pytest.param(PLAN, roster_rows(staff_levels={c: ("city",) * 20 + ("county",) * 5
+    pytest.param(PLAN, roster_rows(staff_levels={c: ("city",) * 28 + ("county",) * 5
                                                  for c in CITIES}),
                  r"county\+township\+village cadres >= 60% of every team.*teams need \d+ "
                  r"grassroots \(county/township/village\) members in all; the pool has 80",
                  id="too-few-grassroots"),
-    pytest.param(PLAN, roster_rows(staff_levels={c: ("city",) * 33 for c in CITIES}
-                                   | {"阜阳": ("county",) * 200}),
+    pytest.param(with_teams(PLAN, assessors_per_city=201),
+                 roster_rows(staff_levels={c: ("city",) * 200 for c in CITIES}
+                             | {"阜阳": ("county",) * 200}, per_city=201),
                  r"60% of every team.*team T10 \(target group G10: 阜阳\) needs 18 grassroots "
                  r".*members from outside 阜阳; the pool has 0", id="grassroots-only-at-home"),
-    pytest.param(PLAN, roster_rows(staff_levels={c: ("county",) * 10 for c in CITIES}),
+    pytest.param(with_teams(PLAN, assessors_per_city=11),
+                 roster_rows(staff_levels={c: ("county",) * 10 for c in CITIES}, per_city=11),
                  r"team size follows the counties assessed.*13 teams need 2\d\d members in all; "
                  r"the pool has 160", id="too-few-members"),
     pytest.param(with_teams(PLAN, count=12), roster_rows(),
@@ -357,11 +377,12 @@ def test_leader_search_is_exact_on_small_provinces(homes: list[str | None], seed
     cities = [{"city_name": c, "target_group": SMALL_GROUP[c], "counties_assessed": 1}
               for c in SMALL_CITIES]
     people = [person(f"D{i}", h, "city", "director") for i, h in enumerate(homes)]
+    per_city = 12 + len(homes)  # every city sends as many: staff fill up after its directors
     people += [person(f"{c}{j:02d}", c, "county", "staff")
-               for c in SMALL_CITIES for j in range(12)]
+               for c in SMALL_CITIES for j in range(per_city - homes.count(c))]
     people += [person(f"P{k[0]}{j}", None, "province", k) for j in range(4)
                for k in ("division_cadre", "party_observer")]
-    plan = with_teams(PLAN, count=4)
+    plan = with_teams(PLAN, count=4, assessors_per_city=per_city)
     roster = as_roster(cities, people)
     if _leaders_possible(homes):
         check_rules(draw_lottery(roster, plan, seed), cities, people, plan)
@@ -559,3 +580,318 @@ def test_verify_reports_a_missing_roster(tmp_path: Path) -> None:
     shutil.rmtree(roster_dir)
     with pytest.raises(InputError, match="roster directory"):
         verify_lottery(tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- roster rules
+
+
+def _edit(rows: tuple[Rows, Rows], change: Any) -> tuple[Rows, Rows]:
+    cities, people = rows
+    return cities, change([dict(p) for p in people])
+
+
+def _drop_one(people: Rows) -> Rows:
+    return [p for p in people if p["person_id"] != "C00S32"]
+
+
+def _one_unit(people: Rows) -> Rows:
+    for p in people:
+        if p["person_id"] in ("PD00", "PD01"):
+            p["unit"] = "省教育厅"
+    return people
+
+
+def _blank_department(people: Rows) -> Rows:
+    for p in people:
+        if p["person_id"] in ("C03S05", "PO02"):
+            p["department"] = None
+    return people
+
+
+@pytest.mark.parametrize(("plan", "rows", "match"), [
+    pytest.param(PLAN, _edit(roster_rows(), _drop_one),
+                 r"rule 'each city sends 34 people \(teams.assessors_per_city\)': 合肥 sends 33",
+                 id="a-city-sends-33"),
+    pytest.param(PLAN, _edit(roster_rows(), lambda p: [*p, person("X1", "淮南", "city", "staff")]),
+                 r"each city sends 34 people.*淮南 sends 35", id="a-city-sends-35"),
+    pytest.param(PLAN, _edit(roster_rows(), _one_unit),
+                 r"rule 'one division-level cadre per provincial member unit "
+                 r"\(teams.one_cadre_per_unit\)': 省教育厅 sends 2 \(PD00, PD01\)",
+                 id="two-cadres-of-one-unit"),
+    pytest.param(PLAN, _edit(roster_rows(), _blank_department),
+                 r"rule 'every member's department is recorded \(teams.department_required\)': "
+                 r"assessors.csv has no department \[部门\] in 2 of 574 rows: row \d+ \(C03S05\); "
+                 r"row \d+ \(PO02\)", id="departments-missing"),
+    pytest.param(PLAN, _edit(roster_rows(), lambda ps: [
+        {k: v for k, v in p.items() if k != "department"} for p in ps]),
+                 r"assessors.csv has no column department \[部门\]", id="no-department-column"),
+])
+def test_rosters_breaking_the_roster_rules_are_refused(plan: Plan, rows: tuple[Rows, Rows],
+                                                       match: str) -> None:
+    cities, people = rows
+    columns = {c for p in people for c in p}
+    schema = {c: pl.String for c in PEOPLE_SCHEMA if c in columns}
+    roster = Roster(
+        pl.DataFrame(cities, schema={"city_name": pl.String, "target_group": pl.String,
+                                     "counties_assessed": pl.Int64}),
+        pl.DataFrame(people, schema=schema).with_row_index("_row", offset=2),
+    )
+    with pytest.raises(RuleError, match=match):
+        draw_lottery(roster, plan, "demo")
+
+
+def test_roster_rules_off_in_the_plan_let_the_draw_go_on() -> None:
+    rows = _edit(roster_rows(), lambda ps: _one_unit(_blank_department(ps)))
+    plan = with_teams(PLAN, one_cadre_per_unit=False, department_required=False)
+    check_rules(draw_lottery(as_roster(*rows), plan, "demo"), *rows, plan)
+
+
+def test_the_synthetic_roster_keeps_every_roster_rule() -> None:
+    from xkaohe.synth.frame import synthesize_frame, synthesize_roster
+
+    frame = synthesize_frame("small", "demo")
+    tables = synthesize_roster(frame["counties"], "demo")
+    roster = Roster(tables["cities"], tables["assessors"], liaisons=tables["liaisons"])
+    assert roster_violations(roster, PLAN.teams) == []
+    assert tables["assessors"]["department"].null_count() == 0
+    draw_lottery(roster, PLAN, "demo")
+
+
+# --------------------------------------------------------------------------- liaisons
+
+
+def liaison_rows(cities: Rows) -> Rows:
+    """One city liaison and one per county assessed, as the plan asks (四(二))."""
+    rows: Rows = []
+    for i, c in enumerate(cities):
+        rows.append({"city_name": c["city_name"], "county_code": None, "name": f"市联络员{i}",
+                     "phone": f"1390000{i:04d}"})
+        rows += [{"city_name": c["city_name"], "county_code": f"34{i:02d}{k:02d}",
+                  "name": f"县联络员{i}-{k}", "phone": f"1380000{i:02d}{k:02d}"}
+                 for k in range(c["counties_assessed"])]
+    return rows
+
+
+LIAISON_SCHEMA = {"city_name": pl.String, "county_code": pl.String, "name": pl.String,
+                  "phone": pl.String}
+
+
+def test_liaisons_are_checked_and_printed_in_the_team_lists(tmp_path: Path) -> None:
+    cities, people = roster_rows()
+    liaisons = liaison_rows(cities)
+    broken = [r for r in liaisons if r["name"] not in ("市联络员0", "县联络员3-0")]
+    roster = Roster(as_roster(cities, people).cities, as_roster(cities, people).assessors,
+                    liaisons=pl.DataFrame(broken, schema=LIAISON_SCHEMA))
+    with pytest.raises(RuleError, match=r"rule 'the assessed city and each assessed county name a "
+                       r"liaison \(liaisons.csv\)': 合肥 has 0 city liaisons.*淮南 has 2 county "
+                       r"liaisons for 3 counties assessed"):
+        draw_lottery(roster, PLAN, "demo")
+    roster_dir = write_roster(tmp_path / "roster", cities, people)
+    pl.DataFrame(liaisons, schema=LIAISON_SCHEMA).write_csv(roster_dir / "liaisons.csv")
+    lot = run_lottery(roster_dir, PLAN_PATH, "demo", tmp_path / "out")
+    assert "liaisons" in read_certificate(tmp_path / "out")["roster"]["files"]
+    sheets = pl.read_excel(tmp_path / "out" / XLSX, sheet_id=0)
+    assert list(sheets)[:2] == ["总表", "联络员"] and len(sheets) == 15
+    table = sheets["联络员"]
+    assert table.height == len(liaisons)
+    hefei = lot.teams.filter(pl.col("target_cities") == "合肥")["team_id"].item()
+    first = table.filter(pl.col("被考核市") == "合肥").row(0, named=True)
+    assert (first["考核组"], first["层级"], first["联络员"], str(first["联系电话"])) == (
+        hefei, "市", "市联络员0", "13900000000")  # the teams' own papers: phones in full
+    assert set(sheets["总表"]["重点部门人数"]) <= set(range(40))
+    team_sheet = next(v for k, v in sheets.items() if k.startswith("T01 "))
+    assert "部门" in team_sheet.columns and team_sheet["部门"].null_count() == 0
+
+
+def test_liaisons_reading_names_file_row_and_column(tmp_path: Path) -> None:
+    cities, people = roster_rows()
+    roster_dir = write_roster(tmp_path / "roster", cities, people)
+    rows = liaison_rows(cities)
+    rows[3]["city_name"] = "火星"
+    pl.DataFrame(rows, schema=LIAISON_SCHEMA).write_csv(roster_dir / "liaisons.csv")
+    with pytest.raises(InputError, match=r"liaisons.csv, row 5, column 'city_name': expected a "
+                       r"city listed in cities; found '火星'"):
+        load_roster(roster_dir)
+
+
+def test_a_report_masks_liaison_phones() -> None:
+    from xkaohe.report.lottery import liaison_table
+
+    cities, _ = roster_rows()
+    lot = draw_lottery(ROSTER, PLAN, "demo")
+    shown = liaison_table(lot, pl.DataFrame(liaison_rows(cities), schema=LIAISON_SCHEMA),
+                          mask=True)
+    assert not shown["联系电话"].str.contains(r"\d{11}").any()
+
+
+# --------------------------------------------------------------------------- office_list
+
+
+OFFICE = with_teams(PLAN, selection="office_list")
+OFFICE_SCHEMA = {"team": pl.String, "person_id": pl.String, "role": pl.String}
+
+
+def office_rows(plan: Plan = OFFICE, seed: str = "demo", drop: int = 0) -> tuple[Rows, Rows, Rows]:
+    """A roster and an office list that fits the lot: leaders first, then the rest by target.
+
+    The office names its 13 leaders (the directors of the first 13 cities) and
+    learns each list's target with office_assignment; then it fills each list
+    from the pool, as 六(一) has it. ``drop``: people left off the first list.
+    """
+    cities, people = roster_rows()
+    leaders = [{"team": f"{c}组", "person_id": f"C{i:02d}D0", "role": "leader"}
+               for i, c in enumerate(CITIES[:13])]
+    roster = Roster(as_roster(cities, people).cities, as_roster(cities, people).assessors,
+                    office_members=pl.DataFrame(leaders, schema=OFFICE_SCHEMA))
+    target = office_assignment(roster, plan, seed)
+    lot_teams = {t["team_id"]: t for t in draw_targets(cities, plan)}
+    rows = list(leaders)
+    used = {r["person_id"] for r in rows}
+    free = {k: [p for p in people if p["kind"] == k] for k in ("division_cadre", "party_observer")}
+    for n, lead in enumerate(leaders):
+        team = lot_teams[target[lead["team"]]]
+        rows.append({"team": lead["team"], "person_id": free["division_cadre"].pop()["person_id"],
+                     "role": "deputy"})
+        rows.append({"team": lead["team"], "person_id": free["party_observer"].pop()["person_id"],
+                     "role": "observer"})
+        ok = [p for p in people if p["kind"] == "staff" and p["person_id"] not in used
+              and p["home_city"] not in team["cities"]]
+        ok.sort(key=lambda p: (p["level"] == "city", p["person_id"]))  # grassroots first
+        places = team["size"] - 3 - (drop if n == 0 else 0)
+        for k, p in enumerate(ok[:places]):
+            used.add(p["person_id"])
+            rows.append({"team": lead["team"], "person_id": p["person_id"],
+                         "role": "contact" if k == 0 else "member"})
+    return cities, people, rows
+
+
+def draw_targets(cities: Rows, plan: Plan) -> list[dict[str, Any]]:
+    """Team id, target cities and plan size per target group, as the draw numbers them."""
+    groups = sorted({c["target_group"] for c in cities}, key=lambda g: int(g[1:]))
+    out = []
+    for i, g in enumerate(groups, start=1):
+        mine = [c for c in cities if c["target_group"] == g]
+        n = sum(c["counties_assessed"] for c in mine)
+        out.append({"team_id": f"T{i:02d}", "cities": {c["city_name"] for c in mine},
+                    "size": plan.teams.size.for_counties(n)})
+    return out
+
+
+def office_roster(cities: Rows, people: Rows, rows: Rows) -> Roster:
+    base = as_roster(cities, people)
+    return Roster(base.cities, base.assessors,
+                  office_members=pl.DataFrame(rows, schema=OFFICE_SCHEMA)
+                  .with_row_index("_row", offset=2))
+
+
+@pytest.mark.parametrize("seed", ["demo", "2019-11-23", "交叉考核"])
+def test_office_lists_keep_every_rule_and_only_the_assignment_is_drawn(seed: str) -> None:
+    cities, people, rows = office_rows(seed=seed)
+    roster = office_roster(cities, people, rows)
+    lot = draw_lottery(roster, OFFICE, seed)
+    check_rules(lot, cities, people, OFFICE, roster)
+    for team in lot.teams.iter_rows(named=True):  # the office's people, as it named them
+        label = next(r["team"] for r in rows if r["person_id"] == team["leader_id"])
+        named = {(r["person_id"], r["role"]) for r in rows if r["team"] == label}
+        got = lot.members.filter(pl.col("team_id") == team["team_id"])
+        assert set(got.select("person_id", "role").iter_rows()) == named
+    # the assignment: target groups in prn order take the office's teams in prn order
+    label_of = {r["person_id"]: r["team"] for r in rows if r["role"] == "leader"}
+    drawn = {label_of[t["leader_id"]]: t["team_id"] for t in lot.teams.iter_rows(named=True)}
+    assert drawn == office_assignment(office_roster(cities, people, rows), OFFICE, seed)
+
+
+def test_office_assignment_by_hand() -> None:
+    """Protocol: target groups in lottery-target order, office teams in lottery-team order."""
+    cities, people, rows = office_rows()
+    lot = draw_lottery(office_roster(cities, people, rows), OFFICE, "demo")
+    group_of = {c["city_name"]: c["target_group"] for c in cities}
+    home = {r["team"]: next(p["home_city"] for p in people if p["person_id"] == r["person_id"])
+            for r in rows if r["role"] == "leader"}
+    groups = sorted(set(group_of.values()), key=lambda g: (prn("demo", "lottery-target", g), g))
+    labels = sorted(home, key=lambda t: (prn("demo", "lottery-team", t), t))
+    first = next(t for t in labels if group_of[home[t]] != groups[0])
+    team = lot.teams.row(by_predicate=pl.col("target_group") == groups[0], named=True)
+    leader = next(r["person_id"] for r in rows if r["team"] == first and r["role"] == "leader")
+    assert team["leader_id"] == leader and lot.leader_rejections == 0
+
+
+def test_a_list_that_misfits_its_target_is_refused_with_the_assignment() -> None:
+    cities, people, rows = office_rows(drop=1)
+    with pytest.raises(RuleError, match=r"the lot assigned the office's teams \('.*组' -> T\d\d "
+                       r"\(.*\).*\n.*the office's team '合肥组' \(drawn to assess team T\d\d .*\) "
+                       r"lists \d+ people; rule 'team size follows the counties assessed "
+                       r"\(teams.size\)' wants \d+"):
+        draw_lottery(office_roster(cities, people, rows), OFFICE, "demo")
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    pytest.param(lambda rows: [*rows, {"team": "合肥组", "person_id": "C13D0", "role": "leader"}],
+                 r"team '合肥组' has 2 leader\(s\) C00D0, C13D0", id="two-leaders"),
+    pytest.param(lambda rows: [r for r in rows if r["team"] != "黄山组"],
+                 r"the plan has 13 teams; office_members.csv names 12", id="a-team-missing"),
+    pytest.param(lambda rows: [{**r, "role": "member"} if r["role"] == "contact" else r
+                               for r in rows],
+                 r"team '.*' has 0 contact\(s\)", id="no-contact"),
+    pytest.param(lambda rows: [{**r, "role": "member"} if r["role"] == "deputy" else r
+                               for r in rows],
+                 r"has 0 deputy\(s\) .*lists PD\d\d as member or contact", id="deputy-as-member"),
+])
+def test_broken_office_lists_are_refused(change: Any, match: str) -> None:
+    cities, people, rows = office_rows()
+    roster = office_roster(cities, people, change(rows))
+    with pytest.raises(RuleError, match=r"rule 'the office names every team's members "
+                       r"\(teams.selection: office_list\)': .*" + match):
+        draw_lottery(roster, OFFICE, "demo")
+
+
+def test_office_list_and_selection_must_agree() -> None:
+    cities, people, rows = office_rows()
+    with pytest.raises(RuleError, match=r"teams.selection is drawn but the roster gives "
+                       r"office_members.csv"):
+        draw_lottery(office_roster(cities, people, rows), PLAN, "demo")
+    with pytest.raises(RuleError, match=r"teams.selection is office_list but the roster has no "
+                       r"office_members.csv"):
+        draw_lottery(ROSTER, OFFICE, "demo")
+
+
+def test_office_list_run_and_verify_round_trip(tmp_path: Path) -> None:
+    cities, people, rows = office_rows()
+    roster_dir = write_roster(tmp_path / "roster", cities, people)
+    pl.DataFrame(rows, schema=OFFICE_SCHEMA).write_csv(roster_dir / "office_members.csv")
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(PLAN_PATH.read_text(encoding="utf-8").replace(
+        "selection: drawn", "selection: office_list"), encoding="utf-8")
+    out = tmp_path / "lottery"
+    lot = run_lottery(roster_dir, plan_path, "demo", out)
+    verify_lottery(out)
+    cert = read_certificate(out)
+    assert cert["rules"]["selection"] == "office_list"
+    assert set(cert["office_teams"]) == {r["team"] for r in rows}
+    assert set(cert["office_teams"].values()) == set(lot.teams["team_id"])
+    path = roster_dir / "office_members.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([lines[0], *reversed(lines[1:])]), encoding="utf-8")
+    with pytest.raises(VerificationError, match=r"office_members.csv: expected sha256 .*changed"):
+        verify_lottery(out)
+
+
+def test_office_list_reading_names_file_row_and_column(tmp_path: Path) -> None:
+    from xkaohe.cli import main
+
+    cities, people, rows = office_rows()
+    roster_dir = write_roster(tmp_path / "roster", cities, people)
+    rows[4] = {**rows[4], "person_id": "NOBODY"}
+    rows[5] = {**rows[5], "role": "captain"}
+    pl.DataFrame(rows, schema=OFFICE_SCHEMA).write_csv(roster_dir / "office_members.csv")
+    with pytest.raises(InputError, match=r"office_members.csv, row 7, column 'role': "
+                       r"expected one of .*组长.*; found 'captain'"):
+        load_roster(roster_dir)
+    rows[5] = {**rows[5], "role": "member"}
+    pl.DataFrame(rows, schema=OFFICE_SCHEMA).write_csv(roster_dir / "office_members.csv")
+    with pytest.raises(InputError, match=r"office_members.csv, row 6, column 'person_id': expected "
+                       r"a person_id of assessors; found 'NOBODY'"):
+        load_roster(roster_dir)
+    args = ["lottery", "--roster", str(roster_dir), "--plan", str(PLAN_PATH), "--seed", "demo",
+            "--out", str(tmp_path / "out")]
+    assert main(args) == 2

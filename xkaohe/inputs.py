@@ -81,11 +81,18 @@ class Field:
 
 @dataclass(frozen=True)
 class Roster:
-    """``cities`` and ``assessors`` as DESIGN.md's roster contract defines them."""
+    """``cities`` and ``assessors`` as DESIGN.md's roster contract defines them.
+
+    Optional tables (None when the roster has no such file): ``liaisons``,
+    the assessed places' liaisons (联络员, 四(二)); ``office_members``, the
+    office's own team lists (``teams.selection: office_list``, 六(一)).
+    """
 
     cities: pl.DataFrame
     assessors: pl.DataFrame
     files: tuple[TableFile, ...] = ()
+    liaisons: pl.DataFrame | None = None
+    office_members: pl.DataFrame | None = None
 
 
 LOTTERY_PROTOCOL = "lottery-prn-v1"

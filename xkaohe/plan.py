@@ -297,7 +297,7 @@ class Teams(_Model):
     no_mutual_assessment: bool
     exclude_home_city: bool
     # roster rules (四(二), 六(一)); defaults only so that older lottery certificates still read
-    selection: Literal["drawn", "office"] = "drawn"
+    selection: Literal["drawn", "office_list"] = "drawn"
     one_cadre_per_unit: bool = False
     department_required: bool = False
     priority_departments: tuple[str, ...] = ()

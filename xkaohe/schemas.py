@@ -209,10 +209,39 @@ ASSESSORS = TableSpec(
         C("unit", "工作单位"),
         C("level", "层级", "enum", values=enum(LEVEL)),
         C("kind", "人员类别", "enum", values=enum(ASSESSOR_KIND)),
+        # 四(二): members come mainly from the 三保障/饮水安全 and major-policy departments;
+        # optional so older rosters read; the lottery requires it when the plan's
+        # teams.department_required is set
+        C("department", "部门", required=False, nullable=True),
+    ),
+    key=("person_id",),
+)
+# 四(二): the assessed city names a division-level cadre as its liaison (联络员), each
+# assessed county its poverty-office director: county_code empty for the city's own.
+LIAISONS = TableSpec(
+    "liaisons",
+    (
+        C("city_name", "市名称"),
+        C("county_code", "县代码", required=False, nullable=True),
+        C("name", "姓名"),
+        C("phone", "联系电话"),
+    ),
+    key=("city_name", "county_code"),
+)
+# 六(一) with the plan's teams.selection: office_list: the office names every team's
+# people; the lot only assigns the teams to the target groups. ``team`` is the office's
+# name for a team (its source city, say), the same on all of the team's rows.
+OFFICE_MEMBERS = TableSpec(
+    "office_members",
+    (
+        C("team", "考核组"),
+        C("person_id", "人员编号"),
+        C("role", "角色", "enum", values=enum(codes.MEMBER_ROLE)),
     ),
     key=("person_id",),
 )
 ROSTER_TABLES = (CITIES, ASSESSORS)
+ROSTER_OPTIONAL = (LIAISONS, OFFICE_MEMBERS)
 
 
 def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:

@@ -80,6 +80,36 @@ the key ascending. S is the seed text.
    order. Leaders, deputies and observers lead, supervise and observe; they
    are not in fixed pairs.
 
+Selection ``office_list`` (六(一): 择优选调 … 确定参与实地核查的人数及名单)
+-----------------------------------------------------------------------
+With the plan's ``teams.selection: office_list`` the office names every
+team's people in ``office_members.csv`` (``team``: the office's name for the
+team, e.g. its source city; ``person_id``; ``role``) and the lot only decides
+which team assesses which target group. Step 1 as above; step 2 walks the
+office's teams in prn order of ``prn(S, "lottery-team", team)`` instead of
+the directors, a team's city being its leader's home city (the same
+look-ahead and rules: not its own target, no two cities assessing each
+other). Only the team names and their leaders enter the walk, so the office
+may name the other members after the lot (:func:`office_assignment` tells
+each list its target and size) and the assignment does not move. Then each
+list must fit its target: the plan's size, the grassroots share, nobody from
+a target city, the kinds of leader, deputy and observers, the number of
+contacts; a misfit is a RuleError naming every list, with the assignment.
+Steps 3-6 are skipped (members' ``prn`` is their team's ``lottery-team``
+prn); step 7 pairs as above, the first contact in ``lottery-contact`` order.
+
+Roster rules (四(二), 六(一); :func:`roster_violations`, before any walk)
+-----------------------------------------------------------------------
+Each city of cities.csv sends exactly ``teams.assessors_per_city`` people;
+with ``teams.one_cadre_per_unit`` no provincial member unit sends two
+division cadres; with ``teams.department_required`` every assessor has a
+department (``assessors.department`` [部门]); a ``liaisons.csv`` has one
+city liaison per city (empty ``county_code``) and one per county assessed;
+``office_members.csv`` is given exactly when the selection is
+``office_list``. The share of members from the plan's
+``teams.priority_departments`` (以 … 部门为主) is shown in the team lists,
+not enforced.
+
 Rosters that make a rule impossible raise :class:`~xkaohe.errors.RuleError`
 naming the rule (with its plan key) and the team or city: count rules before
 any walk; the mutual-assessment rule after step 2 has searched every
@@ -129,6 +159,7 @@ STAGE_OBSERVER = "lottery-observer"
 STAGE_MEMBER = "lottery-member"
 STAGE_CONTACT = "lottery-contact"
 STAGE_PAIR = "lottery-pair"
+STAGE_TEAM = "lottery-team"
 STAGES = (
     STAGE_TARGET,
     STAGE_LEADER,
@@ -137,6 +168,7 @@ STAGES = (
     STAGE_MEMBER,
     STAGE_CONTACT,
     STAGE_PAIR,
+    STAGE_TEAM,
 )
 
 ROLES = ("leader", "deputy", "contact", "member", "observer")
@@ -151,6 +183,15 @@ _RULE_HOME = "nobody assesses their home city (teams.exclude_home_city)"
 _RULE_MUTUAL = "no two cities assess each other (teams.no_mutual_assessment)"
 _RULE_SIZE = "team size follows the counties assessed (teams.size)"
 _RULE_CONTACT = "a contact person in every team (teams.contacts_per_team)"
+_RULE_UNIT = "one division-level cadre per provincial member unit (teams.one_cadre_per_unit)"
+_RULE_DEPARTMENT = "every member's department is recorded (teams.department_required)"
+_RULE_LIAISON = "the assessed city and each assessed county name a liaison (liaisons.csv)"
+_RULE_OFFICE = "the office names every team's members (teams.selection: office_list)"
+_MAX_LISTED = 8  # cities, units or rows named in one rule's message
+
+
+def _rule_per_city(rules: Teams) -> str:
+    return f"each city sends {rules.assessors_per_city} people (teams.assessors_per_city)"
 
 
 def _rule_share(rules: Teams) -> str:
@@ -274,15 +315,21 @@ def _max_matching(teams: Sequence[str], domain: dict[str, list[str]]) -> dict[st
     return {t: p for p, t in owner.items()}
 
 
-def _tightest(teams: list[_Team], domain: dict[str, list[str]], home: dict[str, str | None]) -> str:
+def _tightest(
+    teams: list[_Team], domain: dict[str, list[str]], home: dict[str, str | None], what: str
+) -> str:
     """The teams whose possible leaders come from the fewest cities, for error messages."""
     sources = {t.team_id: sorted({home[d] or "省直" for d in domain[t.team_id]}) for t in teams}
     fewest = min(len(v) for v in sources.values())
     tight = [t for t in teams if len(sources[t.team_id]) == fewest][:4]
     return "; ".join(
-        f"{t.describe()} can only be led by directors from {'、'.join(sources[t.team_id])}"
+        f"{t.describe()} can only be led by {what} from {'、'.join(sources[t.team_id])}"
         for t in tight
     )
+
+
+_Chosen = dict[str, list[tuple[tuple[str, float], str]]]  # team -> ((person, prn), role)
+_Taken = dict[str, list[tuple[str, float]]]  # team -> (member, prn)
 
 
 class _SearchLimit(Exception):
@@ -296,15 +343,34 @@ def _assign_leaders(
     ranked = _prn_order(
         seed, STAGE_LEADER, (p.person_id for p in people.values() if p.kind == rules.leader_kind)
     )
-    prn_of = dict(ranked)
     if len(ranked) < len(teams):
         raise RuleError(
             f"rule '{_RULE_LEADER}': the {len(teams)} teams need {len(teams)} "
             f"leaders of kind '{rules.leader_kind}'; assessors.csv has {len(ranked)}; "
             "add the missing city poverty-office directors to the pool"
         )
-    by_id = {t.team_id: t for t in teams}
     home = {d: people[d].home_city for d, _ in ranked}
+    return _assign(teams, order, ranked, home, rules, "directors")
+
+
+def _assign(
+    teams: list[_Team],
+    order: list[_Team],
+    ranked: list[tuple[str, float]],
+    home: dict[str, str | None],
+    rules: Teams,
+    what: str,
+) -> tuple[dict[str, tuple[str, float]], int]:
+    """Step 2's walk: each team in ``order`` takes the first valid candidate of ``ranked``.
+
+    A candidate is a director (selection ``drawn``) or one of the office's
+    teams (``office_list``); ``home`` is the city it comes from: it may not
+    lead the team assessing that city, and two teams may not assess each
+    other's source city. Returns team_id -> (candidate, prn) and the
+    look-ahead rejections.
+    """
+    prn_of = dict(ranked)
+    by_id = {t.team_id: t for t in teams}
     domain = {
         t.team_id: [d for d, _ in ranked if not (rules.exclude_home_city and home[d] in t.cities)]
         for t in teams
@@ -313,12 +379,11 @@ def _assign_leaders(
         if not domain[t.team_id]:
             raise RuleError(
                 f"rule '{_RULE_HOME}': {t.describe()} has no possible leader: every "
-                f"director (kind '{rules.leader_kind}') in the pool is from "
-                f"{'、'.join(t.cities)}; add a director from another city"
+                f"one of the {what} is from {'、'.join(t.cities)}; add {what} from another city"
             )
-    # A director is excluded from at most one team, so any two teams together can be led
-    # by every director: with enough directors, a team without candidates is the only
-    # way the home-city rule alone can fail (Hall's theorem).
+    # A candidate is excluded from at most one team, so any two teams together can be led
+    # by every candidate: with enough candidates, a team without any is the only way the
+    # home-city rule alone can fail (Hall's theorem).
     chosen: dict[str, str] = {}
     steps = 0
     rejections = 0
@@ -348,11 +413,11 @@ def _assign_leaders(
             return True
         t = order[i]
         used = set(chosen.values())
-        failed: set[str | None] = set()  # directors of one city are interchangeable here
+        failed: set[str | None] = set()  # candidates of one city are interchangeable here
         for d in domain[t.team_id]:
             if d in used or conflicts(d, t):
                 continue
-            rejections += 1  # undone below unless the director is kept
+            rejections += 1  # undone below unless the candidate is kept
             if home[d] in failed:
                 continue
             steps += 1
@@ -374,10 +439,10 @@ def _assign_leaders(
         how = f"stopped after {LEADER_SEARCH_LIMIT} search steps"
     if not found:
         raise RuleError(
-            f"rule '{_RULE_MUTUAL}': no way to give each of the {len(teams)} teams a director "
-            f"from outside its target cities without two cities assessing each other ({how}); "
-            f"the tightest: {_tightest(teams, domain, home)}; add directors from other cities "
-            "or regroup the target cities"
+            f"rule '{_RULE_MUTUAL}': no way to give each of the {len(teams)} teams one of the "
+            f"{what} from outside its target cities without two cities assessing each other "
+            f"({how}); the tightest: {_tightest(teams, domain, home, what)}; add {what} from "
+            "other cities or regroup the target cities"
         )
     return {t: (d, prn_of[d]) for t, d in chosen.items()}, rejections
 
@@ -557,6 +622,247 @@ def _shortfall_message(
     )
 
 
+# --------------------------------------------------------------------------- roster rules
+
+
+def _listed(items: Sequence[str]) -> str:
+    shown = "; ".join(items[:_MAX_LISTED])
+    more = len(items) - _MAX_LISTED
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def roster_violations(roster: Roster, rules: Teams) -> list[str]:
+    """The plan's rules on the roster itself (四(二), 六(一)); an empty list if all hold.
+
+    * every city of cities.csv sends exactly ``assessors_per_city`` people
+      (assessors whose home city it is: 每市抽调34人);
+    * with ``one_cadre_per_unit``, no provincial member unit sends two
+      division cadres (省扶贫开发领导小组有关成员单位各抽调1名处级干部);
+    * with ``department_required``, every assessor's department is recorded;
+    * when ``liaisons.csv`` is given: each city one city liaison (empty
+      county_code) and one liaison per county it has assessed;
+    * ``office_members.csv`` is given exactly when ``selection`` is ``office_list``.
+
+    Each message names the rule (with its plan key) and the cities, units or rows.
+    """
+    out: list[str] = []
+    a = roster.assessors
+    cities = roster.cities.sort("city_name")
+    sent = dict(a.filter(pl.col("home_city").is_not_null()).group_by("home_city").len().iter_rows())
+    wrong = [
+        f"{c} sends {sent.get(c, 0)}"
+        for c in cities["city_name"].to_list()
+        if sent.get(c, 0) != rules.assessors_per_city
+    ]
+    if wrong:
+        out.append(f"rule '{_rule_per_city(rules)}': {_listed(wrong)} (assessors.csv home_city)")
+    if rules.one_cadre_per_unit:
+        twice = (
+            a.filter(pl.col("kind") == rules.deputy_kind)
+            .group_by("unit")
+            .agg(pl.col("person_id").sort())
+            .filter(pl.col("person_id").list.len() > 1)
+            .sort("unit")
+        )
+        found = [f"{u} sends {len(ids)} ({', '.join(ids)})" for u, ids in twice.iter_rows()]
+        if found:
+            out.append(f"rule '{_RULE_UNIT}': {_listed(found)}")
+    if rules.department_required:
+        if "department" not in a.columns:
+            out.append(
+                f"rule '{_RULE_DEPARTMENT}': assessors.csv has no column department [部门]; "
+                "add each person's department (or set teams.department_required: false)"
+            )
+        else:
+            blank = a.filter(
+                pl.col("department").is_null() | (pl.col("department").str.strip_chars() == "")
+            ).sort("_row" if "_row" in a.columns else "person_id")
+            rows = [
+                f"row {r} ({p})" if r is not None else p
+                for r, p in blank.select(
+                    pl.col("_row") if "_row" in a.columns else pl.lit(None), "person_id"
+                ).iter_rows()
+            ]
+            if rows:
+                out.append(
+                    f"rule '{_RULE_DEPARTMENT}': assessors.csv has no department [部门] in "
+                    f"{len(rows)} of {a.height} rows: {_listed(rows)}"
+                )
+    if roster.liaisons is not None:
+        out += _liaison_violations(roster.liaisons, cities)
+    if (roster.office_members is not None) != (rules.selection == "office_list"):
+        given = "gives" if roster.office_members is not None else "has no"
+        out.append(
+            f"rule '{_RULE_OFFICE}': the plan's teams.selection is {rules.selection} but the "
+            f"roster {given} office_members.csv; "
+            + (
+                "remove it, or set teams.selection: office_list"
+                if roster.office_members is not None
+                else "add it (team, person_id, role), or set teams.selection: drawn"
+            )
+        )
+    return out
+
+
+def _liaison_violations(liaisons: pl.DataFrame, cities: pl.DataFrame) -> list[str]:
+    per_city = liaisons.group_by("city_name").agg(
+        pl.col("county_code").is_null().sum().alias("city"),
+        pl.col("county_code").drop_nulls().n_unique().alias("counties"),
+    )
+    got = {c: (int(n_city), int(n_county)) for c, n_city, n_county in per_city.iter_rows()}
+    wrong = []
+    for city, assessed in cities.select("city_name", "counties_assessed").iter_rows():
+        n_city, n_county = got.get(city, (0, 0))
+        if n_city != 1:
+            wrong.append(f"{city} has {n_city} city liaisons (rows with an empty county_code)")
+        if n_county != assessed:
+            wrong.append(f"{city} has {n_county} county liaisons for {assessed} counties assessed")
+    return [f"rule '{_RULE_LIAISON}': {_listed(wrong)}"] if wrong else []
+
+
+# --------------------------------------------------------------------------- office_list
+
+
+def _office_lists(
+    roster: Roster, people: dict[str, _Person], rules: Teams, full: bool = True
+) -> dict[str, dict[str, list[str]]]:
+    """The office's teams: label -> role -> person ids (sorted); RuleError if a list is off.
+
+    ``full``: check every role; otherwise only the leaders (all the lot needs).
+    """
+    office = roster.office_members
+    if office is None:  # excluded by roster_violations
+        raise RuleError(f"rule '{_RULE_OFFICE}': no office_members.csv")
+    lists: dict[str, dict[str, list[str]]] = {}
+    for label, pid, role in (
+        office.select("team", "person_id", "role").sort("person_id").iter_rows()
+    ):
+        lists.setdefault(label, {r: [] for r in ROLES})[role].append(pid)
+    wrong: list[str] = []
+    if len(lists) != rules.count:
+        wrong.append(
+            f"the plan has {rules.count} teams; office_members.csv names {len(lists)} "
+            f"({'、'.join(sorted(lists, key=_natural_key))})"
+        )
+    special = {rules.leader_kind, rules.deputy_kind, rules.observer_kind}
+    for label in sorted(lists, key=_natural_key):
+        roles = lists[label]
+        for role, want, kind in (
+            ("leader", 1, rules.leader_kind),
+            ("deputy", 1, rules.deputy_kind),
+            ("observer", rules.observers_per_team, rules.observer_kind),
+        )[: 3 if full else 1]:
+            got = roles[role]
+            off_kind = [p for p in got if people[p].kind != kind]
+            if len(got) != want or off_kind:
+                wrong.append(
+                    f"team '{label}' has {len(got)} {role}(s) {', '.join(got) or '-'}; the "
+                    f"plan wants {want} of kind '{kind}'"
+                    + (f" ({', '.join(off_kind)} are not)" if off_kind else "")
+                )
+        if full and len(roles["contact"]) != rules.contacts_per_team:
+            wrong.append(
+                f"team '{label}' has {len(roles['contact'])} contact(s); rule '{_RULE_CONTACT}' "
+                f"wants {rules.contacts_per_team}"
+            )
+        reserved = [p for p in roles["contact"] + roles["member"] if people[p].kind in special]
+        if reserved:
+            wrong.append(
+                f"team '{label}' lists {', '.join(reserved)} as member or contact, but their "
+                f"kind is reserved for leaders, deputies and observers"
+            )
+    if wrong:
+        raise RuleError(f"rule '{_RULE_OFFICE}': {_listed(wrong)}")
+    return lists
+
+
+def _office_assign(
+    seed: str,
+    teams: list[_Team],
+    order: list[_Team],
+    lists: dict[str, dict[str, list[str]]],
+    people: dict[str, _Person],
+    rules: Teams,
+) -> tuple[dict[str, tuple[str, float]], int]:
+    """Office step 2: team_id -> (office label, prn); the source of a list is its leader's city.
+
+    Only the labels and their leaders enter the walk, so the office can name
+    the other members after the lot (六(一): 抽签确定被考核市后 … 确定参与实地
+    核查的人数及名单) and the assignment stays the same.
+    """
+    ranked = _prn_order(seed, STAGE_TEAM, lists)
+    home = {label: people[lists[label]["leader"][0]].home_city for label in lists}
+    return _assign(teams, order, ranked, home, rules, "the office's teams")
+
+
+def office_assignment(roster: Roster, plan: Plan, seed: str) -> dict[str, str]:
+    """With ``teams.selection: office_list``: the office's team label -> the drawn team id.
+
+    Protocol steps 1-2 only (they read the labels and their leaders), so the
+    office can learn each list's target, and the size it must have, before
+    naming the other members.
+    """
+    teams = _teams_of(roster, plan)
+    people = _people(roster)
+    lists = _office_lists(roster, people, plan.teams, full=False)
+    order = _walk_order(seed, teams)
+    drawn, _ = _office_assign(seed, teams, order, lists, people, plan.teams)
+    return {label: tid for tid, (label, _) in sorted(drawn.items())}
+
+
+def _office_draw(
+    seed: str,
+    rules: Teams,
+    roster: Roster,
+    teams: list[_Team],
+    order: list[_Team],
+    people: dict[str, _Person],
+) -> tuple[_Chosen, _Taken, dict[str, list[str]], int]:
+    """The office's lists placed on the drawn targets; RuleError naming every list that misfits."""
+    lists = _office_lists(roster, people, rules)
+    drawn, rejections = _office_assign(seed, teams, order, lists, people, rules)
+    by_id = {t.team_id: t for t in teams}
+    wrong: list[str] = []
+    chosen: _Chosen = {}
+    taken: _Taken = {}
+    contacts: dict[str, list[str]] = {}
+    for tid, (label, value) in sorted(drawn.items()):
+        t, roles = by_id[tid], lists[label]
+        everyone = [p for role in ROLES for p in roles[role]]
+        where = (
+            f"the office's team '{label}' (drawn to assess {t.describe()}, {t.counties} counties)"
+        )
+        if len(everyone) != t.size:
+            wrong.append(
+                f"{where} lists {len(everyone)} people; rule '{_RULE_SIZE}' wants {t.size}"
+            )
+        n_g = sum(people[p].level in rules.grassroots_levels for p in everyone)
+        if n_g < t.grassroots_min:
+            wrong.append(
+                f"{where} has {n_g} grassroots; rule '{_rule_share(rules)}' wants "
+                f"{t.grassroots_min}"
+            )
+        own = [p for p in everyone if rules.exclude_home_city and people[p].home_city in t.cities]
+        if own:
+            wrong.append(f"{where} lists {', '.join(own)}; rule '{_RULE_HOME}'")
+        chosen[tid] = [
+            ((roles["leader"][0], value), "leader"),
+            ((roles["deputy"][0], value), "deputy"),
+            *(((o, value), "observer") for o in roles["observer"]),
+        ]
+        taken[tid] = [(p, value) for p in sorted(roles["contact"] + roles["member"])]
+        contacts[tid] = [p for p, _ in _prn_order(seed, STAGE_CONTACT, roles["contact"])]
+    if wrong:
+        drawn_text = "; ".join(
+            f"'{label}' -> {tid} ({'、'.join(by_id[tid].cities)})"
+            for tid, (label, _) in sorted(drawn.items())
+        )
+        raise RuleError(
+            f"the lot assigned the office's teams ({drawn_text}), but:\n" + "\n".join(wrong)
+        )
+    return chosen, taken, contacts, rejections
+
+
 # --------------------------------------------------------------------------- step 7: pairs
 
 
@@ -583,6 +889,12 @@ def _pair_up(
 # --------------------------------------------------------------------------- the draw
 
 
+def _walk_order(seed: str, teams: list[_Team]) -> list[_Team]:
+    """Protocol step 1: the teams in prn order of their target group."""
+    by_group = {t.group: t for t in teams}
+    return [by_group[g] for g, _ in _prn_order(seed, STAGE_TARGET, (t.group for t in teams))]
+
+
 def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
     """Form the teams, assign their targets and pair their members (protocol lottery-prn-v1).
 
@@ -599,10 +911,11 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
     """
     rules = plan.teams
     teams = _teams_of(roster, plan)
+    broken = roster_violations(roster, rules)
+    if broken:
+        raise RuleError("the roster breaks the plan's rules:\n" + "\n".join(broken))
     people = _people(roster)
-    order_keys = [g for g, _ in _prn_order(seed, STAGE_TARGET, (t.group for t in teams))]
-    by_group = {t.group: t for t in teams}
-    order = [by_group[g] for g in order_keys]
+    order = _walk_order(seed, teams)
 
     fixed_roles = 2 + rules.observers_per_team
     for t in teams:
@@ -613,6 +926,11 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
                 f"{rules.contacts_per_team} contact(s); rule '{_RULE_CONTACT}'"
             )
 
+    if rules.selection == "office_list":
+        chosen, members, contacts, rejections = _office_draw(
+            seed, rules, roster, teams, order, people
+        )
+        return _finish(seed, roster, plan, teams, (chosen, members, contacts), (rejections, 0))
     leaders, rejections = _assign_leaders(seed, teams, order, people, rules)
     kinds_of = {
         k: sorted(p for p, v in people.items() if v.kind == k)
@@ -694,15 +1012,38 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
         ]
         for t in teams
     }
-    teams_df, members_df, pairs_df = _assemble(seed, teams, chosen, members, people, rules)
+    return _finish(
+        seed,
+        roster,
+        plan,
+        teams,
+        (chosen, members, None),
+        (rejections, skips_d + skips_o + skips_m),
+    )
+
+
+def _finish(
+    seed: str,
+    roster: Roster,
+    plan: Plan,
+    teams: list[_Team],
+    picked: tuple[_Chosen, _Taken, dict[str, list[str]] | None],
+    counts: tuple[int, int],
+) -> Lottery:
+    """Steps 6-7, the output frames, and every hard rule checked on them."""
+    chosen, members, contacts = picked
+    people = _people(roster)
+    teams_df, members_df, pairs_df = _assemble(
+        seed, teams, chosen, members, people, plan.teams, contacts
+    )
     lottery = Lottery(
         teams=teams_df,
         members=members_df,
         pairs=pairs_df,
         seed=seed,
-        rules=rules,
-        leader_rejections=rejections,
-        pool_skips=skips_d + skips_o + skips_m,
+        rules=plan.teams,
+        leader_rejections=counts[0],
+        pool_skips=counts[1],
     )
     broken = rule_violations(lottery, roster, plan)
     if broken:  # the protocol guarantees the rules; reaching here is a bug
@@ -717,8 +1058,13 @@ def _assemble(
     members: dict[str, list[tuple[str, float]]],
     people: dict[str, _Person],
     rules: Teams,
+    named_contacts: dict[str, list[str]] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Protocol steps 6-7 and the three output frames."""
+    """Protocol steps 6-7 and the three output frames.
+
+    ``named_contacts``: the contacts the office named (``office_list``), each
+    team's in contact order; otherwise step 6 chooses them.
+    """
     member_rows: list[dict[str, Any]] = []
     pair_rows: list[dict[str, Any]] = []
     team_rows: list[dict[str, Any]] = []
@@ -740,7 +1086,12 @@ def _assemble(
     for t in teams:
         tid = t.team_id
         ids = [p for p, _ in members[tid]]
-        contacts = [p for p, _ in _prn_order(seed, STAGE_CONTACT, ids)][: rules.contacts_per_team]
+        if named_contacts is not None:
+            contacts = named_contacts[tid]
+        else:
+            contacts = [p for p, _ in _prn_order(seed, STAGE_CONTACT, ids)][
+                : rules.contacts_per_team
+            ]
         member_rows += [row(tid, p, role, v) for (p, v), role in chosen[tid]]
         member_rows += [
             row(tid, p, "contact" if p in contacts else "member", v) for p, v in members[tid]
@@ -804,7 +1155,7 @@ def rule_violations(lottery: Lottery, roster: Roster, plan: Plan) -> list[str]:
     Independent of how the draw was made, so it also serves reviewers and tests.
     """
     rules = plan.teams
-    out: list[str] = []
+    out: list[str] = roster_violations(roster, rules)
     teams, members = lottery.teams, lottery.members
     cities = roster.cities
     groups = cities["target_group"].unique().sort().to_list()
@@ -911,8 +1262,26 @@ def build_certificate(
             "leader_rejections": lottery.leader_rejections,
             "pool_skips": lottery.pool_skips,
         },
+        **(
+            {"office_teams": _office_labels(lottery, roster)}
+            if roster.office_members is not None
+            else {}
+        ),
     }
 
+
+def _office_labels(lottery: Lottery, roster: Roster) -> dict[str, str]:
+    """With ``office_list``: the office's team names and the team id each was drawn to."""
+    if roster.office_members is None:
+        return {}
+    leaders = dict(lottery.teams.select("leader_id", "team_id").iter_rows())
+    return {
+        str(label): leaders[pid]
+        for label, pid in roster.office_members.filter(pl.col("role") == "leader")
+        .select("team", "person_id")
+        .iter_rows()
+        if pid in leaders
+    }
 
 
 __all__ = [
@@ -922,5 +1291,7 @@ __all__ = [
     "build_certificate",
     "draw_lottery",
     "grassroots_minimum",
+    "office_assignment",
+    "roster_violations",
     "rule_violations",
 ]

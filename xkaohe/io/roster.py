@@ -1,4 +1,4 @@
-"""Load the roster directory (cities and the assessor pool) for the lottery."""
+"""Load the roster directory (cities, the assessor pool, liaisons, office lists) for the lottery."""
 
 from __future__ import annotations
 
@@ -8,34 +8,68 @@ import polars as pl
 
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
-from xkaohe.inputs import Roster
+from xkaohe.inputs import Roster, TableFile
 from xkaohe.io.columns import NO_MAP, ColumnMap
-from xkaohe.io.tables import read_tables
+from xkaohe.io.tables import read_table, read_tables
+
+_LISTED = 20  # rows named per problem kind
 
 
 def load_roster(directory: str | Path, columns: ColumnMap = NO_MAP) -> Roster:
-    """Read and validate ``cities`` and ``assessors``; all problems at once.
+    """Read and validate ``cities`` and ``assessors``, and ``liaisons`` and ``office_members``
+    when present; every problem at once.
 
     ``columns``: the user's header map (:mod:`xkaohe.io.columns`).
     """
     tables, files = read_tables(directory, schemas.ROSTER_TABLES, "roster", columns=columns)
-    roster = Roster(**tables, files=files)
+    optional: dict[str, pl.DataFrame] = {}
+    found: list[TableFile] = list(files)
+    problems: list[Problem] = []
+    for spec in schemas.ROSTER_OPTIONAL:
+        df, info, bad = read_table(Path(directory), spec, required=False, columns=columns)
+        problems += bad
+        if df is not None and info is not None:
+            optional[spec.name] = df
+            found.append(info)
+    if problems:
+        raise InputError(problems)
+    roster = Roster(**tables, files=tuple(found), **optional)
+    path = {f.name: str(f.path) for f in found}
     cities = roster.cities["city_name"]
-    bad = roster.assessors.filter(
-        pl.col("home_city").is_not_null() & ~pl.col("home_city").is_in(cities.implode())
-    )
-    if bad.height:
-        path = next(str(f.path) for f in files if f.name == "assessors")
-        raise InputError(
-            [
-                Problem(
-                    path,
-                    int(r),
-                    "home_city",
-                    "a city listed in cities (or empty for provincial units)",
-                    repr(v),
-                )
-                for r, v in bad.select("_row", "home_city").head(20).iter_rows()
-            ]
+    checks = [
+        (
+            "assessors",
+            roster.assessors.filter(
+                pl.col("home_city").is_not_null() & ~pl.col("home_city").is_in(cities.implode())
+            ),
+            "home_city",
+            "a city listed in cities (or empty for provincial units)",
         )
+    ]
+    if roster.liaisons is not None:
+        checks.append(
+            (
+                "liaisons",
+                roster.liaisons.filter(~pl.col("city_name").is_in(cities.implode())),
+                "city_name",
+                "a city listed in cities",
+            )
+        )
+    if roster.office_members is not None:
+        people = roster.assessors["person_id"]
+        checks.append(
+            (
+                "office_members",
+                roster.office_members.filter(~pl.col("person_id").is_in(people.implode())),
+                "person_id",
+                "a person_id of assessors",
+            )
+        )
+    problems = [
+        Problem(path[table], int(r), column, expected, repr(v))
+        for table, bad, column, expected in checks
+        for r, v in bad.select("_row", column).head(_LISTED).iter_rows()
+    ]
+    if problems:
+        raise InputError(problems)
     return roster

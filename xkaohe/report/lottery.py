@@ -10,8 +10,9 @@ import polars as pl
 
 from xkaohe.codes import ASSESSOR_LEVEL, MEMBER_ROLE
 from xkaohe.draw.prn import PROTOCOL as PRN_PROTOCOL
-from xkaohe.inputs import CITY_SEP, Lottery
+from xkaohe.inputs import CITY_SEP, Lottery, Roster
 from xkaohe.io.xlsx import Sheet
+from xkaohe.privacy import mask_phone
 
 LEVEL_LABELS = ASSESSOR_LEVEL.labels()
 ROLE_LABELS = MEMBER_ROLE.labels()
@@ -237,21 +238,42 @@ def figure_composition(lottery: Lottery) -> go.Figure:
 # --------------------------------------------------------------------------- printable team lists
 
 
-def team_list_sheets(lottery: Lottery) -> list[Sheet]:
-    """The printable xlsx: a summary sheet, then one sheet per team (Chinese headers)."""
+def team_list_sheets(lottery: Lottery, roster: Roster | None = None) -> list[Sheet]:
+    """The printable xlsx: a summary sheet, the liaisons, then one sheet per team (Chinese).
+
+    With the ``roster``: each member's department (部门) and, per team, how many
+    come from the plan's priority departments (``teams.priority_departments``,
+    四(二) 以…部门为主); the assessed places' liaisons (联络员, 四(二)) when the
+    roster has ``liaisons.csv``. The liaisons' phones are printed in full: they
+    are the officials' work contacts, given for the team to call, and the team
+    lists are the teams' own working papers (reports mask them).
+    """
     members = lottery.members
+    departments = _departments(roster)
+    members = members.join(departments, on="person_id", how="left")
     pair_no = pl.concat(
         [
             lottery.pairs.select("team_id", pl.col("person_a").alias("person_id"), "pair_no"),
             lottery.pairs.select("team_id", pl.col("person_b").alias("person_id"), "pair_no"),
         ]
     )
-    summary = assignment_table(lottery, share_as_number=True)
+    priority = list(lottery.rules.priority_departments)
+    summary = assignment_table(lottery, share_as_number=True).join(
+        members.group_by("team_id")
+        .agg(pl.col("department").is_in(priority).sum().alias("重点部门人数"))
+        .rename({"team_id": "考核组"}),
+        on="考核组",
+        how="left",
+    )
     sheets = [
         Sheet(
             "总表", summary, "市际交叉考核 考核组总表", percent=("县乡村干部占比",), landscape=False
         )
     ]
+    if roster is not None and roster.liaisons is not None:
+        sheets.append(
+            Sheet("联络员", liaison_table(lottery, roster.liaisons), "被考核市、县联络员")
+        )
     for team in lottery.teams.sort("team_id").iter_rows(named=True):
         tid = team["team_id"]
         sheet = (
@@ -264,6 +286,7 @@ def team_list_sheets(lottery: Lottery) -> list[Sheet]:
                 pl.col("name").alias("姓名"),
                 pl.col("person_id").alias("人员编号"),
                 pl.col("unit").alias("单位"),
+                pl.col("department").alias("部门"),
                 pl.col("level").replace_strict(LEVEL_LABELS).alias("层级"),
                 pl.col("home_city").fill_null("省直").alias("所在市"),
                 pl.col("pair_no").alias("入户小组"),
@@ -274,3 +297,42 @@ def team_list_sheets(lottery: Lottery) -> list[Sheet]:
         tab = f"{tid} {cities.replace(CITY_SEP, '、')}"
         sheets.append(Sheet(tab, sheet, title, landscape=False))
     return sheets
+
+
+def _departments(roster: Roster | None) -> pl.DataFrame:
+    """``person_id, department`` of the roster (empty without one or without the column)."""
+    schema = {"person_id": pl.String, "department": pl.String}
+    if roster is None or "department" not in roster.assessors.columns:
+        return pl.DataFrame(schema=schema)
+    return roster.assessors.select("person_id", pl.col("department").cast(pl.String))
+
+
+def liaison_table(lottery: Lottery, liaisons: pl.DataFrame, mask: bool = False) -> pl.DataFrame:
+    """The assessed places' liaisons by team, city liaison first (Chinese headers).
+
+    ``mask``: phones masked (:func:`xkaohe.privacy.mask_phone`) for a report;
+    the printable team lists carry them in full.
+    """
+    team_of = (
+        lottery.teams.select("team_id", pl.col("target_cities").str.split(CITY_SEP))
+        .explode("target_cities")
+        .rename({"target_cities": "city_name"})
+    )
+    phone = pl.col("phone")
+    if mask:
+        phone = phone.map_elements(mask_phone, return_dtype=pl.String)
+    return (
+        liaisons.join(team_of, on="city_name", how="left")
+        .sort("team_id", "city_name", pl.col("county_code").is_not_null(), "county_code")
+        .select(
+            pl.col("team_id").alias("考核组"),
+            pl.col("city_name").alias("被考核市"),
+            pl.when(pl.col("county_code").is_null())
+            .then(pl.lit("市"))
+            .otherwise(pl.lit("县"))
+            .alias("层级"),
+            pl.col("county_code").alias("县代码"),
+            pl.col("name").alias("联络员"),
+            phone.alias("联系电话"),
+        )
+    )

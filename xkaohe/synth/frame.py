@@ -133,6 +133,52 @@ _PROVINCE_UNITS = (
     "省妇联",
     "团省委",
 )
+_DEPARTMENTS = (  # unit name ending -> department (部门), for the roster's department column
+    ("扶贫办", "扶贫"),
+    ("扶贫局", "扶贫"),
+    ("教育局", "教育"),
+    ("教育厅", "教育"),
+    ("财政局", "财政"),
+    ("财政厅", "财政"),
+    ("农业农村局", "农业农村"),
+    ("农业农村厅", "农业农村"),
+    ("住房城乡建设局", "住建"),
+    ("住房城乡建设厅", "住建"),
+    ("住建局", "住建"),
+    ("卫生健康委", "卫健"),
+    ("卫健委", "卫健"),
+    ("水利局", "水利"),
+    ("水利厅", "水利"),
+    ("人社局", "人社"),
+    ("人力资源社会保障厅", "人社"),
+    ("民政局", "民政"),
+    ("民政厅", "民政"),
+    ("医保局", "医保"),
+    ("交通运输局", "交通运输"),
+    ("交通运输厅", "交通运输"),
+    ("审计局", "审计"),
+    ("审计厅", "审计"),
+    ("统计局", "统计"),
+    ("自然资源厅", "自然资源"),
+    ("生态环境厅", "生态环境"),
+    ("林业局", "林业"),
+    ("组织部", "组织"),
+    ("发展改革委", "发改"),
+    ("商务厅", "商务"),
+    ("残联", "残联"),
+    ("妇联", "妇联"),
+    ("团省委", "共青团"),
+    ("镇政府", "扶贫"),  # township and village cadres: the grassroots poverty workers
+    ("村委会", "扶贫"),
+    ("安徽省委", "民主党派"),
+)
+
+
+def _department(unit: str) -> str:
+    """A synthetic unit's department (its unit's name when none is known)."""
+    return next((dept for end, dept in _DEPARTMENTS if unit.endswith(end)), unit)
+
+
 _PARTIES = (
     "民革安徽省委",
     "民盟安徽省委",
@@ -291,8 +337,9 @@ def synthesize_roster(frame_counties: pl.DataFrame, seed: str) -> dict[str, pl.D
     Returns
     -------
     dict[str, pl.DataFrame]
-        ``cities`` (``city_name, target_group, counties_assessed``) and
-        ``assessors`` (``person_id, name, home_city, unit, level, kind``): 34 per
+        ``cities`` (``city_name, target_group, counties_assessed``),
+        ``liaisons`` (``city_name, county_code, name, phone``) and
+        ``assessors`` (``person_id, name, home_city, unit, level, kind, department``): 34 per
         city (one poverty-office director, 8-11 city staff, the rest county,
         township and village cadres) plus provincial division cadres and
         democratic-party observers.
@@ -323,8 +370,8 @@ def synthesize_roster(frame_counties: pl.DataFrame, seed: str) -> dict[str, pl.D
     for city in cities["city_name"].to_list():
         rows += _city_assessors(city, county_names[city], rng)
     units = rng.permutation(len(_PROVINCE_UNITS))
-    rows += [
-        (None, _PROVINCE_UNITS[units[i % len(units)]], "province", "division_cadre")
+    rows += [  # one division cadre per member unit (四(二)); more units than 22 only nationally
+        (None, _province_unit(units, i), "province", "division_cadre")
         for i in range(max(20, n_groups + 7))
     ]
     rows += [
@@ -342,6 +389,7 @@ def synthesize_roster(frame_counties: pl.DataFrame, seed: str) -> dict[str, pl.D
             "unit": [r[1] for r in rows],
             "level": [r[2] for r in rows],
             "kind": [r[3] for r in rows],
+            "department": [_department(r[1]) for r in rows],
         },
         schema={
             "person_id": pl.String,
@@ -350,9 +398,58 @@ def synthesize_roster(frame_counties: pl.DataFrame, seed: str) -> dict[str, pl.D
             "unit": pl.String,
             "level": pl.String,
             "kind": pl.String,
+            "department": pl.String,
         },
     )
-    return {"cities": cities, "assessors": assessors}
+    return {
+        "cities": cities,
+        "assessors": assessors,
+        "liaisons": _liaisons(frame_counties, seed),
+    }
+
+
+def _province_unit(order: np.ndarray, i: int) -> str:
+    """The i-th provincial member unit in ``order``; past the last, a numbered office of one."""
+    unit = _PROVINCE_UNITS[int(order[i % len(order)])]
+    return unit if i < len(order) else f"{unit}第{i // len(order) + 1}处"
+
+
+def _liaisons(frame_counties: pl.DataFrame, seed: str) -> pl.DataFrame:
+    """One liaison per city (a division cadre) and per county (its poverty-office director).
+
+    Plan 四(二): 被考核市确定1名处级干部为联络员，被考核县(市、区)由扶贫办主任为联络员.
+    Names and phones are synthetic (a generator of their own, so the assessor pool
+    stays as it was).
+    """
+    rng = seeded_rng(seed, "synth/liaisons")
+    places = frame_counties.select("city_name", "county_code").sort("city_name", "county_code")
+    cities = places["city_name"].unique().sort()
+    rows = [(c, None) for c in cities.to_list()] + list(places.iter_rows())
+    rows.sort(key=lambda r: (r[0], r[1] is not None, r[1] or ""))
+    names = _name_pool(max(4 * len(rows), 4096), rng).unique(maintain_order=True)
+    picked = names.gather(rng.choice(names.len(), size=len(rows), replace=False))
+    phones = [
+        f"1{p}{n:08d}"
+        for p, n in zip(
+            rng.choice(["35", "39", "58", "86"], len(rows)),
+            rng.integers(0, 10**8, len(rows)),
+            strict=True,
+        )
+    ]
+    return pl.DataFrame(
+        {
+            "city_name": [r[0] for r in rows],
+            "county_code": [r[1] for r in rows],
+            "name": picked,
+            "phone": phones,
+        },
+        schema={
+            "city_name": pl.String,
+            "county_code": pl.String,
+            "name": pl.String,
+            "phone": pl.String,
+        },
+    )
 
 
 # --- counties -----------------------------------------------------------------------------
