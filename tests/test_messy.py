@@ -91,7 +91,7 @@ def test_ids_stored_as_numbers_are_refused() -> None:
     # a leading zero gone (a 9-digit id among 10-digit ones) ...
     assert ("户编号 (household_id)", 3) in by_column
     # ... and every 18-digit ID number a number cell rounded to 15 digits
-    assert {r for c, r in by_column if c == "户主身份证号 (head_id_number)"} == {2, 3, 4, 5}
+    assert {r for c, r in by_column if c == "户主身份证号 (head_id_number)"} == set(range(2, 12))
     assert all("the export lost data" in p.expected for p in read.problems)
 
 

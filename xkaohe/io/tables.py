@@ -70,6 +70,7 @@ _EXCERPT = 40  # characters of a header or cell quoted in a message
 _HEADER_SCAN = 30  # rows of a sheet searched for the header row
 _TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
+_WIDTH_SHARE = 0.9  # share of ids of one width for a shorter digit-only id to be refused
 _WIDTH_SAMPLE = 10_000  # ids looked at to learn whether a column's ids are digits
 _ID_SUFFIXES = ("_code", "_id", "id_number")  # text columns holding codes and ids
 _SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+]?\d+$"
@@ -671,7 +672,9 @@ def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Ex
     sample = present.head(_WIDTH_SAMPLE)
     if sample.len() and sample.str.contains(r"^\d+$").mean() >= 0.5:  # type: ignore[operator]
         width, count = present.str.len_bytes().value_counts(sort=True).row(0)
-        if width >= 4 and count * 2 > present.len():
+        # Only where nearly every id has that width: a field table may mix registered
+        # households' ids with shorter ones of general households, legitimately.
+        if width >= 4 and count >= _WIDTH_SHARE * present.len():
             checks.append(
                 (
                     raw.str.contains(r"^\d+$") & (raw.str.len_chars() < width),
