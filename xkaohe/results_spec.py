@@ -439,10 +439,15 @@ _TABLES = (
             "experiences_ok": BOOL,
             "problems_ok": BOOL,
             "suggestions_ok": BOOL,
+            "interviews_planned": INT,
+            "interviews_missing": INT,
+            "interviews_ok": BOOL,
             "ok": BOOL,
             "shortfall": STR,
         },
         key=("unit", "code"),
+        # 五(三) interviews planned vs done (issue 13), when the run has the coverage
+        optional=frozenset({"interviews_planned", "interviews_missing", "interviews_ok"}),
     ),
     ResultTable(
         Result.REJECTS,

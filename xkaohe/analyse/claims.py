@@ -291,9 +291,12 @@ def evidence_rows(
     if ROW not in hh.columns:
         hh = hh.with_columns(pl.lit(None, pl.Int64).alias(ROW))
     require_columns(hh, "households", ("county_code", "city_name", "village_code", "household_id"))
+    surveyed = hh.select("household_id")  # the frame-wide tables shrink to these first
     if assignments is not None:
-        helper_of = assignments.select("household_id", "helper_id").filter(
-            pl.col("helper_id").is_not_null()
+        helper_of = (
+            assignments.select("household_id", "helper_id")
+            .join(surveyed, on="household_id", how="semi")
+            .filter(pl.col("helper_id").is_not_null())
         )
         hh = hh.drop("helper_id", strict=False).join(
             helper_of.unique("household_id", keep="first"), on="household_id", how="left"
@@ -302,6 +305,7 @@ def evidence_rows(
         hh = hh.with_columns(pl.lit(None, pl.String).alias("helper_id"))
     ben = (
         beneficiaries.select("project_id", "household_id")
+        .join(surveyed, on="household_id", how="semi")
         .unique()
         .join(hh, on="household_id", how="inner")
     )
@@ -324,7 +328,9 @@ def evidence_rows(
         village = pl.col("village_code") if "village_code" in source.columns else pl.lit(None)
         number = pl.col(rule.column).cast(pl.Float64) if rule.household_only else pl.lit(None)
         parts.append(
-            source.filter(among).select(
+            source.lazy()
+            .filter(among)
+            .select(
                 pl.lit(item).alias("item"),
                 pl.lit(rule.table).alias("evidence"),
                 city.cast(pl.String).alias("city_name"),
@@ -361,7 +367,8 @@ def evidence_rows(
         "unit_id": pl.String,
         "reference": pl.String,
     }
-    return pl.concat([pl.DataFrame(schema=schema), *[p.cast(schema) for p in parts]])  # type: ignore[arg-type]
+    empty = pl.LazyFrame(schema=schema)
+    return pl.concat([empty, *[p.cast(schema) for p in parts]]).collect()  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ checking
@@ -710,7 +717,12 @@ def identification(
     hh = _with_evidence_columns(households)
     if ROW not in hh.columns:
         hh = hh.with_columns(pl.lit(None, pl.Int64).alias(ROW))
-    listed = beneficiaries.select("household_id").unique().with_columns(_listed=pl.lit(True))
+    listed = (
+        beneficiaries.select("household_id")
+        .join(hh.select("household_id"), on="household_id", how="semi")
+        .unique()
+        .with_columns(_listed=pl.lit(True))
+    )
     hh = hh.join(listed, on="household_id", how="left").with_columns(
         pl.col("_listed").fill_null(False)
     )
