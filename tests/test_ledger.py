@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -29,6 +30,8 @@ from xkaohe.run.commands import (
     DEFAULT_PLAN,
     field_returns,
     ingest_week,
+    note_ledger_use,
+    run_indicators,
     run_ingest,
     run_lottery,
     run_sample,
@@ -480,6 +483,43 @@ def test_unusable_rows_are_recorded_as_rejects_with_the_reason(
     assert result.rejects.filter(pl.col("column") == "visit_date").height == 1
     with Ledger.open_read(run) as ledger:
         assert ledger.rejects()["expected"].str.contains("field week").any()
+
+
+def test_indicators_read_the_ledger_and_corrections_say_what_was_used(
+    source: Path, tmp_path: Path
+) -> None:
+    run = fresh_run(source, tmp_path / "run")
+    first = [delivery(source, t, "2019-11-24") for t in ("T01", "T02")]
+    run_ingest(run, first, now=fixed_clock)
+    results = run_indicators(
+        source / "frame", run / "sample", run / "field", DEFAULT_PLAN, run / "results"
+    )
+    manifest = json.loads((run / "results" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["ledger"]["seq"] == 2
+    delivered = sum(pl.read_csv(p / "household_survey.csv").height for p in first)
+    assert results["households"].height == delivered
+    note_ledger_use(run, "report")  # as the reports stage does once it rendered
+    # two days later the team corrects one questionnaire of that day
+    later = copy_delivery(source, "T01", "2019-11-24", tmp_path / "in").rename(
+        tmp_path / "in" / "T01" / "2019-11-26"
+    )
+    shutil.rmtree(later / "media")
+    for other in later.glob("*.csv"):
+        if other.name != "household_survey.csv":
+            other.unlink()
+    survey = pl.read_csv(later / "household_survey.csv", infer_schema=False).head(1)
+    survey.with_columns(pl.lit("99999.0").alias("income_per_capita_yuan")).write_csv(
+        later / "household_survey.csv"
+    )
+    (result,) = run_ingest(run, [later], now=fixed_clock)
+    assert result.corrected == 1 and result.new == 0
+    desk = report.load_desk(run)
+    assert desk.view is not None
+    change = desk.view.changes.row(0, named=True)
+    assert change["column"] == "income_per_capita_yuan" and change["new"] == "99999.0"
+    assert change["reviewed"] and change["in_results"] and change["in_report"]
+    shown = report.corrections_table(desk).row(0, named=True)
+    assert (shown["复核后更正"], shown["原值已用于结果"], shown["原值已用于报告"]) == ("是",) * 3
 
 
 # ------------------------------------------------------------------ media and signals

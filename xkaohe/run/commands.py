@@ -292,11 +292,15 @@ def frame_summary(frame: Frame) -> pl.DataFrame:
     )
 
 
-def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -> dict[str, int]:
+def run_synth(
+    out: Path, scale: str, seed: str, plan_path: Path | None = None, deliveries: bool = True
+) -> dict[str, int]:
     """``xkaohe synth``: frame, roster, a week of field returns and the planted truth.
 
     The field returns answer the sample that ``xkaohe sample`` draws from this
-    frame with the same seed and plan (and the lottery's teams visit).
+    frame with the same seed and plan (and the lottery's teams visit). With
+    ``deliveries``, the same week as the teams deliver it day by day, with media
+    (``deliveries/``; ``deliveries-tampered/`` for the tamper demo).
     """
 
     if scale not in SCALES:
@@ -321,7 +325,7 @@ def run_synth(out: Path, scale: str, seed: str, plan_path: Path | None = None) -
     for folder, tables in written.items():
         write_tables(out / folder, tables)
     delivered = {}
-    if week is not None:
+    if week is not None and deliveries:  # thousands of small media files
         parts = (("deliveries", week.deliveries), ("deliveries-tampered", week.tampered))
         for folder, part in parts:
             delivered[f"{folder}/files"] = write_deliveries(out / folder, delivery_files(part))
