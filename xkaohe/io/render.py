@@ -138,7 +138,8 @@ def write_index(
 ) -> Path:
     """``reports/index.html``: every report by city, each county with its status.
 
-    ``status``: county_code, fail, not_found (numbers of rates), ok, shortfall.
+    ``status``: county_code, verdict, verdict_label, verdict_colour (the stored
+    verdict, worded and coloured by the caller from the one registry), ok, shortfall.
     ``current``: the reports rendered from the run's present state; others are
     not linked (None: every report on disk).
     """
@@ -174,9 +175,10 @@ def write_index(
             code = r["county_code"]
             rates = (
                 "—"
-                if r["fail"] is None
-                else f'<span style="color:{"#b00020" if r["fail"] else "#2e7d32"}">'
-                f"未达标 {r['fail']} 项</span>，未发现超标 {r['not_found']} 项"
+                if r["verdict_label"] is None
+                else f'<span class="verdict" data-verdict="{html.escape(r["verdict"] or "")}" '
+                f'style="color:{html.escape(r["verdict_colour"])}">'
+                f"{html.escape(r['verdict_label'])}</span>"
             )
             complete = (
                 "—"
@@ -198,7 +200,7 @@ def write_index(
             )
         sections.append(
             f"<h2>{link(report_stem('city', city), city)}{sig(report_stem('city', city))}</h2>"
-            "<table><tr><th>县（市、区）</th><th>三率一度</th><th>报告完整性</th>"
+            "<table><tr><th>县（市、区）</th><th>三率一度结论</th><th>报告完整性</th>"
             f"<th>抽样</th><th>结对</th></tr>{''.join(rows)}</table>"
         )
     banner = (

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from xkaohe import codes
 from xkaohe.errors import InputError, Problem
 from xkaohe.io import files
 from xkaohe.io.files import write_json
@@ -107,28 +108,15 @@ _SHEETS: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
-_ZH = {
-    "poor": "贫困村",
-    "nonpoor_many_poor": "贫困人口较多的非贫困村",
-    "exited_2019": "2019年脱贫户",
-    "exited_2016_2018": "2016—2018年脱贫户",
-    "new_2018_2019": "2018—2019年新识别贫困户",
-    "not_exited": "未脱贫户",
-    "relapsed": "返贫户",
-    "group_census": "村民小组全覆盖",
-    "county": "县级",
-    "village": "村级",
-    "paired": "结对合作",
-    "city": "市级",
-    "helper": "帮扶责任人",
-    "household_policy": "到户政策项目",
-    "paired_cooperation": "结对合作项目",
+_LABELS = {
+    "village_type": codes.VILLAGE_TYPE,
+    "substituted_for": codes.VILLAGE_TYPE,
+    "status": codes.HOUSEHOLD_STATUS,
+    "selected_as": codes.SAMPLE_CATEGORY,
+    "kind": codes.PROJECT_KIND,
+    "level": codes.PROJECT_LEVEL,
 }
-
-
-def zh(expr: pl.Expr) -> pl.Expr:
-    """Canonical codes to their Chinese labels (unknown values pass through)."""
-    return expr.replace(_ZH)
+"""The code set of each coded column of the field lists (labels: :mod:`xkaohe.codes`)."""
 
 
 def write_csv(df: pl.DataFrame, path: Path) -> None:
@@ -190,15 +178,8 @@ def field_list_sheets(tables: dict[str, pl.DataFrame], village_names: pl.DataFra
             df = df.join(names, on="village_code", how="left", maintain_order="left")
         df = df.with_columns(
             [
-                zh(pl.col(c)).alias(f"{c}_zh")
-                for c in (
-                    "village_type",
-                    "substituted_for",
-                    "status",
-                    "selected_as",
-                    "kind",
-                    "level",
-                )
+                labels.expr(pl.col(c), short=c == "level").alias(f"{c}_zh")
+                for c, labels in _LABELS.items()
                 if c in df.columns
             ]
         )

@@ -36,6 +36,7 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from xkaohe import codes
 from xkaohe.errors import InputError, PlanError, Problem
 from xkaohe.io.files import read_text
 from xkaohe.io.fingerprints import (
@@ -439,20 +440,19 @@ def refresh_index(
 
 
 def index_status(run: Path) -> pl.DataFrame:
-    """Per county: how many rates fail or are not found, and completeness (for index.html)."""
-    ind = read_result(run, Result.COUNTY_INDICATORS)
-    statuses = [c for c in ind.columns if c.endswith("_status")]
+    """Per county: the stored verdict in its scope's wording and colour, completeness (index)."""
+    verdicts = read_result(run, Result.COUNTY_VERDICTS)
     comp = (
         read_result(run, Result.COMPLETENESS)
         .filter(pl.col("unit") == "county")
         .select(pl.col("code").alias("county_code"), "ok", "shortfall")
     )
-    return ind.select(
+    colour = pl.col("verdict").replace_strict(codes.VERDICT.colours(), default=codes.NO_DATA_COLOUR)
+    return verdicts.select(
         "county_code",
-        pl.sum_horizontal([(pl.col(c) == "fail").cast(pl.Int64) for c in statuses]).alias("fail"),
-        pl.sum_horizontal([(pl.col(c) == "not_found").cast(pl.Int64) for c in statuses]).alias(
-            "not_found"
-        ),
+        "verdict",
+        codes.by_scope(pl.col("verdict"), pl.col("scope"), "verdict").alias("verdict_label"),
+        colour.alias("verdict_colour"),
     ).join(comp, on="county_code", how="left")
 
 

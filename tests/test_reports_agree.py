@@ -1,0 +1,178 @@
+"""Every report shows the same verdict, review state and label for the same county and problem.
+
+The small demo is rendered in a temporary folder — one city's reports (the
+city, its counties), the provincial report, the index and the feedback
+packages — and the HTML is parsed: a county's stored verdict must read the
+same, in its scope's wording, wherever it appears, and a problem fed back to
+a county must carry the review state, content item and scope its county
+report gives it. A county whose thresholds are only a reference line is
+never called 未达标 (plan 八(二)).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from xkaohe import codes
+from xkaohe.io.paths import report_stem
+from xkaohe.io.results import read_result
+from xkaohe.results_spec import Result
+from xkaohe.run.batch import Job, run_jobs
+from xkaohe.run.feedback_files import county_dir, write_feedback
+from xkaohe.run.stages import prepare_demo_run, refresh_index, render_reports
+
+
+class _Tables(HTMLParser):
+    """Every ``xk-table`` of a page as a list of rows (dicts header -> cell text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[dict[str, str]]] = []
+        self._head: list[str] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._in = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table" and "xk-table" in (dict(attrs).get("class") or ""):
+            self._in, self._head = True, []
+            self.tables.append([])
+        elif self._in and tag == "tr":
+            self._row = []
+        elif self._in and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._in:
+            return
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            if self._head:
+                self.tables[-1].append(dict(zip(self._head, self._row, strict=False)))
+            else:
+                self._head = self._row
+            self._row = None
+        elif tag == "table":
+            self._in = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(path: Path) -> list[list[dict[str, str]]]:
+    parser = _Tables()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.tables
+
+
+def table_with(path: Path, *headers: str) -> list[dict[str, str]]:
+    """The first table of the page with all of ``headers`` (no rows when there is none)."""
+    return next((t for t in tables(path) if t and set(headers) <= set(t[0])), [])
+
+
+def text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo with one city's reports, the provincial report, the index and feedback."""
+    run = tmp_path_factory.mktemp("agree") / "run"
+    prepare_demo_run(run, field_lists=False)
+    counties = read_result(run, Result.COUNTIES).join(
+        read_result(run, Result.COUNTY_VERDICTS), on="county_code"
+    )
+    cities = (
+        counties.group_by("city_name")
+        .agg(
+            fail=(pl.col("verdict") == "fail").any(),
+            exit_standard=(pl.col("scope") == "exit_standard").any(),
+            n=pl.len(),
+        )
+        .sort(
+            "fail", "exit_standard", pl.col("n"), "city_name", descending=[True, True, False, False]
+        )
+    )
+    city = str(cities["city_name"][0])
+    results = render_reports(run, workers=2, timeout=600, only=city, progress=False)
+    provincial = Job("provincial_report.ipynb", "provincial", "全省交叉考核总报告", {}, "全省")
+    results += run_jobs([provincial], run, workers=1, timeout=600, progress=False)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    refresh_index(run)
+    write_feedback(run)
+    return run, city
+
+
+def _counties(run: Path, city: str) -> pl.DataFrame:
+    return (
+        read_result(run, Result.COUNTIES, city_name=city)
+        .join(read_result(run, Result.COUNTY_VERDICTS), on="county_code")
+        .sort("county_code")
+    )
+
+
+def test_a_countys_verdict_reads_the_same_in_every_report(rendered: tuple[Path, str]) -> None:
+    run, city = rendered
+    reports = run / "reports"
+    counties = _counties(run, city)
+    assert counties.filter(pl.col("verdict") == "fail").height > 0
+    city_page = reports / f"{report_stem('city', city)}.html"
+    city_rows = {r["县（市、区）"]: r for r in table_with(city_page, "县（市、区）", "结论")}
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    provincial = text(reports / "provincial.html")
+    exit_table = table_with(reports / "provincial.html", "县（市、区）", "结论")
+    exit_rows = {r["县（市、区）"]: r for r in exit_table}
+    for c in counties.iter_rows(named=True):
+        verdict, scope, name = c["verdict"], c["scope"], c["county_name"]
+        long, short = codes.verdict_label(verdict, scope), codes.verdict_label(verdict, scope, True)
+        page = (reports / f"{report_stem('county', c['county_code'])}.html").read_text("utf-8")
+        assert f'data-verdict="{verdict}"' in page and long in html.unescape(page)
+        assert city_rows[name]["结论"] == short
+        row = re.search(rf">{re.escape(name)}</a>.*?</tr>", index, re.S)
+        assert row and long in html.unescape(row.group(0)), name
+        if scope == "exit_standard":
+            assert exit_rows[name]["结论"] == long
+        if verdict == "fail":
+            assert name in provincial
+        if scope != "exit_standard":
+            shown = [city_rows[name][k] for k in city_rows[name] if k != "县（市、区）"]
+            assert not any("未达标" in v for v in shown), name
+            verdict_line = re.search(r'class="xk-verdict".*?</p>', page, re.S)
+            assert verdict_line and "未达标" not in html.unescape(verdict_line.group(0))
+
+
+def test_a_problem_reads_the_same_in_its_county_report_and_feedback(
+    rendered: tuple[Path, str],
+) -> None:
+    run, city = rendered
+    compared = 0
+    for c in _counties(run, city).iter_rows(named=True):
+        code = c["county_code"]
+        shown = {}
+        for kind in ("county", "paired"):  # pairing items are in the pairing report
+            report = run / "reports" / f"{report_stem(kind, code)}.html"
+            if report.exists():
+                shown |= {r["编号"]: r for r in table_with(report, "编号", "复核")}
+        fed = table_with(county_dir(run, city, code) / "反馈.html", "问题编号", "复核情况")
+        for row in fed:
+            mine = shown[row["问题编号"]]  # everything fed back is in the county's reports
+            assert row["复核情况"] == mine["复核"]
+            assert row["考核内容"] == mine["考核内容"]
+            assert row["问题性质"] == mine["性质"]
+            assert mine["来源"].startswith(row["问题来源"])
+            assert mine["层级"].startswith(row["问题层级"])
+            compared += 1
+    assert compared > 0
+    states = {codes.REVIEW_STATE.label(s) for s in codes.REVIEW_STATE.order}
+    for c in _counties(run, city)["county_code"]:
+        report = run / "reports" / f"{report_stem('county', c)}.html"
+        assert {r["复核"].split("（")[0] for r in table_with(report, "编号", "复核")} <= states
