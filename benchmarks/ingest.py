@@ -34,8 +34,8 @@ def child(run: Path, work: str) -> None:
     """One measured step in this (fresh) process: a day's ingest or verify-ledger."""
     from xkaohe.run.commands import run_ingest, run_verify_ledger
 
+    out: dict[str, float] = {"import_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     start, cpu = time.perf_counter(), time.process_time()
-    out: dict[str, float] = {}
     if work == "verify":
         result = run_verify_ledger(run)
         out |= {"entries": result.entries, "files": result.files, "records": result.records}
@@ -105,6 +105,7 @@ def main() -> None:
         f"peak {v['peak_mb']:.0f} MB; {v['entries']:.0f} entries, {v['records']:,.0f} records, "
         f"{v['files']:,.0f} files, {v['problems']:.0f} problems (target < 10 s)"
     )
+    print(f"(peak memory is the whole process's; the imports alone take {v['import_mb']:.0f} MB)")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -340,7 +340,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             f"{r.superseded:,} older than what the ledger has), {r.media:,} media files"
         )
         for c in r.changes.head(10).iter_rows(named=True):
-            print(f"  {c['table']} {c['record_key']} {c['column']}: {c['old']} -> {c['new']}")
+            old, new = (("(empty)" if v is None else v) for v in (c["old"], c["new"]))
+            what = " (review result)" if c["review_result"] else ""
+            print(f"  {c['table']} {c['record_key']} {c['column']}: {old} -> {new}{what}")
         if r.changes.height > 10:
             print(f"  ... and {r.changes.height - 10:,} more changed cells")
         if r.rejects.height:
