@@ -91,6 +91,7 @@ class RunParams(BaseModel):
     as_of: dt.date | None = None  # review states and deadlines; default: the run date
     executor: Literal["local", "dask"] = "local"  # where the reports run
     scheduler: str | None = None  # the Dask scheduler's address, for executor: dask
+    columns: Path | None = None  # header map of the inputs (params/columns.yaml), as --columns
 
     def input_dir(self, name: str) -> Path:
         given: Path | None = getattr(self, name)
@@ -317,13 +318,17 @@ class Stage:
 
 
 def _sample(params: RunParams, run: Path, only: str | None, runner: JobRunner) -> list[JobResult]:
-    run_sample(params.input_dir("frame"), params.plan, params.seed, run / "sample")
+    run_sample(
+        params.input_dir("frame"), params.plan, params.seed, run / "sample", columns=params.columns
+    )
     return []
 
 
 def _lottery(params: RunParams, run: Path, only: str | None, runner: JobRunner) -> list[JobResult]:
     if params.input_dir("roster").is_dir():  # a run without a roster has no lottery
-        run_lottery(params.input_dir("roster"), params.plan, params.seed, run / "lottery")
+        run_lottery(
+            params.input_dir("roster"), params.plan, params.seed, run / "lottery", params.columns
+        )
     return []
 
 
@@ -337,6 +342,7 @@ def _indicators(
         params.plan,
         run / "results",
         params.as_of,
+        params.columns,
     )
     return []
 
