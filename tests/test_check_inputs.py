@@ -87,3 +87,47 @@ def test_cross_table_problems_are_the_commands(demo: Path, tmp_path: Path) -> No
 def test_not_an_input_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="tables of a frame, roster or field folder"):
         check_inputs(tmp_path)
+
+
+def test_column_map_carries_through_sample_verify_indicators_lottery(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A frame and roster under office headers: every command reads them with --columns."""
+    frame = _copy(demo, tmp_path)
+    roster = tmp_path / "roster"
+    shutil.copytree(demo / "roster", roster)
+    _rename_header(frame / "households.csv", "household_size", "家庭人数（人）")
+    _rename_header(roster / "assessors.csv", "person_id", "人员代码")
+    columns = tmp_path / "columns.yaml"
+    columns.write_text(
+        "households:\n  家庭人数: household_size\nassessors:\n  人员代码: person_id\n", "utf-8"
+    )
+    plan = str(Path(__file__).parent.parent / "params" / "plan-2019.yaml")
+    common = ["--plan", plan, "--seed", "check-inputs"]
+    sample = tmp_path / "sample"
+    assert main(["sample", "--frame", str(frame), *common, "--out", str(sample)]) == 2
+    assert "'家庭人数（人）: household_size' under 'households:'" in capsys.readouterr().err
+    with_map = ["--columns", str(columns)]
+    assert main(["sample", "--frame", str(frame), *common, "--out", str(sample), *with_map]) == 0
+    assert main(["verify-sample", str(sample)]) == 0
+    run = [
+        "indicators",
+        "--frame",
+        str(frame),
+        "--sample",
+        str(sample),
+        "--field",
+        str(demo / "field"),
+        "--plan",
+        plan,
+        "--out",
+        str(tmp_path / "results"),
+        "--as-of",
+        "2019-12-01",
+    ]
+    assert main(run) == 2
+    assert main([*run, *with_map]) == 0
+    lottery = ["lottery", "--roster", str(roster), *common, "--out", str(tmp_path / "lottery")]
+    assert main(lottery) == 2
+    assert main([*lottery, *with_map]) == 0
+    assert main(["verify-lottery", str(tmp_path / "lottery")]) == 0
