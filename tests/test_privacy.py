@@ -7,12 +7,16 @@ example 11010519491231002X is the standard's own.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import shutil
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xkaohe.io.paths import report_stem
 from xkaohe.privacy import (
     KnownNames,
     id_checksum_ok,
@@ -22,6 +26,8 @@ from xkaohe.privacy import (
     mask_phone,
     mask_text,
 )
+from xkaohe.run.batch import run_jobs
+from xkaohe.run.stages import report_jobs
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _FULL = str.maketrans("0123456789Xx+-() ", "０１２３４５６７８９Ｘｘ＋－（）\u3000")
@@ -258,3 +264,40 @@ def test_mask_frame_masks_columns_by_kind_and_text_everywhere_nulls_stay() -> No
 def test_long_runs_of_separated_digits_do_not_blow_up() -> None:
     text = "1 " * 20_000 + "2-" * 20_000
     assert len(mask_text(text)) == len(text)  # linear: no catastrophic backtracking
+
+
+# ------------------------------------------- end to end: free text in a rendered report
+
+PLANTED_ID = "34012119630917894X"
+PLANTED_PHONE = "13812345678"
+
+
+def test_free_text_reaches_the_county_report_masked(small_run: Path, tmp_path: Path) -> None:
+    """An ID number, a phone and a household head's name written into a problem's text."""
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    findings = pl.read_parquet(run / "results" / "findings.parquet")
+    shown = findings.filter(
+        pl.col("confirmed") & pl.col("in_report") & pl.col("county_code").is_not_null()
+    )
+    target, county = shown.row(0, named=True)["problem_id"], shown["county_code"][0]
+    heads = pl.read_csv(run / "frame" / "households.csv", infer_schema=False)["head_name"]
+    person = sorted(n for n in heads.drop_nulls().unique().to_list() if len(n) == 3)[0]
+    planted = {
+        "description": f"户主{' '.join(person)}，身份证{PLANTED_ID[:6]} {PLANTED_ID[6:14]} "
+        f"{PLANTED_ID[14:]}，电话（+86）138-1234-5678",
+        "evidence": f"联系电话 {PLANTED_PHONE.translate(_FULL)}；{PLANTED_ID.lower()}",
+        "suggestion": f"请联系{person}（{PLANTED_PHONE}）",
+    }
+    findings.with_columns(
+        pl.when(pl.col("problem_id") == target).then(pl.lit(v)).otherwise(pl.col(c)).alias(c)
+        for c, v in planted.items()
+    ).write_parquet(run / "results" / "findings.parquet")
+    jobs = [s.job for s in report_jobs(run, county) if s.job.stem == report_stem("county", county)]
+    (result,) = run_jobs(jobs, run, workers=1, progress=False)
+    assert result.ok, result.error
+    page = html.unescape(Path(result.html).read_text(encoding="utf-8"))
+    text = digits_of(page).upper()
+    assert PLANTED_ID not in text and PLANTED_PHONE not in text
+    assert person not in "".join(page.split())
+    assert f"{person[0]}**" in "".join(page.split())  # the problem is shown, masked

@@ -40,13 +40,13 @@ from xkaohe.draw.sampling import SamplePackage
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import read_json
 from xkaohe.io.lottery_files import read_lottery
-from xkaohe.io.people import read_known_names
+from xkaohe.io.people import known_names
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.results import read_manifest, read_result, run_plan
 from xkaohe.io.run import is_synthetic, read_counties, read_village_names
 from xkaohe.io.sample_package import read_package
 from xkaohe.plan import CountyCategory, Plan
-from xkaohe.privacy import KnownNames, mask_frame
+from xkaohe.privacy import mask_frame
 from xkaohe.results_spec import Result
 
 RUN_ENV = "XKAOHE_RUN"
@@ -511,14 +511,13 @@ def load_results(
     names = read_village_names(run / "frame", codes_)
     lottery = run / "lottery"
     teams = read_lottery(lottery) if (lottery / "teams.csv").exists() else None
-    people_known = KnownNames.build(
-        [
-            *read_known_names(run, None if whole else codes_),  # the frame's heads, assessors
-            *package["households"]["head_name"].to_list(),
-            *package["project_households"]["head_name"].to_list(),
-            *([] if teams is None else teams.members["name"].to_list()),
-        ],
-        protected_words(plan, everyone, names),
+    # every name the run knows (the frame's heads, the roster's assessors), whatever the
+    # scope; the place names of the whole run spared: one mask per run, built once
+    people_known = known_names(
+        run,
+        protected_words(
+            plan, everyone, read_village_names(run / "frame", everyone["county_code"].to_list())
+        ),
     )
     masked = {
         name: mask_frame(table(Result(name)), people_known, columns)
