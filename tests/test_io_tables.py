@@ -141,3 +141,13 @@ def test_values_as_offices_write_them(tmp_path: Path) -> None:
         "2019-11-28",  # Excel day 43797
     ]
     assert df["needs_review"].to_list() == [True, False, True, False]
+
+
+def test_totals_row_only_when_the_word_stands_alone(tmp_path: Path) -> None:
+    (tmp_path / "cities.csv").write_text(
+        "city_name,target_group,counties_assessed\n合计市,G01,3\n合 计：,,3\n", "utf-8"
+    )
+    read = inspect_table(tmp_path, schemas.CITIES)
+    assert read.problems == [] and read.df is not None
+    assert read.df["city_name"].to_list() == ["合计市"]
+    assert any("row 3: a totals row" in n for n in read.notes)

@@ -59,7 +59,7 @@ EXTENSIONS = (".csv", ".xlsx", ".xls")
 SHEET = "_sheet"
 """The column naming a row's sheet when a workbook's table spans several sheets."""
 TOTAL_WORDS = ("合计", "总计", "小计", "共计")
-"""A row whose first cells start with one of these is a totals row, not data."""
+"""A row one of whose first cells is one of these words (alone) is a totals row, not data."""
 # Spreadsheet tick marks, read as booleans beside schemas' words (offices tick boxes).
 TICKS_TRUE = ("√", "✓", "✔")
 TICKS_FALSE = ("×", "✗", "✘")
@@ -382,7 +382,7 @@ def read_source(
         empty = pl.all_horizontal([pl.col(c).is_null() for c in cells])
         word = "|".join(r"\s*".join(w) for w in TOTAL_WORDS)
         totals = pl.any_horizontal(
-            [pl.col(c).str.contains(rf"^\s*({word})") for c in cells[:_TOTAL_COLUMNS]]
+            [pl.col(c).str.contains(rf"^\s*({word})\s*[:：]?\s*$") for c in cells[:_TOTAL_COLUMNS]]
         ).fill_null(False)
         any_empty, any_totals = df.select(empty.any().alias("e"), totals.any().alias("t")).row(0)
         if any_empty:
