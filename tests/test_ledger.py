@@ -126,6 +126,11 @@ def test_the_week_is_recorded_entry_by_entry_and_verifies(week: Path) -> None:
     days = sorted({p.name for p in folders})
     assert [d.isoformat() for d in result.heads["field_date"]] == days
     assert main(["verify-ledger", "--run", str(week)]) == 0
+    # every file is stored once: the reused photo (one content, two names) is one object
+    with Ledger.open_read(week) as ledger:
+        files = ledger.files()
+    stored = list((week / "ledger" / "objects").rglob("*.*"))
+    assert len(stored) == files.select("sha256").n_unique() < files.height
 
 
 def test_the_current_view_is_the_field_folder(week: Path, source: Path) -> None:

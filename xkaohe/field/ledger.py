@@ -764,7 +764,7 @@ def changes(versions: pl.DataFrame, uses: pl.DataFrame, plan: Plan) -> pl.DataFr
                 }
             )
     return pl.DataFrame(rows, schema=_CHANGE_SCHEMA).sort(
-        "field_date", "team_id", "table", "record_key", "column"
+        "field_date", "team_id", "table", "record_key", "seq", "column"
     )
 
 
