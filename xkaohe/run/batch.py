@@ -81,6 +81,7 @@ NOTEBOOKS = notebooks_dir()  # the checkout's notebooks/, or the wheel's copy
 PLOTLYJS_SRC = "assets/plotly.min.js"
 KERNEL = "python3"
 KERNEL_ARGS = ("--HistoryManager.enabled=False",)  # no SQLite history written per cell
+ASYNC_CLIENT = "jupyter_client.asynchronous.AsyncKernelClient"
 STARTUP_TIMEOUT = 120  # seconds for a kernel to start and import the report modules
 STOP_GRACE = 5.0  # seconds a worker gets to stop its kernel and exit after Ctrl-C
 _POLL = 0.2  # seconds between looks at the interrupt flag while notebooks run
@@ -167,7 +168,7 @@ class WarmKernel:
 
     def __init__(self) -> None:
         self.km: Any = None  # jupyter_client KernelManager
-        self.kc: Any = None  # its blocking client, reused by every notebook
+        self.kc: Any = None  # its (asynchronous) client, reused by every notebook
 
     def ready(self) -> tuple[Any, Any]:
         """The running kernel and its client; a new kernel (warmed up) if there is none."""
@@ -178,19 +179,22 @@ class WarmKernel:
 
     def _start(self) -> None:
         from jupyter_client.manager import KernelManager
+        from jupyter_core.utils import run_sync
 
-        km = KernelManager(kernel_name=KERNEL)
+        # An asynchronous client, as nbclient expects: with a blocking one, nbclient's
+        # wait for output blocks its event loop, and a cell's timeout never fires.
+        km = KernelManager(kernel_name=KERNEL, client_class=ASYNC_CLIENT)
         km.start_kernel(
             cwd=str(NOTEBOOKS),
             extra_arguments=list(KERNEL_ARGS),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        kc = km.client()
+        kc: Any = km.client()  # an AsyncKernelClient (client_class)
         kc.start_channels()
-        try:
-            kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
-            kc.execute_interactive(
+        try:  # run_sync: this thread's one event loop, the one nbclient runs in too
+            run_sync(kc.wait_for_ready)(timeout=STARTUP_TIMEOUT)
+            run_sync(kc.execute_interactive)(
                 _WARM_UP, store_history=False, timeout=STARTUP_TIMEOUT, output_hook=_ignore
             )
         except BaseException:

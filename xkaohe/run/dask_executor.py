@@ -128,9 +128,14 @@ def installation() -> dict[str, str]:
     }
 
 
+LOADED = installation()
+"""What this process loaded: a worker started before xkaohe was upgraded keeps running the
+old code (files on disk are new), and is refused like a machine with another version."""
+
+
 def _worker_view(run: str) -> dict[str, Any]:
-    """What a worker sees: its installation, and whether the run folder is there."""
-    return {**installation(), "run": (Path(run) / "results").is_dir()}
+    """What a worker runs: its xkaohe as loaded, and whether it sees the run folder."""
+    return {**LOADED, "run": (Path(run) / "results").is_dir()}
 
 
 def check_workers(client: Client, run: Path) -> int:
@@ -155,7 +160,7 @@ def check_workers(client: Client, run: Path) -> int:
             )
         ) from None
     views: dict[str, dict[str, Any]] = client.run(_worker_view, str(run))
-    here = installation()
+    here = LOADED
     problems = []
     for address, view in sorted(views.items()):
         if not view["run"]:
@@ -302,4 +307,4 @@ class DaskRunner:
         return [results[i] for i in range(len(job_list))]
 
 
-__all__ = ["PLUGIN", "DaskRunner", "WarmKernels", "check_workers", "installation"]
+__all__ = ["LOADED", "PLUGIN", "DaskRunner", "WarmKernels", "check_workers", "installation"]
