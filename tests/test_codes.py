@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -102,3 +103,46 @@ def test_reference_counties_are_never_called_failing_on_rates_alone() -> None:
     frame = pl.DataFrame({"s": ["fail", None], "scope": ["reference", "exit_standard"]})
     out = frame.select(codes.by_scope(pl.col("s"), pl.col("scope"), short=True))
     assert out.to_series().to_list() == ["超出参考线", "无样本"]
+
+
+# Dicts of Chinese text that are not code labels, each with its reason.
+_NOT_LABELS = {
+    ("io/sample_package.py", "_SHEETS"),  # printable column headers of the field lists
+    ("report/feedback.py", "REGISTER_COLUMNS"),  # the rectification register's headers
+    ("synth/field.py", "_DOCUMENT"),  # names of synthetic documents, not codes
+}
+
+
+def _label_dicts(path: Path) -> list[tuple[str, int]]:
+    """Dict literals in ``path`` mapping two or more codes to Chinese text (name, line)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Dict) or len(node.keys) < 2:
+            continue
+        keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
+        values = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
+        if all(isinstance(k, str) and re.fullmatch(r"[a-z][a-z0-9_]*", k) for k in keys) and all(
+            isinstance(v, str) and CJK.search(v) for v in values
+        ):
+            found.append(node.lineno)
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            for child in ast.walk(node):
+                if isinstance(child, ast.Dict) and child.lineno in found:
+                    names[child.lineno] = target.id if isinstance(target, ast.Name) else "?"
+    return [(names.get(line, "?"), line) for line in found]
+
+
+def test_no_other_module_keeps_a_code_label_dict() -> None:
+    stray = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel == "codes.py":
+            continue
+        for name, line in _label_dicts(path):
+            if (rel, name) not in _NOT_LABELS:
+                stray.append(f"{rel}:{line} {name}")
+    assert not stray, "code -> Chinese label dicts outside xkaohe/codes.py: " + ", ".join(stray)

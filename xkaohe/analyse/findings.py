@@ -40,15 +40,7 @@ ROW = "_row"
 PROBLEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in PROBLEMS.columns)
 SOURCES = ("team", "indicator", "cross_check")
 REVIEW_STATES = ("not_needed", "on_time", "late", "overdue", "pending", "proposed")
-REVIEW_STATE_LABELS = {
-    "not_needed": "无需复核",
-    "on_time": "按时复核",
-    "late": "逾期复核",
-    "overdue": "逾期未复核",
-    "pending": "待复核",
-    "proposed": "系统提示，待考核组核实",
-}
-"""Chinese of a finding's place in the daily review (plan 五(六))."""
+"""A finding's place in the daily review (五(六)); labels: :data:`xkaohe.codes.REVIEW_STATE`."""
 
 # ------------------------------------------------------------------ helpers
 
