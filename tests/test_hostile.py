@@ -116,8 +116,8 @@ HOSTILE_CITIES = {
 
 
 def _rename(folder: Path, mapping: dict[str, str]) -> None:
-    """Replace every cell equal to an old name by the new one, in every CSV of ``folder``."""
-    for path in folder.glob("*.csv"):
+    """Replace every cell equal to an old name by the new one, in every CSV below ``folder``."""
+    for path in folder.rglob("*.csv"):
         df = pl.read_csv(path, infer_schema=False)
         df = df.with_columns(
             pl.col(c).replace(mapping) for c, t in df.schema.items() if t == pl.String
@@ -130,7 +130,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
     """A small synthetic run four folders deep whose city and county names attack paths."""
     root = tmp_path_factory.mktemp("hostile")
     run = root / "a" / "b" / "c" / "run"
-    run_synth(run, "small", "demo")
+    run_synth(run, "small", "demo", deliveries=False)
     counties = pl.read_csv(run / "frame" / "counties.csv", infer_schema=False)
     assert set(HOSTILE_CITIES) <= set(counties["city_name"])
     by_city = counties.sort("county_code").group_by("city_name", maintain_order=True).first()
@@ -141,8 +141,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
         first["阜阳市"]: "某县'",
         first["宿州市"]: "县" * 200,
     }
-    for folder in ("frame", "roster", "field", "truth"):
-        _rename(run / folder, HOSTILE_CITIES | county_names)
+    _rename(run, HOSTILE_CITIES | county_names)
     mark_synthetic(run, "hostile names")
     write_run_params(run / "run.yaml", RunParams(run=run, plan=PLAN, seed="demo"))
     params = str(run / "run.yaml")
@@ -314,3 +313,11 @@ def test_the_run_summary_counts_rejected_rows_per_table(
     assert str(run_copy / "results" / "rejects.csv") in err
     rejects = pl.read_csv(run_copy / "results" / "rejects.csv", infer_schema=False)
     assert rejects.filter(pl.col("table") == "household_survey").height >= 5_000
+
+
+def test_a_stage_asked_for_that_cannot_run_is_an_error(
+    run_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.rmtree(run_copy / "roster")
+    assert main(["run", "--params", str(run_copy / "run.yaml"), "--stage", "lottery"]) == 2
+    assert "a roster for the lottery stage" in capsys.readouterr().err

@@ -38,7 +38,9 @@ Kernels are shut down when their worker ends.
 
 Ctrl-C (SIGINT to the driver, or to the whole terminal's process group)
 stops the batch within seconds: queued notebooks are cancelled; each worker
-is told to stop (SIGTERM), interrupts its running kernel, kills it and exits;
+is told to stop (SIGUSR1: nbclient takes over SIGINT and SIGTERM while a
+notebook runs, shuts the kernel down on them and lets the worker carry on
+with the next notebook), interrupts its running kernel, kills it and exits;
 a worker that does not exit in :data:`STOP_GRACE` seconds is killed (its
 kernel then exits by itself: a kernel watches its parent). What finished is
 kept — its HTML and the ``on_done`` callback (the fingerprints) ran as each
@@ -234,7 +236,7 @@ class WarmKernel:
                     os.killpg(process.pid, sig)
             with suppress(subprocess.TimeoutExpired):
                 process.wait(0.5)
-        with suppress(OSError):
+        with suppress(Exception):  # best effort: the process is gone either way
             self.km.cleanup_connection_file()
 
 
@@ -245,10 +247,27 @@ def _ignore(msg: dict[str, Any]) -> None:
 _warm = WarmKernel()  # this worker process's kernel
 
 
+_STOP = getattr(signal, "SIGUSR1", signal.SIGTERM)
+"""How the driver tells a worker to stop: a signal nbclient leaves alone (SIGTERM on Windows)."""
+_in_worker = False  # set in a batch worker process: its signal handlers are ours to keep
+
+
+def _quiet_interrupts() -> None:
+    """A worker ignores SIGINT (Ctrl-C is the driver's); nbclient resets it after a notebook."""
+    if _in_worker and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _on_stop(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM from the driver after Ctrl-C: stop the kernel now and leave."""
-    _warm.kill()
-    os._exit(130)
+    """The driver's stop signal after Ctrl-C (:data:`_STOP`): stop the kernel now and leave.
+
+    Leaving is certain: an exception from stopping the kernel would otherwise
+    surface in the running notebook, fail it, and let this worker take the next.
+    """
+    try:
+        _warm.kill()
+    finally:
+        os._exit(130)
 
 
 def kernel_environment(run: str | None = None) -> None:
@@ -261,9 +280,11 @@ def kernel_environment(run: str | None = None) -> None:
 
 def _init_worker(run: str) -> None:
     """Environment for the kernels of this worker; the kernel is shut down at exit."""
+    global _in_worker
     kernel_environment(run)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    signal.signal(signal.SIGTERM, _on_stop)
+    _in_worker = True
+    _quiet_interrupts()  # Ctrl-C is the driver's to handle
+    signal.signal(_STOP, _on_stop)
     Finalize(None, _warm.stop, exitpriority=10)
     atexit.register(_warm.stop)
 
@@ -317,6 +338,7 @@ def execute_job(
         try:
             client.execute()
         finally:
+            _quiet_interrupts()
             atexit.unregister(client._cleanup_kernel)
             nb.cells.remove(reset)
             with atomic_path(executed) as tmp:
@@ -370,8 +392,9 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     processes = list(getattr(pool, "_processes", {}).values())  # the executor keeps them here
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
-        if p.is_alive():
-            p.terminate()  # SIGTERM: the worker's _on_stop
+        if p.is_alive() and p.pid is not None:
+            with suppress(ProcessLookupError):
+                os.kill(p.pid, _STOP)  # the worker's _on_stop
     deadline = time.monotonic() + STOP_GRACE
     for p in processes:
         p.join(max(0.0, deadline - time.monotonic()))
