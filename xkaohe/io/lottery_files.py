@@ -37,7 +37,12 @@ def xlsx_path(out_dir: str | Path) -> Path:
 
 
 def output_table(out_dir: str | Path) -> pl.DataFrame:
-    """The files of a lottery directory with what each holds (Chinese), for reports."""
+    """The files of a lottery directory with what each holds (Chinese), for reports.
+
+    Each is located relative to the run (``lottery/teams.csv``): a report names
+    no absolute path of the machine it was rendered on, and stays the same when
+    the run moves.
+    """
     out = Path(out_dir)
     described = [
         (XLSX, "各考核组名单（每组一页，可直接打印）"),
@@ -47,7 +52,7 @@ def output_table(out_dir: str | Path) -> pl.DataFrame:
         (CERTIFICATE, "抽签证书：种子、规程、输入文件哈希"),
     ]
     return pl.DataFrame(
-        [(name, text, str(out / name)) for name, text in described if (out / name).is_file()],
+        [(name, text, f"{out.name}/{name}") for name, text in described if (out / name).is_file()],
         schema={"文件": pl.String, "内容": pl.String, "位置": pl.String},
         orient="row",
     )

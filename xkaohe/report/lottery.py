@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
 
 import plotly.graph_objects as go
@@ -63,13 +64,18 @@ def pairs_summary(lottery: Lottery) -> pl.DataFrame:
 
 
 def certificate_table(certificate: Mapping[str, Any]) -> pl.DataFrame:
-    """A lottery certificate as ``项目, 值`` rows a reviewer can check."""
+    """A lottery certificate as ``项目, 值`` rows a reviewer can check.
+
+    Files are named, not located: the full paths stay in ``certificate.json``
+    (a report shows no path of the machine it was rendered on, and renders the
+    same wherever the run lives); the SHA-256 values identify the files.
+    """
     rows = [
         ("抽签规程", str(certificate.get("protocol"))),
         ("随机种子", str(certificate.get("seed"))),
-        ("方案文件", str(certificate["plan"]["path"])),
+        ("方案文件", PurePath(str(certificate["plan"]["path"])).name),
         ("方案文件 SHA-256", str(certificate["plan"]["sha256"])),
-        ("名单目录", str(certificate["roster"]["dir"])),
+        ("名单目录", PurePath(str(certificate["roster"]["dir"])).name),
     ]
     rows += [
         (f"名单 {v['file']} SHA-256", str(v["sha256"]))
