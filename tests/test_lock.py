@@ -21,6 +21,9 @@ from xkaohe.io.sample_package import write_csv
 from xkaohe.io.xlsx import Sheet, write_workbook
 
 PLAN = Path(__file__).resolve().parents[1] / "params" / "plan-2019.yaml"
+OUT_SAMPLE, OUT_LOTTERY, OUT_RES = (
+    ["--out", f"{{run}}/{d}"] for d in ("sample", "lottery", "results")
+)
 
 _HOLDER = textwrap.dedent(
     """
@@ -64,18 +67,35 @@ def test_second_writer_stops_naming_the_holder(
         pytest.param(["run", "--params", "{params}"], id="run"),
         pytest.param(["demo", "--out", "{run}"], id="demo"),
         pytest.param(
-            ["sample", "--frame", "{run}/frame", "--plan", "{plan}", "--seed", "s"]
-            + ["--out", "{run}/sample"],
+            ["sample", "--frame", "{run}/frame", "--plan", "{plan}", "--seed", "s", *OUT_SAMPLE],
             id="sample-into-the-run",
         ),
         pytest.param(
-            ["lottery", "--roster", "{run}/roster", "--plan", "{plan}", "--seed", "s"]
-            + ["--out", "{run}/lottery"],
+            [
+                "lottery",
+                "--roster",
+                "{run}/roster",
+                "--plan",
+                "{plan}",
+                "--seed",
+                "s",
+                *OUT_LOTTERY,
+            ],
             id="lottery-into-the-run",
         ),
         pytest.param(
-            ["indicators", "--frame", "f", "--sample", "s", "--field", "x", "--plan", "{plan}"]
-            + ["--out", "{run}/results"],
+            [
+                "indicators",
+                "--frame",
+                "f",
+                "--sample",
+                "s",
+                "--field",
+                "x",
+                "--plan",
+                "{plan}",
+                *OUT_RES,
+            ],
             id="indicators-into-the-run",
         ),
         pytest.param(["synth", "--out", "{run}"], id="synth"),

@@ -71,6 +71,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from jupyter_core.utils import run_sync
 from tqdm import tqdm
 
 from xkaohe.io.files import atomic_path
@@ -181,7 +182,6 @@ class WarmKernel:
 
     def _start(self) -> None:
         from jupyter_client.manager import KernelManager
-        from jupyter_core.utils import run_sync
 
         # An asynchronous client, as nbclient expects: with a blocking one, nbclient's
         # wait for output blocks its event loop, and a cell's timeout never fires.
