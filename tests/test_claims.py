@@ -344,3 +344,45 @@ def test_comparison_of_a_county_a_city_and_a_wrong_name(small_run: Path) -> None
     )
     with pytest.raises(InputError, match="county code"):
         compare.load_comparison(small_run, "no-such-place")
+
+
+def test_completeness_counts_the_missing_interviews() -> None:
+    from xkaohe.analyse.findings import completeness
+
+    counties = pl.DataFrame(
+        {"county_code": ["C1", "C2"], "county_name": ["甲县", "乙县"], "city_name": ["A市"] * 2}
+    )
+    findings = pl.DataFrame(
+        schema={
+            "city_name": pl.String,
+            "county_code": pl.String,
+            "content_item": pl.String,
+            "suggestion": pl.String,
+            "confirmed": pl.Boolean,
+            "in_report": pl.Boolean,
+        }
+    )
+    experiences = pl.DataFrame(schema={"city_name": pl.String, "county_code": pl.String})
+    coverage = pl.DataFrame(
+        {
+            "level": ["city", "county", "village", "helper"],
+            "city_name": ["A市"] * 4,
+            "county_code": [None, "C1", "C1", "C2"],
+            "village_code": [None, None, "V1", "V2"],
+            "role": [
+                "department_head",
+                "department_head",
+                "poverty_specialist",
+                "assistance_cadre",
+            ],
+            "planned": [5, 5, 1, 8],
+            "done": [5, 3, 0, 8],
+            "missing": [0, 2, 1, 0],
+            "complete": [True, False, False, True],
+        }
+    )
+    out = completeness(findings, experiences, counties, PLAN, coverage=coverage)
+    got = out.select("code", "interviews_planned", "interviews_missing", "interviews_ok").rows()
+    assert got == [("A市", 5, 0, True), ("C1", 6, 3, False), ("C2", 8, 0, True)]
+    assert "计划访谈6人，缺3人" in out.filter(pl.col("code") == "C1")["shortfall"].item()
+    assert "interviews_ok" not in completeness(findings, experiences, counties, PLAN).columns

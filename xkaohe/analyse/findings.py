@@ -307,6 +307,7 @@ def completeness(
     experiences: pl.DataFrame,
     counties: pl.DataFrame,
     plan: Plan,
+    coverage: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Whether each county and city report has what plan 五 asks for.
 
@@ -327,6 +328,11 @@ def completeness(
         units checked are these counties and their cities.
     plan
         The plan; ``plan.reports`` holds the rules.
+    coverage
+        Optional interview coverage (:func:`xkaohe.analyse.claims.interview_coverage`):
+        then ``interviews_planned`` and ``interviews_missing`` (a county: its
+        county, village and helper interviews; a city: its city interviews) and
+        ``interviews_ok`` (none missing, 五(三)) are added and count in ``ok``.
 
     Returns
     -------
@@ -407,6 +413,42 @@ def completeness(
             ok=pl.col("experiences_ok") & pl.col("problems_ok") & pl.col("suggestions_ok")
         )
     )
+    interviews: list[pl.Expr] = []
+    if coverage is not None:
+        per = (
+            pl.concat(
+                [
+                    coverage.filter(pl.col("level") != "city").select(
+                        pl.lit("county").alias("unit"),
+                        pl.col("county_code").alias("code"),
+                        "planned",
+                        "missing",
+                    ),
+                    coverage.filter(pl.col("level") == "city").select(
+                        pl.lit("city").alias("unit"),
+                        pl.col("city_name").alias("code"),
+                        "planned",
+                        "missing",
+                    ),
+                ]
+            )
+            .group_by("unit", "code")
+            .agg(
+                interviews_planned=pl.col("planned").sum().cast(pl.Int64),
+                interviews_missing=pl.col("missing").sum().cast(pl.Int64),
+            )
+        )
+        out = (
+            out.join(per, on=["unit", "code"], how="left")
+            .with_columns(pl.col("interviews_planned", "interviews_missing").fill_null(0))
+            .with_columns(interviews_ok=pl.col("interviews_missing") == 0)
+            .with_columns(ok=pl.col("ok") & pl.col("interviews_ok"))
+        )
+        interviews = [
+            pl.when(~pl.col("interviews_ok")).then(
+                pl.format("计划访谈{}人，缺{}人", "interviews_planned", "interviews_missing")
+            )
+        ]
     parts = pl.concat_list(
         pl.when(n_exp < lo).then(pl.format(f"典型经验{{}}条，少于{lo}条", n_exp)),
         pl.when(n_exp > hi).then(pl.format(f"典型经验{{}}条，多于{hi}条", n_exp)),
@@ -414,6 +456,7 @@ def completeness(
             pl.format(f"已确认的突出问题{{}}个，少于{pmin}个", n_prob)
         ),
         pl.when(~pl.col("suggestions_ok")).then(pl.format("{}个问题缺少意见建议", missing)),
+        *interviews,
     ).list.drop_nulls()
     return (
         out.with_columns(
@@ -432,6 +475,7 @@ def completeness(
             "experiences_ok",
             "problems_ok",
             "suggestions_ok",
+            *(["interviews_planned", "interviews_missing", "interviews_ok"] if interviews else []),
             "ok",
             "shortfall",
         )
