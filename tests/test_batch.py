@@ -7,12 +7,17 @@ import re
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from xkaohe.io.fingerprints import write_store
+from xkaohe.io.run import read_counties
 from xkaohe.run.batch import Job, JobResult, run_jobs
-from xkaohe.run.stages import render_reports, report_jobs
+from xkaohe.run.commands import run_indicators
+from xkaohe.run.stages import plan_reports, render_reports, report_jobs
 
 Rendered = tuple[Path, list[JobResult]]
+PLAN = Path(__file__).resolve().parents[1] / "params" / "plan-2019.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +79,42 @@ def test_an_unchanged_rerun_executes_nothing(small_run: Path, tmp_path: Path) ->
     sample.write_text("".join(lines), encoding="utf-8")
     third = render_reports(run, workers=2, timeout=120, only="341221", progress=False)
     assert any(not r.skipped for r in third)
+
+
+def _corrected(run: Path, county: str) -> None:
+    """A team corrects one household's return in ``county``; the indicators run again."""
+    survey = run / "field" / "household_survey.csv"
+    lines = survey.read_text(encoding="utf-8").splitlines(keepends=True)
+    row = next(
+        i
+        for i, line in enumerate(lines)
+        if line.split(",")[1].startswith(county) and ",approve," in line
+    )
+    lines[row] = lines[row].replace(",approve,", ",disapprove,", 1)
+    survey.write_text("".join(lines), encoding="utf-8")
+    run_indicators(run / "frame", run / "sample", run / "field", PLAN, run / "results")
+
+
+def test_a_correction_in_one_county_re_renders_its_reports_its_city_and_the_province(
+    small_run: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    jobs = report_jobs(run)
+    # every report rendered: its fingerprint recorded, its page there
+    todo, _ = plan_reports(run, jobs)
+    write_store(run / "reports", {s.job.stem: fp for s, fp in todo})
+    for scoped, _ in todo:
+        (run / "reports" / f"{scoped.job.stem}.html").write_text("rendered", encoding="utf-8")
+    assert plan_reports(run, jobs)[0] == []
+    counties = read_counties(run / "frame")
+    paired = counties.filter(
+        pl.col("national_poverty_county") & pl.col("paired_helper_county").is_not_null()
+    )
+    county, city = paired.select("county_code", "city_name").row(0)  # one with a pairing report
+    _corrected(run, county)
+    again = {s.job.stem for s, _ in plan_reports(run, jobs)[0]}
+    province_wide = {s.job.stem for s in jobs if s.county_codes is None and "results" in s.reads}
+    assert {"provincial", "field_progress"} <= province_wide and "lottery" not in province_wide
+    mine = {f"county_{county}", f"paired_{county}", f"sample_{county}", f"city_{city}"}
+    assert again == mine | province_wide

@@ -116,26 +116,34 @@ def _interrupt_worker() -> None:
     _plugin().interrupt()
 
 
-def installation() -> dict[str, str]:
-    """Digests of the installed xkaohe's code and notebooks: equal on every machine of a run."""
-    notebooks = hashlib.sha256()
+def _notebooks_digest() -> str:
+    h = hashlib.sha256()
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        notebooks.update(path.name.encode())
-        notebooks.update(path.read_bytes())
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def installation() -> dict[str, str]:
+    """Digests of the installed xkaohe's code and notebooks, as on disk now."""
     return {
         "code": code_digest(Path(xkaohe.__file__).resolve().parent),
-        "notebooks": notebooks.hexdigest(),
+        "notebooks": _notebooks_digest(),
     }
 
 
-LOADED = installation()
-"""What this process loaded: a worker started before xkaohe was upgraded keeps running the
-old code (files on disk are new), and is refused like a machine with another version."""
+LOADED_CODE = installation()["code"]
+"""The code this process loaded (when it imported this module): a worker started before
+xkaohe was upgraded runs the old code though the files on disk are new."""
 
 
 def _worker_view(run: str) -> dict[str, Any]:
-    """What a worker runs: its xkaohe as loaded, and whether it sees the run folder."""
-    return {**LOADED, "run": (Path(run) / "results").is_dir()}
+    """What a worker runs: the code it loaded, the notebooks it would read, the run folder."""
+    return {
+        "code": LOADED_CODE,
+        "notebooks": _notebooks_digest(),
+        "run": (Path(run) / "results").is_dir(),
+    }
 
 
 def check_workers(client: Client, run: Path) -> int:
@@ -160,7 +168,7 @@ def check_workers(client: Client, run: Path) -> int:
             )
         ) from None
     views: dict[str, dict[str, Any]] = client.run(_worker_view, str(run))
-    here = LOADED
+    here = installation()  # what this machine's fingerprints record: the files as they are
     problems = []
     for address, view in sorted(views.items()):
         if not view["run"]:
@@ -307,4 +315,4 @@ class DaskRunner:
         return [results[i] for i in range(len(job_list))]
 
 
-__all__ = ["LOADED", "PLUGIN", "DaskRunner", "WarmKernels", "check_workers", "installation"]
+__all__ = ["LOADED_CODE", "PLUGIN", "DaskRunner", "WarmKernels", "check_workers", "installation"]
