@@ -386,3 +386,7 @@ def test_slice_digest_ignores_row_order_and_float_noise_but_not_values(tmp_path:
         assert slice_digest(_write(tmp_path / name / "t.parquet", changed), ("1",), "甲") != base
     assert slice_digest(_write(tmp_path / "g" / "t.parquet", df.drop("county_code")), ("1",),
                         "甲") == "-"
+    cache: dict[Path, object] = {}  # the batch's way (whole table once) gives the same digests
+    for codes, city in ((("1",), "甲"), (("2",), None), (("3",), "乙")):
+        path = tmp_path / "a" / "t.parquet"
+        assert slice_digest(path, codes, city, cache) == slice_digest(path, codes, city)

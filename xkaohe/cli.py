@@ -217,20 +217,11 @@ def _dask_runner(executor: str, scheduler: str | None) -> JobRunner | None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from xkaohe.run.signoff import demo_signoff
-    from xkaohe.run.stages import refresh_index, run_demo
+    from xkaohe.run.stages import run_demo
 
     out = Path(args.out)
-    with _writing(args, out):
+    with _writing(args, out):  # the cycle, then the demo's sign-off (run_demo does both)
         results = run_demo(out, args.scale, args.workers, args.seed)
-        if all(r.ok for r in results):  # sign-off, release and a returned register (synthetic)
-            shown = demo_signoff(out)
-            refresh_index(out)
-            print(
-                f"sign-off (synthetic): {len(shown['signed'])} team reports signed, "
-                f"{shown['changed']} changed after signing, {shown['unsigned_city']} not signed; "
-                f"feedback released for {len(shown['released'])} cities"
-            )
     code = _report_summary(results, out)
     print(
         f"re-run one city after a correction: xkaohe run --params {out / 'run.yaml'} "

@@ -490,6 +490,31 @@ REPORT_KIND = _set(
     C("county", "县级报告"),
     C("paired", "结对帮扶报告"),
 )
+DISCIPLINE_PARTY = _set(
+    "discipline_party",
+    "违纪方",
+    C("assessed", "被考核地方", colour="#e6a700"),
+    C("team", "考核组", colour="#b00020"),
+)
+"""Whom a discipline rule binds (the plan's ``discipline.rules[].party``, 八(二)(三))."""
+RECTIFICATION_STAGE = _set(
+    "rectification_stage",
+    "整改进展",
+    C("done", "已完成", colour="#2e7d32"),
+    C("done_without_evidence", "已完成但无佐证", colour="#e6a700"),
+    C("in_progress", "整改中（未到期）", colour="#90a4ae"),
+    C("overdue", "逾期未完成", colour="#b00020"),
+    C("not_returned", "台账未报回", colour=NO_DATA_COLOUR),
+)
+"""Where a fed-back problem stands (七(二)), decided in :mod:`xkaohe.analyse.rectification`."""
+FEEDBACK_STATE = _set(
+    "feedback_state",
+    "反馈包状态",
+    C("draft", "草稿（未发布）", colour=NO_DATA_COLOUR),
+    C("released", "已发布", colour="#2e7d32"),
+    C("changed_after_release", "发布后被改动", colour="#b00020"),
+)
+"""A city's feedback packages (八(三), 七(二)): :func:`xkaohe.run.signoff.feedback_state`."""
 
 # ------------------------------------------------------------------ statuses and verdicts
 
@@ -628,6 +653,9 @@ CODE_SETS: dict[str, CodeSet] = {
         IDENTIFICATION_CASE,
         SIGNOFF_STATUS,
         REPORT_KIND,
+        DISCIPLINE_PARTY,
+        RECTIFICATION_STAGE,
+        FEEDBACK_STATE,
         RATE_STATUS,
         RATE_STATUS_REFERENCE,
         VERDICT,
@@ -650,7 +678,9 @@ __all__ = [
     "CODE_SETS",
     "CONTENT_LEVEL",
     "COUNTY_CATEGORY",
+    "DISCIPLINE_PARTY",
     "DISCREPANCY_KIND",
+    "FEEDBACK_STATE",
     "FIELD_SIGNAL",
     "FIELD_TABLE",
     "FINDING_SCOPE",
@@ -671,6 +701,7 @@ __all__ = [
     "RATE",
     "RATE_STATUS",
     "RATE_STATUS_REFERENCE",
+    "RECTIFICATION_STAGE",
     "REPORT_KIND",
     "REVIEW_OUTCOME",
     "REVIEW_STATE",

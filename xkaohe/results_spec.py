@@ -57,6 +57,9 @@ class Result(StrEnum):
     CLAIM_CHECKS = "claim_checks"
     INTERVIEW_COVERAGE = "interview_coverage"
     IDENTIFICATION = "identification"
+    INCIDENTS = "incidents"
+    INCIDENT_EVIDENCE = "incident_evidence"
+    DISCIPLINE_SUMMARY = "discipline_summary"
 
 
 @dataclass(frozen=True)
@@ -545,6 +548,64 @@ _TABLES = (
         "cases, case references.",
         _IDENTIFICATION,
         key=("county_code",),
+    ),
+    ResultTable(
+        Result.INCIDENTS,
+        "The discipline register (八(二)(三)): one row per incident, the plan's codes for "
+        "reporter, rule (and the party it binds) and actions (joined by ';'); team_id the "
+        "team of the place when the register left it empty.",
+        {
+            "incident_id": STR,
+            "date": DATE,
+            "city_name": STR,
+            "county_code": STR,
+            "team_id": STR,
+            "reporter": STR,
+            "rule": STR,
+            "party": STR,
+            "actions": STR,
+            "terminated": BOOL,
+            "description": STR,
+            "outcome": STR,
+            "evidence_files": INT,
+            "evidence_missing": BOOL,
+            "source_row": INT,
+        },
+        key=("incident_id",),
+    ),
+    ResultTable(
+        Result.INCIDENT_EVIDENCE,
+        "Each evidence file of an incident: its name in the register, SHA-256, size and "
+        "where the run keeps it (content-addressed, read-only).",
+        {
+            "incident_id": STR,
+            "city_name": STR,
+            "county_code": STR,
+            "file": STR,
+            "sha256": STR,
+            "bytes": INT,
+            "object": STR,
+        },
+        key=("incident_id", "file"),
+    ),
+    ResultTable(
+        Result.DISCIPLINE_SUMMARY,
+        "Incidents per city, county and team (zeros included): by the assessed place, by "
+        "the team, field work terminated, without evidence, reported by the 督查组.",
+        {
+            "level": STR,
+            "unit": STR,
+            "city_name": STR,
+            "county_code": STR,
+            "team_id": STR,
+            "incidents": INT,
+            "assessed_breaches": INT,
+            "team_breaches": INT,
+            "terminated": INT,
+            "without_evidence": INT,
+            "by_supervision": INT,
+        },
+        key=("level", "unit"),
     ),
 )
 

@@ -243,6 +243,30 @@ OFFICE_MEMBERS = TableSpec(
 ROSTER_TABLES = (CITIES, ASSESSORS)
 ROSTER_OPTIONAL = (LIAISONS, OFFICE_MEMBERS)
 
+# The discipline register (八(二)(三); xkaohe.io.discipline): one row per incident a team
+# or the 督查组 reports. reporter, rule and action hold the plan's codes or labels
+# (discipline: reporters, rules, actions; several actions separated by ; or 、),
+# checked against the plan by xkaohe.analyse.discipline; evidence names files kept
+# with the register (relative paths, separated by ;). team_id may be left empty: it is
+# then the team that assessed the place (from the run's lottery).
+INCIDENTS = TableSpec(
+    "incidents",
+    (
+        C("incident_id", "编号"),
+        C("date", "日期", "date"),
+        C("city_name", "市名称"),
+        C("county_code", "县代码", required=False, nullable=True),
+        C("team_id", "考核组", required=False, nullable=True),
+        C("reporter", "报告方"),
+        C("rule", "违反纪律"),
+        C("description", "情况描述", required=False, nullable=True),
+        C("evidence", "证据文件", required=False, nullable=True),
+        C("action", "处置措施"),
+        C("outcome", "处理结果", required=False, nullable=True),
+    ),
+    key=("incident_id",),
+)
+
 
 def require_columns(df: Any, table: str, columns: Iterable[str]) -> None:
     """Raise :class:`~xkaohe.errors.InputError` naming every missing column and those present."""

@@ -142,6 +142,10 @@ def progress(
 ) -> pl.DataFrame:
     """Per problem fed back: its returned row (if any), ``overdue`` and ``done_without_evidence``.
 
+    ``stage`` places each problem once (:data:`xkaohe.codes.RECTIFICATION_STAGE`):
+    ``not_returned``, else ``overdue``, else ``done_without_evidence``, else
+    ``done``, else ``in_progress``.
+
     A problem is overdue when it is not done and its deadline is before
     ``as_of``; done without evidence when its status is the plan's done
     status and no evidence is named (with ``rectification.evidence_required``).
@@ -152,7 +156,7 @@ def progress(
             for pid, info in packages.items()
             for p in info.get("problems", [])
         ],
-        schema=["package_id", "kind", "city", "unit_code", "problem_id"],
+        schema={c: pl.String for c in ("package_id", "kind", "city", "unit_code", "problem_id")},
         orient="row",
     )
     done = plan.rectification.done_status
@@ -161,13 +165,39 @@ def progress(
         on=["package_id", "problem_id"],
         how="left",
     )
-    return joined.with_columns(
-        returned=pl.col("status").is_not_null(),
-        overdue=(pl.col("status") != done) & (pl.col("deadline") < as_of),
-        done_without_evidence=(pl.col("status") == done)
-        & pl.lit(plan.rectification.evidence_required)
-        & (pl.col("evidence").is_null() | (pl.col("evidence").str.strip_chars() == "")),
-    ).with_columns(pl.col("overdue", "done_without_evidence").fill_null(False))
+    return (
+        joined.with_columns(
+            returned=pl.col("status").is_not_null(),
+            overdue=(pl.col("status") != done) & (pl.col("deadline") < as_of),
+            done_without_evidence=(pl.col("status") == done)
+            & pl.lit(plan.rectification.evidence_required)
+            & (pl.col("evidence").is_null() | (pl.col("evidence").str.strip_chars() == "")),
+        )
+        .with_columns(pl.col("overdue", "done_without_evidence").fill_null(False))
+        .with_columns(
+            pl.when(~pl.col("returned"))
+            .then(pl.lit("not_returned"))
+            .when(pl.col("overdue"))
+            .then(pl.lit("overdue"))
+            .when(pl.col("done_without_evidence"))
+            .then(pl.lit("done_without_evidence"))
+            .when(pl.col("status") == done)
+            .then(pl.lit("done"))
+            .otherwise(pl.lit("in_progress"))
+            .alias("stage")
+        )
+    )
+
+
+def follow_up_date(plan: Plan, synthetic: bool, today: dt.date) -> dt.date:
+    """The day rectification is judged on when none is given.
+
+    Today for a real run: follow-up is about what is late now. Synthetic demo
+    data has no today of its own; it is judged on the plan's provincial
+    report deadline (六: 12月20日前), when the office first takes stock, so the
+    same demo always shows the same overdue items.
+    """
+    return plan.timeline.provincial_report_by if synthetic else today
 
 
 def summary(progress_table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
@@ -186,4 +216,4 @@ def summary(progress_table: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     )
 
 
-__all__ = ["COLUMNS", "REQUIRED", "progress", "summary", "validate"]
+__all__ = ["COLUMNS", "REQUIRED", "follow_up_date", "progress", "summary", "validate"]

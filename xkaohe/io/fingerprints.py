@@ -41,15 +41,21 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def input_tables(run: Path) -> list[Path]:
-    """The tables reports read: the results store, the sample package, the lottery."""
-    return sorted(
-        [
-            *(run / "results").glob("*.parquet"),
-            *(run / "sample").glob("*.csv"),
-            *(run / "lottery").glob("*.csv"),
-        ]
-    )
+TEAM_REPORT_INPUTS = ("results", "sample", "lottery")
+"""The folders of tables a team report reads (what a signature's results digest covers)."""
+
+
+def input_tables(run: Path, folders: tuple[str, ...] | None = None) -> list[Path]:
+    """The tables reports read: the results store, the sample package, the lottery, the
+    returned rectification registers and the feedback manifest (``folders``: only these)."""
+    found = [
+        *(run / "results").glob("*.parquet"),
+        *(run / "sample").glob("*.csv"),
+        *(run / "lottery").glob("*.csv"),
+        *(run / "rectification").glob("*.parquet"),
+        *(run / "feedback").glob("packages.json"),
+    ]
+    return sorted(p for p in found if folders is None or p.parent.name in folders)
 
 
 @dataclass(frozen=True)
@@ -76,22 +82,57 @@ def slice_digest(
     upgrade. ``"-"`` for a table without ``county_code``.
 
     ``cache``: tables already read (as :class:`CanonicalTable`), shared across
-    the fingerprints of one run: each table is read and converted once.
+    the fingerprints of one run: each table is read and converted once. Without
+    it only the slice is read and converted (one report's digest). Both give
+    the same digest.
     """
     if codes is None:
         return file_digest(path)
-    table = cache.get(path) if cache is not None else None
+    if cache is None:  # one report: read and convert only its rows
+        return _slice_digest_lazy(path, codes, city)
+    table = cache.get(path)
     if not isinstance(table, CanonicalTable):
-        table = canonical_table(path)
-        if cache is not None:
-            cache[path] = table
+        table = cache[path] = canonical_table(path)
     if "county_code" not in table.rows.columns:
         return "-"
+    lines = table.rows.filter(_keep(codes, city, table.rows.columns))[_LINE].sort().to_list()
+    return _digest(table.header, lines)
+
+
+def _keep(codes: tuple[str, ...], city: str | None, columns: list[str]) -> pl.Expr:
     keep = pl.col("county_code").is_in(list(codes))
-    if city is not None and "city_name" in table.rows.columns:
+    if city is not None and "city_name" in columns:
         keep = keep | (pl.col("county_code").is_null() & (pl.col("city_name") == city))
-    lines = table.rows.filter(keep)[_LINE].sort().to_list()
-    return hashlib.sha256("\n".join([table.header, *lines]).encode("utf-8")).hexdigest()
+    return keep
+
+
+def _digest(header: str, lines: list[str]) -> str:
+    return hashlib.sha256("\n".join([header, *lines]).encode("utf-8")).hexdigest()
+
+
+def _slice_digest_lazy(path: Path, codes: tuple[str, ...], city: str | None) -> str:
+    try:
+        lazy = _scan(path)
+        names = lazy.collect_schema().names()
+        if "county_code" not in names:
+            return "-"
+        rows = lazy.filter(_keep(codes, city, names)).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise _damaged(path, exc) from None
+    return _digest(_header(names), canonical_lines(rows).sort().to_list())
+
+
+def _damaged(path: Path, exc: BaseException) -> InputError:
+    """A damaged table names itself and the stage that writes it."""
+    lines = str(exc).strip().splitlines()
+    why = lines[0][:120] if lines else type(exc).__name__
+    return InputError(
+        Problem(str(path), None, None, _WRITERS.get(path.parent.name, "a table"), why)
+    )
+
+
+def _header(names: list[str]) -> str:
+    return "\t".join(_escape_text(c) for c in sorted(names))
 
 
 _LINE = "_line"
@@ -106,14 +147,10 @@ def canonical_table(path: Path) -> CanonicalTable:
     try:
         df = _scan(path).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        lines = str(exc).strip().splitlines()
-        why = lines[0][:120] if lines else type(exc).__name__
-        raise InputError(
-            Problem(str(path), None, None, _WRITERS.get(path.parent.name, "a table"), why)
-        ) from None
+        raise _damaged(path, exc) from None
     keys = [c for c in ("county_code", "city_name") if c in df.columns]
     return CanonicalTable(
-        "\t".join(_escape_text(c) for c in sorted(df.columns)),
+        _header(df.columns),
         pl.DataFrame([*(df[k] for k in keys), canonical_lines(df).alias(_LINE)]),
     )
 

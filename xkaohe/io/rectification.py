@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW
-from xkaohe.io.files import sha256_file
+from xkaohe.io.files import read_json, sha256_file
 
 STORE = "rectification"
 REGISTERS = "registers.parquet"
@@ -49,6 +50,18 @@ def read_register(path: Path, headers: dict[str, str]) -> pl.DataFrame:
     )
 
 
+def read_packages(run: Path) -> dict[str, dict[str, Any]] | None:
+    """The feedback manifest (``feedback/packages.json``, written by
+    :func:`xkaohe.run.feedback_files.write_feedback`), or None before the feedback stage."""
+    path = run / "feedback" / "packages.json"
+    if not path.exists():
+        return None
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise InputError(Problem(str(path), None, None, "a JSON object", type(data).__name__))
+    return {str(k): dict(v) for k, v in data.items()}
+
+
 def store_dir(run: Path) -> Path:
     return run / STORE
 
@@ -73,4 +86,4 @@ def write_registers(run: Path, rows: pl.DataFrame, files: list[Path]) -> Path:
     return path
 
 
-__all__ = ["read_register", "read_registers", "store_dir", "write_registers"]
+__all__ = ["read_packages", "read_register", "read_registers", "store_dir", "write_registers"]

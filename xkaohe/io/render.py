@@ -135,18 +135,26 @@ def write_index(
     failed: dict[str, str] | None = None,
     signoff: dict[str, tuple[str, str]] | None = None,
     current: set[str] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> Path:
     """``reports/index.html``: every report by city, each county with its status.
 
     ``status``: county_code, verdict, verdict_label, verdict_colour (the stored
     verdict, worded and coloured by the caller from the one registry), ok, shortfall.
     ``current``: the reports rendered from the run's present state; others are
-    not linked (None: every report on disk).
+    not linked (None: every report on disk). ``notes``: short texts (worded by the
+    caller) after a report's link, by stem, or after a city's heading, by
+    ``city:<name>`` (its feedback packages' state).
     """
     bad = failed or {}
+    noted = notes or {}
 
     def link(stem: str, text: str) -> str:
-        return _link(run, stem, text, bad, current)
+        return _link(run, stem, text, bad, current) + note(stem)
+
+    def note(key: str) -> str:
+        text = noted.get(key)
+        return f' <small class="note">{html.escape(text)}</small>' if text else ""
 
     signed = signoff or {}
 
@@ -166,6 +174,12 @@ def write_index(
             link("provincial", "全省交叉考核总报告"),
             link("lottery", "考核组组建与抽签结果"),
             link("field_progress", "实地核查进度"),
+            link("supervision", "督查组：考核纪律遵守情况"),
+            *(
+                [link("rectification", "整改落实情况")]
+                if (run / "reports" / "rectification.html").exists()
+                else []
+            ),
         ]
     )
     sections = [f"<p>{top}</p>"]
@@ -199,7 +213,8 @@ def write_index(
                 f"<td>{link(report_stem('sample', code), '抽样')}</td><td>{paired}</td></tr>"
             )
         sections.append(
-            f"<h2>{link(report_stem('city', city), city)}{sig(report_stem('city', city))}</h2>"
+            f"<h2>{link(report_stem('city', city), city)}{sig(report_stem('city', city))}"
+            f"{note('city:' + city)}</h2>"
             "<table><tr><th>县（市、区）</th><th>三率一度结论</th><th>报告完整性</th>"
             f"<th>抽样</th><th>结对</th></tr>{''.join(rows)}</table>"
         )
@@ -215,6 +230,7 @@ def write_index(
         "td,th{padding:3px 12px;border-bottom:1px solid #eee;text-align:left}"
         ".sig{color:#888}.sig-signed{color:#2e7d32}.sig-partly_signed{color:#8a6d00}"
         ".sig-changed,.sig-invalid,.sig-wrong_signer{color:#b00020;font-weight:bold}"
+        ".note{color:#555;font-weight:normal}"
         "</style></head><body>"
         f"{banner}<h1>{html.escape(title)}</h1>{''.join(sections)}{footer_html(run)}</body></html>"
     )

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import atomic_path, read_json, sha256_file, write_json, write_text
-from xkaohe.io.fingerprints import input_tables, slice_digest
+from xkaohe.io.fingerprints import TEAM_REPORT_INPUTS, input_tables, slice_digest
 
 SIGNATURES = "signatures"
 KEYS = "keys.json"
@@ -272,13 +272,19 @@ def html_digest(run: Path, stem: str) -> str | None:
     return sha256_file(path) if path.is_file() else None
 
 
-def results_digest(run: Path, county_codes: list[str], city: str | None) -> str:
-    """SHA-256 over the slice digests of every table a report reads (as the batch fingerprints)."""
+def results_digest(
+    run: Path, county_codes: list[str], city: str | None, cache: dict[Path, Any] | None = None
+) -> str:
+    """SHA-256 over the slice digests of every table a team report reads.
+
+    ``cache``: shared across the reports of one run (see
+    :func:`xkaohe.io.fingerprints.slice_digest`): each table is then read once.
+    """
     h = hashlib.sha256()
     codes = tuple(county_codes)
-    for path in input_tables(run):
+    for path in input_tables(run, TEAM_REPORT_INPUTS):
         h.update(f"{path.parent.name}/{path.name}".encode())
-        h.update(slice_digest(path, codes, city).encode())
+        h.update(slice_digest(path, codes, city, cache).encode())
     return h.hexdigest()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from xkaohe.analyse.signoff import collect_signoff, team_names
-from xkaohe.codes import REPORT_KIND, SIGNOFF_STATUS
+from xkaohe.codes import FEEDBACK_STATE, REPORT_KIND, SIGNOFF_STATUS
 from xkaohe.io.results import read_result, run_plan
 from xkaohe.report.kit import table_html
 from xkaohe.results_spec import Result
@@ -32,6 +32,21 @@ def index_labels(signoff: pl.DataFrame) -> dict[str, tuple[str, str]]:
         if r["status"] in ("signed", "partly_signed") and r["signers"]:
             text += f"（{r['signers']}，{(r['signed_at'] or '')[:10]}）"
         out[r["stem"]] = (r["status"], text)
+    return out
+
+
+def feedback_labels(state: pl.DataFrame) -> dict[str, str]:
+    """``city:<name>`` -> its feedback packages' state in Chinese, for ``index.html``.
+
+    ``state``: :func:`xkaohe.run.signoff.feedback_state` (city, state, released_by,
+    released_at).
+    """
+    out: dict[str, str] = {}
+    for r in state.iter_rows(named=True):
+        text = "反馈包：" + FEEDBACK_STATE.label(r["state"])
+        if r["released_by"]:
+            text += f"（{r['released_by']}，{str(r['released_at'] or '')[:10]}）"
+        out[f"city:{r['city']}"] = text
     return out
 
 
@@ -118,6 +133,7 @@ def signature_block(run: Path, city_name: str = "", county_code: str = "") -> st
 __all__ = [
     "KIND_LABELS",
     "STATUS_LABELS",
+    "feedback_labels",
     "index_labels",
     "report_city",
     "signature_block",

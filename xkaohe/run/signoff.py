@@ -35,6 +35,7 @@ from xkaohe.analyse.signoff import (
     team_of_city,
 )
 from xkaohe.errors import InputError, Problem, VerificationError
+from xkaohe.io.files import write_text
 from xkaohe.io.lottery_files import read_lottery
 from xkaohe.io.results import run_plan
 from xkaohe.io.signatures import (
@@ -427,10 +428,10 @@ def demo_signoff(run: Path) -> dict[str, Any]:
     """Sign-off, release and a returned register for the synthetic demo (all marked synthetic).
 
     Keys for every leader and deputy (``run/keys/``, demo passphrase); every
-    city's team reports signed except the last city's; one signed county
-    report changed afterwards; feedback released for every ready city the
-    day after the report deadline; one county's register returned, with
-    overdue items and one done without evidence.
+    city's team reports signed except the last city's; feedback released for
+    every ready city the day after the report deadline (the unsigned city's
+    refused); one signed county report changed afterwards; one county's
+    register returned, with overdue items and one done without evidence.
     """
     plan = run_plan(run)
     lottery = read_lottery(run / "lottery")
@@ -454,8 +455,10 @@ def demo_signoff(run: Path) -> dict[str, Any]:
         for pid in (team.leader_id, team.deputy_id):
             sign_report(run, stem, keys[pid], DEMO_PASSPHRASE, now=when)
         signed.append(stem)
+    after = plan.timeline.team_reports_by + dt.timedelta(days=1)
+    released, refused = release_feedback(run, RELEASED_BY, after, now=when)
     changed = next((s for s in signed if reports[s]["kind"] == "county"), None)
-    if changed is not None:
+    if changed is not None:  # edited after signing (and after its city's release)
         page = run / "reports" / f"{changed}.html"
         text = page.read_text(encoding="utf-8")
         text = (
@@ -463,9 +466,7 @@ def demo_signoff(run: Path) -> dict[str, Any]:
             if "</body>" in text
             else text + CHANGED_NOTE
         )
-        page.write_text(text, encoding="utf-8")
-    after = plan.timeline.team_reports_by + dt.timedelta(days=1)
-    released, refused = release_feedback(run, RELEASED_BY, after, now=when)
+        write_text(page, text)
     returned = _demo_register(
         run, {str(e["city"]) for e in released}, plan.timeline.team_reports_by
     )
@@ -486,7 +487,7 @@ def _demo_register(run: Path, released: set[str], reports_by: dt.date) -> str | 
         (
             (k, v)
             for k, v in sorted(manifest.items())
-            if v["kind"] == "county" and v["city"] in released and len(v["problems"]) >= 3
+            if v["kind"] == "county" and v["city"] in released and len(v["problems"]) >= 4
         ),
         (None, None),
     )

@@ -37,6 +37,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xkaohe import codes
+from xkaohe.analyse.rectification import follow_up_date
 from xkaohe.errors import InputError, PlanError, Problem
 from xkaohe.io.files import read_text
 from xkaohe.io.fingerprints import (
@@ -51,10 +52,12 @@ from xkaohe.io.paths import report_stem
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.render import write_index
 from xkaohe.io.results import read_result, run_plan
-from xkaohe.io.run import mark_synthetic, read_counties
+from xkaohe.io.run import is_synthetic, mark_synthetic, read_counties
 from xkaohe.io.yaml import write_yaml
 from xkaohe.plan import Plan
-from xkaohe.report.signoff import index_labels
+from xkaohe.report.discipline import index_note as discipline_note
+from xkaohe.report.rectification import index_note as rectification_note
+from xkaohe.report.signoff import feedback_labels, index_labels
 from xkaohe.results_spec import Result
 from xkaohe.run.batch import NOTEBOOKS, Interrupted, Job, JobResult, JobRunner, run_jobs
 from xkaohe.run.commands import (
@@ -67,7 +70,13 @@ from xkaohe.run.commands import (
     run_synth,
 )
 from xkaohe.run.feedback_files import write_feedback
-from xkaohe.run.signoff import ReportRef, record_team_reports, signoff_status
+from xkaohe.run.signoff import (
+    ReportRef,
+    demo_signoff,
+    feedback_state,
+    record_team_reports,
+    signoff_status,
+)
 from xkaohe.yamltext import load_yaml_text
 
 PACKAGE = (
@@ -216,6 +225,9 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
         jobs.append(
             Scoped(Job("field_progress.ipynb", "field_progress", "实地核查进度", {}, "全省"), None)
         )
+        supervision = Job("supervision.ipynb", "supervision", "督查组：纪律遵守情况", {}, "全省")
+        jobs.append(Scoped(supervision, None))  # 八(二)(三): the discipline register
+        jobs += _rectification_job(run)
         jobs.append(
             Scoped(
                 Job("provincial_report.ipynb", "provincial", "全省交叉考核总报告", {}, "全省"), None
@@ -227,6 +239,17 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
             Problem(str(NOTEBOOKS), None, None, "every report notebook", f"missing: {missing}")
         )
     return jobs
+
+
+def _rectification_job(run: Path) -> list[Scoped]:
+    """七(二): the rectification follow-up, once registers have come back (judged on
+    :func:`~xkaohe.analyse.rectification.follow_up_date`, so it renders again each day)."""
+    if not (run / "rectification" / "registers.parquet").is_file():
+        return []
+    day = follow_up_date(run_plan(run), is_synthetic(run), dt.date.today())
+    as_of = {"as_of": day.isoformat()}
+    job = Job("rectification.ipynb", "rectification", "整改落实情况", as_of, "全省")
+    return [Scoped(job, None, reads=("results", "rectification", "feedback"))]
 
 
 # ------------------------------------------------------------ fingerprints
@@ -280,10 +303,18 @@ def render_reports(
     only: str | None = None,
     progress: bool = True,
     runner: JobRunner = run_jobs,
+    stems: set[str] | None = None,
 ) -> list[JobResult]:
-    """Execute the reports whose inputs changed (on ``runner``); the others are skipped."""
+    """Execute the reports whose inputs changed (on ``runner``); the others are skipped.
+
+    ``stems``: execute only these reports (the demo's second pass: those that had
+    no data before the sign-off), whatever else changed.
+    """
     known = read_store(run / "reports")
     todo, unchanged = plan_reports(run, report_jobs(run, only))
+    if stems is not None:
+        unchanged += [s for s, _ in todo if s.job.stem not in stems]
+        todo = [(s, fp) for s, fp in todo if s.job.stem in stems]
     skipped = {
         s.job.stem: JobResult(s.job, True, 0.0, str(_html(run, s)), skipped=True) for s in unchanged
     }
@@ -439,9 +470,22 @@ def refresh_index(
     """Write ``reports/index.html`` again, with every team report's sign-off state."""
     plan = plan or run_plan(run)
     labels = index_labels(signoff_status(run, plan)) if (run / "signatures").is_dir() else {}
-    current = {s.job.stem for s in plan_reports(run, report_jobs(run))[1]}
+    jobs = report_jobs(run)
+    current = {s.job.stem for s in plan_reports(run, jobs)[1]}
+    notes = feedback_labels(feedback_state(run)) | {"supervision": discipline_note(run)}
+    notes |= {
+        s.job.stem: rectification_note(run, str(s.job.parameters["as_of"]))
+        for s in jobs
+        if s.job.stem == "rectification"
+    }
     return write_index(
-        run, index_status(run), f"{plan.title} 报告目录", failed, labels, current=current
+        run,
+        index_status(run),
+        f"{plan.title} 报告目录",
+        failed,
+        labels,
+        current=current,
+        notes=notes,
     )
 
 
@@ -484,13 +528,35 @@ def run_demo(
     workers: int = 2,
     seed: str = "demo",
     plan_path: Path = DEFAULT_PLAN,
+    say: Callable[[str], None] = print,
 ) -> list[JobResult]:
-    """``xkaohe demo``: synthesise, then every stage of ``xkaohe run``; leaves run.yaml."""
+    """``xkaohe demo``: synthesise, every stage of ``xkaohe run``, then the sign-off; run.yaml.
+
+    When every report rendered, the demo's sign-off (:func:`xkaohe.run.signoff.demo_signoff`:
+    keys, signatures, one report changed after signing, one city unsigned, feedback
+    released for the others, a returned register) and the reports that only now have
+    their data (the rectification follow-up) are rendered, and the index written again.
+    ``make report`` runs this same command.
+    """
 
     run_synth(out, scale, seed, plan_path)
     mark_synthetic(out, f"synthetic demo province, scale {scale}, seed {seed!r}")
     params = RunParams(run=out, plan=plan_path, seed=seed, workers=workers)
     write_run_params(out / "run.yaml", params)
-    drawn = run_stages(params, ("sample", "lottery"))
+    drawn = run_stages(params, ("sample", "lottery"), say=say)
     ingest_week(out)  # the field week arrives day by day (DESIGN.md "Field ledger")
-    return drawn + run_stages(params, tuple(s for s in STAGES if s not in ("sample", "lottery")))
+    rest = tuple(s for s in STAGES if s not in ("sample", "lottery"))
+    results = drawn + run_stages(params, rest, say=say)
+    if not all(r.ok for r in results):
+        return results
+    shown = demo_signoff(out)  # sign-off, release and a returned register (synthetic)
+    say(
+        f"sign-off (synthetic): {len(shown['signed'])} team reports signed, "
+        f"{shown['changed']} changed after signing, {shown['unsigned_city']} not signed; "
+        f"feedback released for {len(shown['released'])} cities"
+    )
+    # the reports that only now have data (the rectification follow-up); signed ones stay
+    new = {s.job.stem for s in report_jobs(out)} - {r.job.stem for r in results}
+    again = render_reports(out, workers, params.timeout_seconds, stems=new)
+    refresh_index(out)
+    return results + [r for r in again if r.job.stem in new]

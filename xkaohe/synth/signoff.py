@@ -26,8 +26,8 @@ def register_rows(problems: list[str], reports_by: dt.date) -> list[tuple[str, s
 
     With three problems or more every case appears: the first is in progress
     past its deadline (overdue), the second done without evidence, the third
-    done with evidence; after that every fourth is overdue, every third done
-    with evidence, the rest in progress with a later deadline.
+    done with evidence; after that, in turn, overdue, in progress with a later
+    deadline, done with evidence.
     """
     rows = []
     for i, _ in enumerate(problems):
@@ -39,7 +39,7 @@ def register_rows(problems: list[str], reports_by: dt.date) -> list[tuple[str, s
             rows.append(("完善档案资料", "乡镇人民政府", soon, "已完成", ""))
         elif i % 3 == 2:
             rows.append(("逐户核实并补齐帮扶措施", "县扶贫办", soon, "已完成", "整改台账附件1"))
-        elif i % 4 == 0:
+        elif i % 3 == 0:
             rows.append(("制定整改方案，限期落实", "县扶贫办", soon, "整改中", ""))
         else:
             rows.append(("制定整改方案，限期落实", "县扶贫办", later, "整改中", ""))
