@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import plotly.graph_objects as go
@@ -12,6 +12,7 @@ import polars as pl
 from xkaohe.codes import ASSESSOR_LEVEL, MEMBER_ROLE
 from xkaohe.draw.prn import PROTOCOL as PRN_PROTOCOL
 from xkaohe.inputs import CITY_SEP, Lottery, Roster
+from xkaohe.io.roster import load_roster
 from xkaohe.io.xlsx import Sheet
 from xkaohe.privacy import mask_phone
 
@@ -311,6 +312,19 @@ def _departments(roster: Roster | None) -> pl.DataFrame:
     if roster is None or "department" not in roster.assessors.columns:
         return pl.DataFrame(schema=schema)
     return roster.assessors.select("person_id", pl.col("department").cast(pl.String))
+
+
+def run_liaisons(run: Path, lottery: Lottery) -> pl.DataFrame:
+    """The liaisons of a run's roster (``roster/liaisons.csv``) for a report: phones masked."""
+    roster_dir = run / "roster"
+    roster = load_roster(roster_dir) if roster_dir.is_dir() else None
+    if roster is None or roster.liaisons is None:
+        empty = pl.DataFrame(schema=dict.fromkeys(LIAISON_COLUMNS, pl.String))
+        return liaison_table(lottery, empty)
+    return liaison_table(lottery, roster.liaisons, mask=True)
+
+
+LIAISON_COLUMNS = ("city_name", "county_code", "name", "phone")
 
 
 def liaison_table(lottery: Lottery, liaisons: pl.DataFrame, mask: bool = False) -> pl.DataFrame:
