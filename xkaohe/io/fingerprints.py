@@ -113,13 +113,14 @@ def _digest(header: str, lines: list[str]) -> str:
 def _slice_digest_lazy(path: Path, codes: tuple[str, ...], city: str | None) -> str:
     try:
         lazy = _scan(path)
-        names = lazy.collect_schema().names()
-        if "county_code" not in names:
+        schema = lazy.collect_schema()
+        if "county_code" not in schema:
             return "-"
-        rows = lazy.filter(_keep(codes, city, names)).collect()
+        keep = _keep(codes, city, schema.names())
+        lines = lazy.filter(keep).select(canonical_expr(schema)).collect()[_LINE]
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _damaged(path, exc) from None
-    return _digest(_header(names), canonical_lines(rows).sort().to_list())
+    return _digest(_header(schema.names()), lines.sort().to_list())
 
 
 def _damaged(path: Path, exc: BaseException) -> InputError:
@@ -161,15 +162,18 @@ def canonical_lines(df: pl.DataFrame) -> pl.Series:
     Text as is (backslash, tab, newline and carriage return escaped),
     integers in decimal, booleans ``true``/``false``, dates ISO, floats with
     :data:`FLOAT_FORMAT` (``-0`` as ``0``; ``nan``, ``inf``), null as ``\\N``;
-    other types as polars casts them to text. The order of the lines is the
-    caller's (sort them).
+    lists and structs element by element with the same rules; other types as
+    polars casts them to text. The order of the lines is the caller's (sort them).
     """
-    parts = [_canonical_column(df[name], f"c{i}") for i, name in enumerate(sorted(df.columns))]
+    return df.select(canonical_expr(df.schema))[_LINE]
+
+
+def canonical_expr(schema: pl.Schema) -> pl.Expr:
+    """The expression :func:`canonical_lines` evaluates (one pass over a frame of ``schema``)."""
+    parts = [_canonical_column(name, dtype) for name, dtype in sorted(schema.items())]
     if not parts:
-        return pl.Series(_LINE, [""] * df.height, dtype=pl.String)
-    return pl.DataFrame(parts).select(
-        pl.concat_str([pl.col(s.name) for s in parts], separator="\t").alias(_LINE)
-    )[_LINE]
+        return pl.repeat(pl.lit(""), pl.len()).alias(_LINE)
+    return pl.concat_str(parts, separator="\t").alias(_LINE)
 
 
 def _escape_text(text: str) -> str:
@@ -199,25 +203,34 @@ def _nested_text(value: Any) -> str:
     return str(value)  # int, date (ISO)
 
 
-def _canonical_column(s: pl.Series, name: str) -> pl.Series:
-    dtype = s.dtype
+def _floats(s: pl.Series) -> pl.Series:
+    values = s.cast(pl.Float64).fill_null(0.0).to_numpy() + 0.0  # -0.0 + 0.0 is 0.0
+    return pl.Series(s.name, np.char.mod(FLOAT_FORMAT, values).tolist(), dtype=pl.String)
+
+
+def _nested(s: pl.Series) -> pl.Series:
+    return pl.Series(s.name, [_nested_text(v) for v in s.to_list()], dtype=pl.String)
+
+
+def _escaped(text: pl.Expr) -> pl.Expr:
+    for raw, escaped in _ESCAPES:
+        text = text.str.replace_all(raw, escaped, literal=True)
+    return text
+
+
+def _canonical_column(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
     if dtype.is_float():
-        values = s.cast(pl.Float64).fill_null(0.0).to_numpy() + 0.0  # -0.0 + 0.0 is 0.0
-        text = pl.Series(name, np.char.mod(FLOAT_FORMAT, values).tolist(), dtype=pl.String)
+        text = col.map_batches(_floats, return_dtype=pl.String)
     elif dtype == pl.Boolean:
-        text = pl.select(pl.when(s).then(pl.lit("true")).otherwise(pl.lit("false"))).to_series()
+        text = pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false"))
     elif dtype == pl.Date:
-        text = s.dt.strftime("%Y-%m-%d")
+        text = col.dt.strftime("%Y-%m-%d")
     elif dtype.is_nested():  # lists and structs: element by element, the same rules
-        text = pl.Series(name, [_nested_text(v) for v in s.to_list()], dtype=pl.String)
-        for raw, escaped in _ESCAPES:
-            text = text.str.replace_all(raw, escaped, literal=True)
+        text = _escaped(col.map_batches(_nested, return_dtype=pl.String))
     else:  # text, integers (decimal), anything else polars can write as text
-        text = s.cast(pl.String)
-        for raw, escaped in _ESCAPES:
-            text = text.str.replace_all(raw, escaped, literal=True)
-    out = pl.select(pl.when(s.is_null()).then(pl.lit(_NULL)).otherwise(text)).to_series()
-    return out.alias(name)
+        text = _escaped(col.cast(pl.String))
+    return pl.when(col.is_null()).then(pl.lit(_NULL)).otherwise(text)
 
 
 def _scan(path: Path) -> pl.LazyFrame:
