@@ -33,7 +33,8 @@ def _column(directory: Path, spec: schemas.TableSpec, columns: frozenset[str]) -
 
 
 def read_known_names(run: Path, county_codes: list[str] | None = None) -> list[str]:
-    """Household heads of the run's frame (of ``county_codes``; None: all), assessors, team members.
+    """Household heads of the run's frame (of ``county_codes``; None: all), assessors, the
+    places' liaisons, team members.
 
     Parameters
     ----------
@@ -55,11 +56,13 @@ def read_known_names(run: Path, county_codes: list[str] | None = None) -> list[s
         mine = villages.filter(pl.col("county_code").is_in(county_codes))["village_code"]
         heads = heads.filter(pl.col("village_code").is_in(mine.implode()))
     assessors = _column(run / "roster", schemas.ASSESSORS, frozenset({"name"}))
+    liaisons = _column(run / "roster", schemas.LIAISONS, frozenset({"name"}))  # 联络员, 四(二)
     members = run / "lottery" / "members.csv"  # the teams drawn (their roster may live elsewhere)
     drawn = pl.read_csv(members, infer_schema=False) if members.is_file() else pl.DataFrame()
     names = [
         *(heads["head_name"].drop_nulls().to_list() if heads.height else []),
         *(assessors["name"].drop_nulls().to_list() if assessors.height else []),
+        *(liaisons["name"].drop_nulls().to_list() if liaisons.height else []),
         *(drawn["name"].drop_nulls().to_list() if "name" in drawn.columns else []),
     ]
     return sorted(set(names))
@@ -68,7 +71,12 @@ def read_known_names(run: Path, county_codes: list[str] | None = None) -> list[s
 def _sources(run: Path) -> list[Path]:
     """The folders and files the names come from (a file added, changed or removed counts)."""
     out: list[Path] = []
-    for folder, table in (("frame", "households"), ("roster", "assessors"), ("lottery", "members")):
+    for folder, table in (
+        ("frame", "households"),
+        ("roster", "assessors"),
+        ("roster", "liaisons"),
+        ("lottery", "members"),
+    ):
         d = run / folder
         out += [d, *sorted(d.glob(f"{table}.*"))] if d.is_dir() else [d]
     return out

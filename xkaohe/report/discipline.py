@@ -6,8 +6,9 @@ What is counted and how a row is checked is decided once in
 words it in Chinese. Rules, actions and reporters are worded as the plan's
 ``discipline`` section labels them; whom a rule binds through
 :data:`xkaohe.codes.DISCIPLINE_PARTY`. Free text (descriptions, outcomes) passes
-:func:`xkaohe.privacy.mask_text` with the names of the run's assessors and
-liaisons.
+:func:`xkaohe.privacy.mask_text` with every name the run knows
+(:func:`xkaohe.io.people.known_names`: household heads, assessors, liaisons,
+team members).
 
 Notebooks: the city, county and provincial reports append
 :func:`section_html`; ``notebooks/supervision.ipynb`` (the 督查组) uses the rest.
@@ -25,12 +26,11 @@ import polars as pl
 from xkaohe.analyse.discipline import LIST_SEP, discipline_summary, empty_incidents
 from xkaohe.codes import DISCIPLINE_PARTY
 from xkaohe.io.discipline import read_discipline
-from xkaohe.io.lottery_files import CERTIFICATE, read_lottery
+from xkaohe.io.people import known_names
 from xkaohe.io.results import read_result, run_plan
-from xkaohe.io.roster import load_roster
 from xkaohe.plan import Plan
 from xkaohe.privacy import KnownNames, mask_text
-from xkaohe.report.kit import box, esc, table_html
+from xkaohe.report.kit import box, esc, protected_words, table_html
 from xkaohe.results_spec import Result
 
 PARTY_LABELS = DISCIPLINE_PARTY.labels()
@@ -67,27 +67,16 @@ def load_register(run: Path) -> Register:
         incidents, evidence = empty_incidents()
         evidence = evidence.with_columns(pl.lit(None, pl.String).alias("object"))
         summary = discipline_summary(incidents, counties, None)
+    plan = run_plan(run)
     return Register(
         incidents,
         evidence,
         summary,
-        run_plan(run),
+        plan,
         dict(counties.select("county_code", "county_name").iter_rows()),
-        KnownNames.build(_people_names(run)),
+        known_names(run, protected_words(plan, counties)),
         stored,
     )
-
-
-def _people_names(run: Path) -> list[str]:
-    """Names a description may mention: the teams' members and the places' liaisons."""
-    names: list[str] = []
-    if (run / "lottery" / CERTIFICATE).is_file():
-        names += read_lottery(run / "lottery").members["name"].drop_nulls().to_list()
-    if (run / "roster").is_dir():
-        roster = load_roster(run / "roster")
-        if roster.liaisons is not None:
-            names += roster.liaisons["name"].drop_nulls().to_list()
-    return names
 
 
 def _first_county(run: Path) -> tuple[str, str]:
