@@ -92,21 +92,134 @@ class VillageQuota(_Model):
     count: int = Field(ge=0)
 
 
+def _distinct_types(quotas: tuple[VillageQuota, ...], where: str) -> None:
+    types = [q.type for q in quotas]
+    if len(set(types)) != len(types):
+        raise ValueError(f"a village type appears twice in {where}")
+
+
+class Range(_Model):
+    """A numeric condition on a county attribute: ``min <= value <= max`` (either may be absent)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("a range's 'min' is above its 'max'")
+        return self
+
+    def holds(self, value: object) -> bool:
+        """Whether ``value`` (a number; anything else never matches) is within the range."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+Scalar = bool | int | float | str
+"""An attribute value a condition compares with ``==`` (a string, a number or a flag)."""
+
+
+class CountyQuotas(_Model):
+    """One rule of ``villages.by_county``: the village quotas of the counties it matches.
+
+    ``when`` maps a column of the frame's ``counties`` table to a value (equal),
+    a list of values (any of them) or a range ``{min, max}``; every condition
+    must hold. A null attribute matches nothing.
+    """
+
+    when: dict[str, Scalar | tuple[Scalar, ...] | Range] = Field(min_length=1)
+    quotas: tuple[VillageQuota, ...] = Field(min_length=1)  # in walk order
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CountyQuotas:
+        _distinct_types(self.quotas, "a by_county rule's quotas")
+        return self
+
+    def matches(self, county: Mapping[str, object]) -> bool:
+        """Whether every condition holds for a county (a ``counties`` row)."""
+        for column, want in self.when.items():
+            value = county.get(column)
+            if value is None:
+                return False
+            if isinstance(want, Range):
+                ok = want.holds(value)
+            elif isinstance(want, tuple):
+                ok = value in want
+            else:
+                ok = value == want and isinstance(value, bool) == isinstance(want, bool)
+            if not ok:
+                return False
+        return True
+
+
 class VillageRules(_Model):
+    """Village quotas (五(七)1). ``by_county``: rules on county attributes, first match wins;
+    a county no rule matches gets ``quotas``."""
+
     quotas: tuple[VillageQuota, ...]
     distinct_townships: bool
     many_poor_share: Share
     remoteness_tilt: float = Field(ge=0)
     inclusion_replicates: PositiveInt  # step 6, "pi-mc-v1": replicate walks per county
+    by_county: tuple[CountyQuotas, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> VillageRules:
+        _distinct_types(self.quotas, "villages.quotas")
+        return self
 
     @property
     def quota(self) -> dict[str, int]:
         return {q.type: q.count for q in self.quotas}
 
+    @property
+    def county_columns(self) -> tuple[str, ...]:
+        """The ``counties`` columns the ``by_county`` rules read, in first-use order."""
+        return tuple(dict.fromkeys(c for rule in self.by_county for c in rule.when))
+
+    def rule_for(self, county: Mapping[str, object]) -> int:
+        """The index of the first ``by_county`` rule matching a county; -1 for ``quotas``."""
+        for i, rule in enumerate(self.by_county):
+            if rule.matches(county):
+                return i
+        return -1
+
+    def quotas_of(self, rule: int) -> tuple[VillageQuota, ...]:
+        """The quotas of ``by_county`` rule ``rule`` (-1: the default ``quotas``)."""
+        return self.quotas if rule < 0 else self.by_county[rule].quotas
+
+    def quotas_for(self, county: Mapping[str, object]) -> tuple[VillageQuota, ...]:
+        """The village quotas of a county (a ``counties`` row): what reports call planned."""
+        return self.quotas_of(self.rule_for(county))
+
 
 class HouseholdQuota(_Model):
+    """A status's households per sampled village: ``count``, or a share with ``count`` the cap.
+
+    With ``share``, a village draws ``ceil(share * N)`` households, at least
+    ``min`` and at most ``count``; ``N`` is the village's frame households of
+    this status (``share_of: status``) or all its frame households
+    (``share_of: registered``). A shortfall is made up by the substitutes as
+    for a fixed count.
+    """
+
     status: HouseholdStatus
     count: int = Field(ge=0)
+    share: Share | None = None
+    share_of: Literal["status", "registered"] = "status"
+    min: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _share_bounds(self) -> HouseholdQuota:
+        if self.share is None and (self.min or self.share_of != "status"):
+            raise ValueError(f"'{self.status}': 'min' and 'share_of' go with a 'share'")
+        if self.min > self.count:
+            raise ValueError(f"'{self.status}': 'min' is above 'count' (the cap)")
+        return self
 
 
 class HouseholdRules(_Model):
@@ -128,6 +241,11 @@ class HouseholdRules(_Model):
         overlap = set(quota_statuses) & set(self.full_coverage)
         if overlap:
             raise ValueError(f"{sorted(overlap)} both have a quota and full coverage")
+        # full coverage takes every such household after the substitutions: one
+        # taken as a substitute would be listed twice
+        taken = {s for subs in self.substitutes.values() for s in subs} & set(self.full_coverage)
+        if taken:
+            raise ValueError(f"{sorted(taken)} both substitute and have full coverage")
         return self
 
 
@@ -409,6 +527,24 @@ class Rectification(_Model):
         return self
 
 
+class Assumption(_Model):
+    """A value the plan text does not state (the YAML's "unconfirmed" notes, kept by the model).
+
+    ``key``: the value's dotted path in the plan (``sampling.villages.many_poor_share``;
+    a list item by its index, a mapping entry by its key; a note on a section
+    covers everything in it). ``note``: what was assumed, in Chinese, as
+    reports quote it.
+    """
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    note: str = Field(min_length=1)
+
+
+def _covers(outer: str, inner: str) -> bool:
+    """Whether dotted key ``outer`` is ``inner`` or one of its sections."""
+    return inner == outer or inner.startswith(outer + ".")
+
+
 class Plan(_Model):
     """A year's plan. Build it with :func:`load_plan`."""
 
@@ -430,6 +566,48 @@ class Plan(_Model):
     signoff: Signoff
     discipline: Discipline
     rectification: Rectification
+    assumptions: tuple[Assumption, ...] = ()
+
+    @model_validator(mode="after")
+    def _assumption_keys(self) -> Plan:
+        keys = [a.key for a in self.assumptions]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"assumptions name a key twice ({', '.join(twice)})")
+        for key in keys:
+            self.value_at(key)
+        return self
+
+    def value_at(self, key: str) -> object:
+        """The plan's value at a dotted key (as :class:`Assumption` keys are written).
+
+        Raises ValueError (a PlanError when the plan is parsed) naming a key
+        the plan does not have.
+        """
+        value: object = self
+        for part in key.split("."):
+            if isinstance(value, BaseModel) and part in type(value).model_fields:
+                value = getattr(value, part)
+            elif isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, tuple) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                raise ValueError(f"assumption key '{key}' names nothing in the plan ('{part}')")
+        return value
+
+    def assumption(self, key: str) -> Assumption | None:
+        """The note on ``key`` or on a section holding it; None when the plan text states it."""
+        for a in self.assumptions:
+            if _covers(a.key, key):
+                return a
+        return None
+
+    def assumptions_under(self, *keys: str) -> tuple[Assumption, ...]:
+        """The notes on, inside or around any of ``keys``, in plan order."""
+        return tuple(
+            a for a in self.assumptions if any(_covers(a.key, k) or _covers(k, a.key) for k in keys)
+        )
 
     @model_validator(mode="after")
     def _candidate_items(self) -> Plan:
@@ -497,4 +675,4 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise PlanError("\n".join(lines)) from None
 
 
-__all__ = ["Bound", "ExitStandard", "Plan", "parse_plan"]
+__all__ = ["Assumption", "Bound", "CountyQuotas", "ExitStandard", "Plan", "Range", "parse_plan"]

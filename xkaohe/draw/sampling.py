@@ -24,7 +24,7 @@ from xkaohe.draw.prn import prn_series
 from xkaohe.draw.walk import County, Rules, inclusion, method_record, walk
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import Frame
-from xkaohe.plan import InterviewQuota, Plan
+from xkaohe.plan import HouseholdQuota, InterviewQuota, Plan
 
 VILLAGE_TYPES = ("poor", "nonpoor_many_poor")
 
@@ -114,16 +114,52 @@ def village_candidates(frame: Frame, plan: Plan, seed: str) -> pl.DataFrame:
         .when(pl.col("village_code").is_in(nonpoor["village_code"].implode()))
         .then(pl.lit("nonpoor_many_poor"))
     )
-    v = v.with_columns(village_type=vtype, prn=prn_series(seed, "village", v["village_code"]))
+    v = v.with_columns(
+        village_type=vtype,
+        prn=prn_series(seed, "village", v["village_code"]),
+        quota_rule=pl.col("county_code").replace_strict(
+            county_quota_rules(frame.counties, plan), default=-1, return_dtype=pl.Int64
+        ),
+    )
     # Step 3: the order-sampling key, divided in numpy as the walk divides it.
     return v.with_columns(xi=pl.Series(v["prn"].to_numpy() / v["tilt_weight"].to_numpy()))
 
 
-def walk_rules(plan: Plan) -> tuple[tuple[str, ...], Rules]:
-    """The plan's quota order and the walk's rules (a trailing 0 quota for unlisted types)."""
+def county_quota_rules(counties: pl.DataFrame, plan: Plan) -> dict[str, int]:
+    """Each county's ``villages.by_county`` rule (first match; -1: the default quotas).
+
+    A column a rule names that the frame's ``counties`` lacks is a user error.
+    """
     rules = plan.sampling.villages
-    order = tuple(q.type for q in rules.quotas)
-    quota = np.array([*(q.count for q in rules.quotas), 0], dtype=np.int16)
+    missing = [c for c in rules.county_columns if c not in counties.columns]
+    if missing:
+        raise InputError(
+            Problem(
+                "counties",
+                None,
+                ", ".join(missing),
+                "the columns the plan's sampling.villages.by_county rules name",
+                "no such column",
+            )
+        )
+    if not rules.by_county:
+        return {}
+    cols = ["county_code", *rules.county_columns]
+    return {
+        row["county_code"]: rules.rule_for(row)
+        for row in counties.select(list(dict.fromkeys(cols))).iter_rows(named=True)
+    }
+
+
+def walk_rules(plan: Plan, rule: int = -1) -> tuple[tuple[str, ...], Rules]:
+    """A quota order and the walk's rules (a trailing 0 quota for unlisted types).
+
+    ``rule``: a ``villages.by_county`` rule's index; -1, the default quotas.
+    """
+    rules = plan.sampling.villages
+    quotas = rules.quotas_of(rule)
+    order = tuple(q.type for q in quotas)
+    quota = np.array([*(q.count for q in quotas), 0], dtype=np.int16)
     return order, Rules(quota, rules.distinct_townships)
 
 
@@ -154,6 +190,28 @@ def candidate_blocks(
     return out
 
 
+def county_walks(
+    candidates: pl.DataFrame, plan: Plan
+) -> list[tuple[str, slice, County, tuple[str, ...], Rules]]:
+    """:func:`candidate_blocks` with each county's own quota order and walk rules.
+
+    A county of a ``villages.by_county`` rule (``quota_rule`` >= 0) walks with
+    that rule's quotas, its types indexed in that rule's order.
+    """
+    order, rules = walk_rules(plan)
+    rule_of = candidates["quota_rule"].to_numpy()
+    out = []
+    for code, part, county in candidate_blocks(candidates, order):
+        rule = int(rule_of[part.start])
+        if rule < 0:
+            out.append((code, part, county, order, rules))
+            continue
+        own_order, own_rules = walk_rules(plan, rule)
+        types = candidate_blocks(candidates[part], own_order)[0][2].types
+        out.append((code, part, County(county.weights, types, county.towns), own_order, own_rules))
+    return out
+
+
 def inclusion_threads() -> int:
     """Threads for step 6: the cores this process may use, at most 4 (memory)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -172,16 +230,15 @@ def inclusion_probabilities(candidates: pl.DataFrame, plan: Plan, seed: str) -> 
     Per county, R replicate walks of steps 3-5 (:func:`xkaohe.draw.walk.inclusion`).
     """
     cands = _candidates_by_code(candidates)
-    order, rules = walk_rules(plan)
     replicates = plan.sampling.villages.inclusion_replicates
     p = np.empty(cands.height)
     se = np.empty(cands.height)
-    counties = candidate_blocks(cands, order)
+    counties = county_walks(cands, plan)
     # Counties are independent and numpy releases the GIL in the heavy steps:
     # threads share the work across cores; the numbers do not depend on them.
     with ThreadPoolExecutor(max_workers=inclusion_threads()) as pool:
-        results = pool.map(lambda c: inclusion(c[2], rules, replicates, seed, c[0]), counties)
-        for (_, part, _), (p_county, se_county) in zip(counties, results, strict=True):
+        results = pool.map(lambda c: inclusion(c[2], c[4], replicates, seed, c[0]), counties)
+        for (_, part, *_), (p_county, se_county) in zip(counties, results, strict=True):
             p[part], se[part] = p_county, se_county
     return pl.DataFrame(
         {
@@ -204,16 +261,19 @@ def walk_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFra
     candidates' prn; ``walk_order`` is null for candidates not drawn.
     """
     cands = _candidates_by_code(candidates)
-    order, rules = walk_rules(plan)
     prn = cands["prn"].to_numpy()
     rank = np.zeros(cands.height, np.int16)
     slot = np.full(cands.height, -1, np.int8)
     relaxed = np.zeros(cands.height, np.bool_)
-    for _, part, county in candidate_blocks(cands, order):
+    for _, part, county, order, rules in county_walks(cands, plan):
         real = walk(prn[None, part], county, rules)
-        rank[part], slot[part], relaxed[part] = real.rank[0], real.slot[0], real.relaxed[0]
+        # The slot as an index of VILLAGE_TYPES (counties may order their quotas
+        # differently); the trailing -1 keeps "not drawn" (slot -1) as -1.
+        as_type = np.array([*(VILLAGE_TYPES.index(t) for t in order), -1], np.int8)
+        rank[part], slot[part] = real.rank[0], as_type[real.slot[0]]
+        relaxed[part] = real.relaxed[0]
     drawn = pl.col("walk_order") > 0
-    filled = pl.col("_slot").replace_strict(dict(enumerate(order)), default=None)
+    filled = pl.col("_slot").replace_strict(dict(enumerate(VILLAGE_TYPES)), default=None)
     cands = cands.with_columns(
         walk_order=pl.Series(rank, dtype=pl.Int64),
         relaxed_township=pl.Series(relaxed, dtype=pl.Boolean),
@@ -271,6 +331,23 @@ def _smallest(df: pl.DataFrame, by: list[str], k: pl.Expr | int) -> pl.DataFrame
     return ranked.filter(pl.col("_k") < k).drop("_k")
 
 
+def household_targets(hh: pl.DataFrame, villages: pl.DataFrame, q: HouseholdQuota) -> pl.DataFrame:
+    """``village_code, _want``: the households of ``q``'s status each sampled village draws.
+
+    A fixed ``count``, or ``ceil(share * N)`` within ``[min, count]`` (see
+    :class:`xkaohe.plan.HouseholdQuota`); ``hh`` is the villages' frame households.
+    """
+    codes = villages.select("village_code")
+    if q.share is None:
+        return codes.with_columns(_want=pl.lit(q.count, pl.Int64))
+    pool = hh if q.share_of == "registered" else hh.filter(pl.col("status") == q.status)
+    n = codes.join(pool.group_by("village_code").len(), on="village_code", how="left")
+    # ceil in float with a tolerance: 0.1 * 30 is 3.0000000000000004, which is 3 households.
+    want = np.ceil(n["len"].fill_null(0).to_numpy() * q.share - 1e-9).astype(np.int64)
+    want = np.clip(want, q.min, q.count)
+    return codes.with_columns(_want=pl.Series(want, dtype=pl.Int64))
+
+
 def draw_households(frame: Frame, villages: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFrame:
     """Quota households with substitutions, and full coverage (steps 1-3)."""
     rules = plan.sampling.households
@@ -280,21 +357,26 @@ def draw_households(frame: Frame, villages: pl.DataFrame, plan: Plan, seed: str)
     hh = hh.with_columns(prn=prn_series(seed, "household", hh["household_id"]))
     keep = ["county_code", "village_code", "household_id", "status", "prn"]
     pieces: list[pl.DataFrame] = []
+    targets = [household_targets(hh, villages, q) for q in rules.quotas]
     # Step 1: each status's quota, k smallest prn.
     for step, q in enumerate(rules.quotas):
-        got = _smallest(hh.filter(pl.col("status") == q.status), ["village_code"], q.count)
+        got = _smallest(
+            hh.filter(pl.col("status") == q.status).join(targets[step], on="village_code"),
+            ["village_code"],
+            pl.col("_want"),
+        )
         pieces.append(
             got.select(keep).with_columns(selected_as=pl.lit(q.status), _order=pl.lit(step))
         )
     chosen = pl.concat(pieces)
     # Step 2: shortfalls, in plan order, from the substitutes in order.
-    villages_codes = villages.select("village_code")
     for step, q in enumerate(rules.quotas):
         for sub in rules.substitutes.get(q.status, ()):
             have = chosen.filter(pl.col("selected_as") == q.status).group_by("village_code").len()
             short = (
-                villages_codes.join(have, on="village_code", how="left")
-                .with_columns(_short=q.count - pl.col("len").fill_null(0))
+                targets[step]
+                .join(have, on="village_code", how="left")
+                .with_columns(_short=pl.col("_want") - pl.col("len").fill_null(0))
                 .filter(pl.col("_short") > 0)
             )
             if short.height == 0:
