@@ -94,10 +94,10 @@ from xkaohe.io.sample_package import (
     field_list_sheets,
     read_certificate,
     read_package,
-    write_field_list,
     write_package,
     write_tables,
 )
+from xkaohe.io.xlsx import write_workbooks
 from xkaohe.plan import Plan
 from xkaohe.report.lottery import team_list_sheets
 from xkaohe.results_spec import Result
@@ -145,9 +145,14 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[Path]:
-    """One printable xlsx per county (DESIGN.md: the field team's list)."""
-    paths = []
-    names = frame.villages.select("village_code", "village_name")
+    """One printable xlsx per county (DESIGN.md: the field team's list), in parallel."""
+    drawn = pl.concat(
+        [df.select("village_code") for df in package.tables().values() if "village_code" in df]
+    ).unique()  # the names the lists print: a few hundred villages of the frame's 128,000
+    names = frame.villages.select("village_code", "village_name").join(
+        drawn, on="village_code", how="semi"
+    )
+    books = []
     for code, name in (
         package.villages.select("county_code")
         .unique()
@@ -157,9 +162,9 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
     ):
         part = package.for_county(code).tables()
         path = inside(out, out / FIELD_LISTS / f"{safe_name(f'{code}_{name}')}.xlsx")
-        write_field_list(path, f"{name}交叉考核抽样清单", field_list_sheets(part, names))
-        paths.append(path)
-    return paths
+        books.append((path, field_list_sheets(part, names), f"{name}交叉考核抽样清单"))
+    write_workbooks(books)
+    return [path for path, _, _ in books]
 
 
 def run_sample(
@@ -406,6 +411,7 @@ def compute_results(
         cases=cases,
     )
     findings = merge_findings(checked.problems, candidates, plan, as_of)
+    interviews = interview_coverage(sample["interviewees"], claims)
     return {
         Result.COUNTIES: counties,
         Result.HOUSEHOLDS: households,
@@ -423,11 +429,13 @@ def compute_results(
         **{f"check_{name}": df for name, df in checks.tables().items()},
         Result.FINDINGS: findings,
         Result.EXPERIENCES: checked.experiences,
-        Result.COMPLETENESS: completeness(findings, checked.experiences, counties, plan),
+        Result.COMPLETENESS: completeness(
+            findings, checked.experiences, counties, plan, coverage=interviews
+        ),
         Result.REJECTS: checked.rejects,
         Result.RELAPSES: relapse_counts(households, plan),
         Result.CLAIM_CHECKS: claim_checks,
-        Result.INTERVIEW_COVERAGE: interview_coverage(sample["interviewees"], claims),
+        Result.INTERVIEW_COVERAGE: interviews,
         Result.IDENTIFICATION: cases,
         Result.PAIRED_VISITS: paired_visit_table(
             sample["project_households"],
@@ -520,7 +528,7 @@ def run_lottery(
     cert = build_certificate(lottery, roster, roster_dir, plan_path, plan_hash(plan_path))
     if header_map.tables:
         cert["columns"] = {"path": header_map.source, "map": header_map.as_dict()}
-    write_lottery(out_dir, lottery, cert, team_list_sheets(lottery))
+    write_lottery(out_dir, lottery, cert, team_list_sheets(lottery, roster))
     return lottery
 
 
