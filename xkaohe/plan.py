@@ -503,6 +503,7 @@ class CodeLabel(_Model):
 
 class DisciplineRule(CodeLabel):
     party: Literal["team", "assessed"]  # who the rule binds: 考核组 or 被考核地方
+    aliases: tuple[str, ...] = ()  # other wordings accepted in the incidents register
 
 
 class Discipline(_Model):

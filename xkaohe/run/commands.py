@@ -62,6 +62,7 @@ from xkaohe.field.ledger import (
 )
 from xkaohe.inputs import ROW, Field, Frame, Lottery, Roster
 from xkaohe.io.columns import NO_MAP, ColumnMap, load_column_map, parse_column_map
+from xkaohe.io.discipline import register_dir, write_register
 from xkaohe.io.field import load_field
 from xkaohe.io.files import read_json, sha256_file
 from xkaohe.io.frame import INDICATOR_COLUMNS, SAMPLING_COLUMNS, load_frame
@@ -101,8 +102,10 @@ from xkaohe.io.xlsx import write_workbooks
 from xkaohe.plan import Plan
 from xkaohe.report.lottery import team_list_sheets
 from xkaohe.results_spec import Result
+from xkaohe.run.discipline import check_register, keep_register
 from xkaohe.schemas import check_sample_package, normalise_counties
 from xkaohe.synth.deliveries import delivery_files, synthesize_deliveries
+from xkaohe.synth.discipline import synthesize_incidents
 from xkaohe.synth.field import synthesize_field
 from xkaohe.synth.frame import SCALES, synthesize_frame, synthesize_roster
 
@@ -334,6 +337,10 @@ def run_synth(
         parts = (("deliveries", week.deliveries), ("deliveries-tampered", week.tampered))
         for folder, part in parts:
             delivered[f"{folder}/files"] = write_deliveries(out / folder, delivery_files(part))
+    if lottery is not None:  # 八(二)(三): the register the teams and the 督查组 kept
+        incidents, evidence = synthesize_incidents(frame["counties"], lottery, plan, seed)
+        write_register(register_dir(out / "field"), incidents, evidence)
+        delivered["discipline/incidents"] = incidents.height
     mark_synthetic(out, f"synthetic province (xkaohe synth), scale {scale}, seed {seed!r}")
     return {f"{folder}/{k}": v.height for folder, t in written.items() for k, v in t.items()} | (
         delivered
@@ -483,9 +490,11 @@ def run_indicators(
     frame = load_frame(frame_dir, INDICATOR_COLUMNS, header_map)
     sample = read_package(sample_dir)
     field, ledger_head = field_returns(field_dir, out.parent, header_map)
+    register = check_register(register_dir(field_dir), out.parent, frame.counties, plan)
     synthetic = is_synthetic(frame_dir.parent) or is_synthetic(field_dir.parent)
     when, rule = choose_as_of(plan, as_of, synthetic, dt.date.today())
     results = compute_results(frame, sample, field, plan, when)
+    results |= keep_register(out.parent, register)  # 八(二)(三): the discipline register
     cert = read_certificate(sample_dir)
     manifest = {
         "package_version": __version__,
@@ -496,6 +505,7 @@ def run_indicators(
         "sample_certificate": cert.get("outputs", {}),
         "field": {f.name: {"file": f.path.name, "sha256": f.sha256} for f in field.files},
         "ledger": ledger_head,  # the field ledger's head the results were computed at, or None
+        "discipline": register.source,  # the incidents table, or None without a register
     }
     write_results(out, results, manifest, plan_path)
     if ledger_head is not None:
