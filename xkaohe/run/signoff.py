@@ -324,6 +324,7 @@ def release_feedback(
     """
     if not by.strip():
         raise InputError(Problem("--by", None, None, "the name of who releases", "nothing"))
+    run = Path(run).resolve()  # package folders are found resolved: compare like with like
     plan = run_plan(run)
     end = plan.timeline.field_end
     if as_of <= end:
@@ -433,6 +434,7 @@ def demo_signoff(run: Path) -> dict[str, Any]:
     refused); one signed county report changed afterwards; one county's
     register returned, with overdue items and one done without evidence.
     """
+    run = Path(run).resolve()
     plan = run_plan(run)
     lottery = read_lottery(run / "lottery")
     when = signing_time(plan.timeline.team_reports_by)
