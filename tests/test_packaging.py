@@ -87,7 +87,7 @@ def test_a_missing_shipped_folder_names_where_it_looked(
     from xkaohe.io import resources
 
     (tmp_path / "xkaohe").mkdir()
-    monkeypatch.setattr(resources, "_package", lambda: tmp_path / "xkaohe")
+    monkeypatch.setattr(resources, "package_dir", lambda: tmp_path / "xkaohe")
     with pytest.raises(resources.ResourceError, match=r"notebooks folder is missing.*_bundled"):
         resources.notebooks_dir()
     (tmp_path / "xkaohe" / resources.BUNDLED / "notebooks").mkdir(parents=True)

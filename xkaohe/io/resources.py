@@ -27,7 +27,8 @@ class ResourceError(RuntimeError):
     """The installation lacks a shipped folder (a broken install, not the user's input)."""
 
 
-def _package() -> Path:
+def package_dir() -> Path:
+    """The installed xkaohe package folder (its code is part of every report fingerprint)."""
     root = files("xkaohe")
     if not isinstance(root, Path):  # e.g. imported from a zip: papermill needs real files
         raise ResourceError(f"xkaohe is not installed as plain files ({root!r}): reinstall it")
@@ -36,7 +37,7 @@ def _package() -> Path:
 
 def folder(name: str) -> Path:
     """The shipped folder ``name`` (notebooks, params or reference) on disk."""
-    package = _package()
+    package = package_dir()
     candidates = (package / BUNDLED / name, package.parent / FOLDERS[name])
     for path in candidates:
         if path.is_dir():
@@ -75,6 +76,7 @@ __all__ = [
     "default_plan",
     "folder",
     "notebooks_dir",
+    "package_dir",
     "params_dir",
     "reference_dir",
 ]

@@ -50,9 +50,9 @@ from typing import Any
 from distributed import Client, Future, WorkerPlugin, get_worker
 from tqdm import tqdm
 
-import xkaohe
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.fingerprints import code_digest
+from xkaohe.io.resources import package_dir
 from xkaohe.run.batch import (
     NOTEBOOKS,
     Interrupted,
@@ -127,7 +127,7 @@ def _notebooks_digest() -> str:
 def installation() -> dict[str, str]:
     """Digests of the installed xkaohe's code and notebooks, as on disk now."""
     return {
-        "code": code_digest(Path(xkaohe.__file__).resolve().parent),
+        "code": code_digest(package_dir()),
         "notebooks": _notebooks_digest(),
     }
 

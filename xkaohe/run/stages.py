@@ -52,6 +52,7 @@ from xkaohe.io.memo import stamp
 from xkaohe.io.paths import report_stem
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.render import write_index
+from xkaohe.io.resources import package_dir
 from xkaohe.io.results import read_result, run_plan
 from xkaohe.io.run import is_synthetic, mark_synthetic, read_counties
 from xkaohe.io.yaml import write_yaml
@@ -79,10 +80,6 @@ from xkaohe.run.signoff import (
     signoff_status,
 )
 from xkaohe.yamltext import load_yaml_text
-
-PACKAGE = (
-    Path(__file__).resolve().parent.parent
-)  # the xkaohe package: its code is in every fingerprint
 
 
 class RunParams(BaseModel):
@@ -304,7 +301,7 @@ def plan_reports(
     today's and its HTML exists. That is also what the index may link.
     """
     known = read_store(run / "reports")
-    code = code_digest(PACKAGE)
+    code = code_digest(package_dir())
     todo, unchanged = [], []
     tables: dict[Path, pl.DataFrame] = {}  # each input table read once for all the jobs
     for scoped in jobs:
