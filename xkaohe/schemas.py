@@ -298,17 +298,29 @@ def _sample_contracts() -> dict[str, Any]:
     def col(dtype: Any, *checks: Any, nullable: bool = False, unique: bool = False) -> Any:
         return pa.Column(dtype, list(checks), nullable=nullable, unique=unique)
 
+    def village_key() -> dict[str, Any]:
+        # a drawn village and a candidate carry the same key, type, prn and tilt
+        return {
+            "county_code": col(text),
+            "village_code": col(text, unique=True),
+            "township_code": col(text),
+            "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE.order))),
+            "prn": col(real, unit),
+            "tilt_weight": col(real, pa.Check.ge(1)),
+        }
+
+    def probabilities() -> dict[str, Any]:
+        # pi-mc-v1: never 0 (Fattorini's estimator), se at most 0.5
+        return {
+            "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
+            "inclusion_prob_se": col(real, pa.Check.in_range(0, 0.5)),
+        }
+
     return {
         "villages": pa.DataFrameSchema(
             {
-                "county_code": col(text),
-                "village_code": col(text, unique=True),
-                "township_code": col(text),
-                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE.order))),
-                "prn": col(real, unit),
-                "tilt_weight": col(real, pa.Check.ge(1)),
-                "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
-                "inclusion_prob_se": col(real, pa.Check.in_range(0, 0.5)),
+                **village_key(),
+                **probabilities(),
                 "relaxed_township": col(flag),
                 "substituted_for": col(
                     text, pa.Check.isin(list(VILLAGE_TYPE.order)), nullable=True
@@ -317,16 +329,10 @@ def _sample_contracts() -> dict[str, Any]:
         ),
         "village_candidates": pa.DataFrameSchema(
             {
-                "county_code": col(text),
-                "village_code": col(text, unique=True),
-                "township_code": col(text),
-                "village_type": col(text, pa.Check.isin(list(VILLAGE_TYPE.order))),
-                "prn": col(real, unit),
-                "tilt_weight": col(real, pa.Check.ge(1)),
+                **village_key(),
                 "xi": col(real, pa.Check.gt(0)),
                 "drawn": col(flag),
-                "inclusion_prob": col(real, pa.Check.in_range(0, 1, include_min=False)),
-                "inclusion_prob_se": col(real, pa.Check.in_range(0, 0.5)),
+                **probabilities(),
             }
         ),
         "households": pa.DataFrameSchema(
