@@ -18,6 +18,36 @@ from xkaohe import codes
 from xkaohe.errors import InputError, Problem
 
 Kind = Literal["text", "bool", "int", "float", "enum", "date"]
+KIND_DTYPES: dict[str, type[pl.DataType]] = {
+    "text": pl.String,
+    "bool": pl.Boolean,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "enum": pl.String,
+    "date": pl.Date,
+}
+"""The polars type a column of each kind is read as."""
+
+REJECT_COLUMNS: dict[str, type[pl.DataType]] = {
+    "table": pl.String,
+    "file": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "expected": pl.String,
+    "found": pl.String,
+    "county_code": pl.String,
+}
+"""A field-return row that reads but cannot be used (``rejects.csv``; the ledger keeps them too)."""
+
+MEDIA_ROW_COLUMNS: dict[str, type[pl.DataType]] = {
+    "row": pl.Int64,
+    "file": pl.String,
+    "sha256": pl.String,
+    "kind": pl.String,
+    "table": pl.String,
+    "record_key": pl.String,
+}
+"""A media manifest's row as the ledger stores it."""
 
 TRUE_WORDS = ("true", "1", "是", "yes", "y", "t", "对")
 FALSE_WORDS = ("false", "0", "否", "no", "n", "f", "错")

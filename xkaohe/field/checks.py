@@ -35,15 +35,7 @@ from xkaohe.plan import Plan
 SAMPLE, PAIRED_PROJECT = "sample", "paired_project"
 """The two kinds of household visit (``visit_kind``; see the module docstring)."""
 
-REJECT_COLUMNS = {
-    "table": pl.String,
-    "file": pl.String,
-    "row": pl.Int64,
-    "column": pl.String,
-    "expected": pl.String,
-    "found": pl.String,
-    "county_code": pl.String,
-}
+REJECT_COLUMNS = schemas.REJECT_COLUMNS
 
 
 @dataclass(frozen=True)

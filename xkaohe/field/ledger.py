@@ -251,14 +251,7 @@ def entry_hash(entry: EntryRow, files: Iterable[tuple[str, str, int, str]]) -> s
 
 def media_rows(manifest: pl.DataFrame | None) -> pl.DataFrame:
     """The manifest's rows as stored: row, file (path in the delivery), sha256, kind, table, key."""
-    schema = {
-        "row": pl.Int64,
-        "file": pl.String,
-        "sha256": pl.String,
-        "kind": pl.String,
-        "table": pl.String,
-        "record_key": pl.String,
-    }
+    schema = schemas.MEDIA_ROW_COLUMNS
     if manifest is None or manifest.height == 0:
         return pl.DataFrame(schema=schema)
     return manifest.select(
@@ -588,14 +581,8 @@ def current(versions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-_DTYPES = {
-    "text": pl.String,
-    "bool": pl.Boolean,
-    "int": pl.Int64,
-    "float": pl.Float64,
-    "enum": pl.String,
-    "date": pl.String,
-}
+# dates stay ISO text in a record's canonical content
+_DTYPES = schemas.KIND_DTYPES | {"date": pl.String}
 _META = {
     "record_key": "_key",
     "seq": "_seq",

@@ -18,19 +18,10 @@ from xkaohe.inputs import ROW, Field, TableFile
 from xkaohe.io.columns import NO_MAP, ColumnMap
 from xkaohe.io.tables import read_table
 
-_DTYPES = {
-    "text": pl.String,
-    "bool": pl.Boolean,
-    "int": pl.Int64,
-    "float": pl.Float64,
-    "enum": pl.String,
-    "date": pl.Date,
-}
-
 
 def empty_table(spec: schemas.TableSpec) -> pl.DataFrame:
     """A table with the spec's columns and no rows."""
-    schema = {ROW: pl.Int64} | {c.name: _DTYPES[c.kind] for c in spec.columns}
+    schema = {ROW: pl.Int64} | {c.name: schemas.KIND_DTYPES[c.kind] for c in spec.columns}
     return pl.DataFrame(schema=schema)
 
 

@@ -466,15 +466,7 @@ class Ledger:
     def media(self) -> pl.DataFrame:
         return self._frame(
             "SELECT * FROM media ORDER BY seq, row",
-            {
-                "seq": pl.Int64,
-                "row": pl.Int64,
-                "file": pl.String,
-                "sha256": pl.String,
-                "kind": pl.String,
-                "table": pl.String,
-                "record_key": pl.String,
-            },
+            {"seq": pl.Int64, **schemas.MEDIA_ROW_COLUMNS},
         )
 
     def rejects(self) -> pl.DataFrame:
@@ -482,12 +474,7 @@ class Ledger:
             "SELECT * FROM rejects ORDER BY seq, tbl, row, col",
             {
                 "seq": pl.Int64,
-                "table": pl.String,
-                "file": pl.String,
-                "row": pl.Int64,
-                "column": pl.String,
-                "expected": pl.String,
-                "found": pl.String,
+                **{k: v for k, v in schemas.REJECT_COLUMNS.items() if k != "county_code"},
             },
         )
 

@@ -85,7 +85,13 @@ from xkaohe.codes import SURVEY_ITEM
 from xkaohe.draw.prn import seeded_rng
 from xkaohe.draw.sampling import SamplePackage
 from xkaohe.plan import Plan
-from xkaohe.schemas import CLAIM_ITEMS, FIELD_TABLES, TableSpec, normalise_counties
+from xkaohe.schemas import (
+    CLAIM_ITEMS,
+    FIELD_TABLES,
+    KIND_DTYPES,
+    TableSpec,
+    normalise_counties,
+)
 
 __all__ = ["FAULTS", "ITEMS", "synthesize_field"]
 
@@ -1287,16 +1293,11 @@ def _short_truth(problems: pl.DataFrame, experiences: pl.DataFrame, cty: pl.Data
 
 # --- output -------------------------------------------------------------------------------
 
-_DTYPES: dict[str, type[pl.DataType]] = {"text": pl.String, "bool": pl.Boolean,
-                                          "int": pl.Int64, "float": pl.Float64,
-                                          "enum": pl.String, "date": pl.Date}
-
-
 def _conform(df: pl.DataFrame, name: str) -> pl.DataFrame:
     """Exactly the spec's columns, in its order and types."""
     spec: TableSpec = next(s for s in FIELD_TABLES if s.name == name)
     return df.select([(pl.col(c.name) if c.name in df.columns else pl.lit(None))
-                      .cast(_DTYPES[c.kind]).alias(c.name) for c in spec.columns])
+                      .cast(KIND_DTYPES[c.kind]).alias(c.name) for c in spec.columns])
 
 
 # --- claims (issue 13) --------------------------------------------------------------------
