@@ -442,29 +442,21 @@ def _summarise(ledger: Ledger, p: Prepared, seq: int) -> tuple[int, int, int, in
             unchanged += 1
         else:
             corrected += 1
-            old_content = ledger.record_content(old_seq, t, k)
-            cells = _cells(old_content, content)
-            result = _review_result(t, old_content, cells)
-            for col, a, b in cells:
-                rows.append(
-                    {
-                        "table": t,
-                        "record_key": key_text(k),
-                        "column": col,
-                        "old": a,
-                        "new": b,
-                        "seq": seq,
-                        "team_id": d.team_id,
-                        "field_date": d.field_date,
-                        "old_seq": old_seq,
-                        "old_team_id": old_order[1],
-                        "old_field_date": dt.date.fromisoformat(old_order[0]),
-                        "reviewed": None,
-                        "in_results": None,
-                        "in_report": None,
-                        "review_result": result,
-                    }
-                )
+            rows += _change_rows(
+                t,
+                k,
+                ledger.record_content(old_seq, t, k),
+                content,
+                seq=seq,
+                team_id=d.team_id,
+                field_date=d.field_date,
+                old_seq=old_seq,
+                old_team_id=old_order[1],
+                old_field_date=dt.date.fromisoformat(old_order[0]),
+                reviewed=None,
+                in_results=None,
+                in_report=None,
+            )
     return new, corrected, unchanged, superseded, pl.DataFrame(rows, schema=_CHANGE_SCHEMA)
 
 
@@ -728,31 +720,42 @@ def changes(versions: pl.DataFrame, uses: pl.DataFrame, plan: Plan) -> pl.DataFr
         reviewed = _reviewed(t, r["old_content"], r["field_date"], r["old_field_date"], plan)
         in_results = seen(t, k, r["old_record_hash"], "results")
         in_report = seen(t, k, r["old_record_hash"], "report")
-        cells = _cells(r["old_content"], r["content"])
-        result = _review_result(t, r["old_content"], cells)
-        for col, a, b in cells:
-            rows.append(
-                {
-                    "table": t,
-                    "record_key": key_text(k),
-                    "column": col,
-                    "old": a,
-                    "new": b,
-                    "seq": r["seq"],
-                    "team_id": r["team_id"],
-                    "field_date": r["field_date"],
-                    "old_seq": r["old_seq"],
-                    "old_team_id": r["old_team_id"],
-                    "old_field_date": r["old_field_date"],
-                    "reviewed": reviewed,
-                    "in_results": in_results,
-                    "in_report": in_report,
-                    "review_result": result,
-                }
-            )
+        rows += _change_rows(
+            t,
+            k,
+            r["old_content"],
+            r["content"],
+            seq=r["seq"],
+            team_id=r["team_id"],
+            field_date=r["field_date"],
+            old_seq=r["old_seq"],
+            old_team_id=r["old_team_id"],
+            old_field_date=r["old_field_date"],
+            reviewed=reviewed,
+            in_results=in_results,
+            in_report=in_report,
+        )
     return pl.DataFrame(rows, schema=_CHANGE_SCHEMA).sort(
         "field_date", "team_id", "table", "record_key", "seq", "column"
     )
+
+
+def _change_rows(
+    table: str, key: Any, old_content: str, content: str, **about: Any
+) -> list[dict[str, Any]]:
+    """One row per changed cell of a corrected record (``_CHANGE_SCHEMA``).
+
+    Where, old -> new, what the review made of it, and ``about``: which
+    delivery, and what the old value was already used for.
+    """
+    cells = _cells(old_content, content)
+    result = _review_result(table, old_content, cells)
+    return [
+        {"table": table, "record_key": key_text(key), "column": col, "old": a, "new": b}
+        | about
+        | {"review_result": result}
+        for col, a, b in cells
+    ]
 
 
 def conflicts(versions: pl.DataFrame) -> pl.DataFrame:
