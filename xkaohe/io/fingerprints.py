@@ -28,13 +28,18 @@ _WRITERS = {
 """What writes each folder of input tables, for the message about a damaged one."""
 
 
-def code_digest(package: Path) -> str:
-    """Digest of the package's source: a code change re-renders every report."""
+def folder_digest(folder: Path, pattern: str, recursive: bool = True) -> str:
+    """Digest of the files of ``folder`` (and below, if ``recursive``) matching ``pattern``."""
     h = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        h.update(path.relative_to(package).as_posix().encode())
+    for path in sorted(folder.rglob(pattern) if recursive else folder.glob(pattern)):
+        h.update(path.relative_to(folder).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def code_digest(package: Path) -> str:
+    """Digest of the package's source: a code change re-renders every report."""
+    return folder_digest(package, "*.py")
 
 
 def file_digest(path: Path) -> str:

@@ -39,7 +39,6 @@ the Dask helm chart (README, "Reports on a Dask cluster").
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -51,7 +50,7 @@ from distributed import Client, Future, WorkerPlugin, get_worker
 from tqdm import tqdm
 
 from xkaohe.errors import InputError, Problem
-from xkaohe.io.fingerprints import code_digest
+from xkaohe.io.fingerprints import code_digest, folder_digest
 from xkaohe.io.resources import package_dir
 from xkaohe.run.batch import (
     NOTEBOOKS,
@@ -117,11 +116,7 @@ def _interrupt_worker() -> None:
 
 
 def _notebooks_digest() -> str:
-    h = hashlib.sha256()
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return folder_digest(NOTEBOOKS, "*.ipynb", recursive=False)  # not .ipynb_checkpoints/
 
 
 def installation() -> dict[str, str]:

@@ -35,7 +35,7 @@ from xkaohe.analyse.signoff import (
     team_of_city,
 )
 from xkaohe.errors import InputError, Problem, VerificationError
-from xkaohe.io.files import write_text
+from xkaohe.io.files import read_text, write_text
 from xkaohe.io.lottery_files import read_lottery
 from xkaohe.io.results import run_plan
 from xkaohe.io.signatures import (
@@ -462,7 +462,7 @@ def demo_signoff(run: Path) -> dict[str, Any]:
     changed = next((s for s in signed if reports[s]["kind"] == "county"), None)
     if changed is not None:  # edited after signing (and after its city's release)
         page = run / "reports" / f"{changed}.html"
-        text = page.read_text(encoding="utf-8")
+        text = read_text(page)
         text = (
             text.replace("</body>", CHANGED_NOTE + "</body>", 1)
             if "</body>" in text
