@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from xkaohe.cli import main
 from xkaohe.errors import InputError, VerificationError
 from xkaohe.field import ledger as fl
+from xkaohe.field import week as fw
 from xkaohe.io import ledger as io_ledger
 from xkaohe.io.field import load_field
 from xkaohe.io.ledger import Ledger
@@ -110,9 +111,9 @@ def week(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def view(week: Path) -> fl.LedgerView:
+def view(week: Path) -> fw.LedgerView:
     with Ledger.open_read(week) as ledger:
-        return fl.load_view(ledger, fl.load_context(week))
+        return fw.load_view(ledger, fl.load_context(week))
 
 
 # ------------------------------------------------------------------ the week
@@ -174,7 +175,7 @@ def test_reingesting_a_day_changes_nothing_and_says_so(week: Path, tmp_path: Pat
 
 
 def test_every_planted_media_and_late_entry_problem_is_listed(
-    view: fl.LedgerView, source: Path
+    view: fw.LedgerView, source: Path
 ) -> None:
     truth = planted(source)
     media = view.media_problems
@@ -191,7 +192,7 @@ def test_every_planted_media_and_late_entry_problem_is_listed(
 
 
 def test_corrections_are_listed_cell_by_cell_with_their_review_state(
-    view: fl.LedgerView, source: Path
+    view: fw.LedgerView, source: Path
 ) -> None:
     truth = planted(source)
     corrections = view.changes.filter(~pl.col("review_result"))
@@ -236,7 +237,7 @@ def test_the_progress_report_as_of_a_day_sees_only_that_far(week: Path) -> None:
 def test_report_footers_carry_the_chain_head_of_each_day(week: Path) -> None:
     footer = footer_html(week)
     with Ledger.open_read(week) as ledger:
-        heads = fl.day_heads(ledger.entries())
+        heads = fw.day_heads(ledger.entries())
     for h in heads["entry_hash"]:
         assert h[:16] in footer
 

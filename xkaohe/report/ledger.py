@@ -20,7 +20,8 @@ from pathlib import Path
 import polars as pl
 
 from xkaohe.codes import FIELD_TABLE
-from xkaohe.field.ledger import MEDIA_PROBLEMS, SIGNALS, LedgerView, load_context, load_view
+from xkaohe.field.ledger import load_context
+from xkaohe.field.week import MEDIA_PROBLEMS, SIGNALS, LedgerView, load_view
 from xkaohe.io.ledger import Ledger
 from xkaohe.privacy import KnownNames, mask_frame
 

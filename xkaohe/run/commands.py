@@ -49,17 +49,15 @@ from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
 from xkaohe.field.checks import check_field
 from xkaohe.field.ledger import (
     IngestResult,
-    Verification,
     as_field,
-    check_heads,
     current,
     disagreements,
     field_records,
     ingest,
     load_context,
-    verify,
     versions,
 )
+from xkaohe.field.verify_ledger import Verification, check_heads, verify
 from xkaohe.inputs import ROW, Field, Frame, Lottery, Roster
 from xkaohe.io.columns import NO_MAP, ColumnMap, load_column_map, parse_column_map
 from xkaohe.io.discipline import register_dir, write_register
