@@ -109,7 +109,7 @@ def test_reference_counties_are_never_called_failing_on_rates_alone() -> None:
 _NOT_LABELS = {
     ("io/sample_package.py", "_SHEETS"),  # printable column headers of the field lists
     ("report/feedback.py", "REGISTER_COLUMNS"),  # the rectification register's headers
-    ("synth/field.py", "_DOCUMENT"),  # names of synthetic documents, not codes
+    ("synth/claims.py", "_DOCUMENT"),  # names of synthetic documents, not codes
 }
 
 
