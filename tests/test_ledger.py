@@ -22,6 +22,7 @@ from xkaohe.cli import main
 from xkaohe.errors import InputError, VerificationError
 from xkaohe.field import ledger as fl
 from xkaohe.field import week as fw
+from xkaohe.io import deliveries as io_deliveries
 from xkaohe.io import ledger as io_ledger
 from xkaohe.io.field import load_field
 from xkaohe.io.ledger import Ledger
@@ -89,7 +90,7 @@ def snapshot(run: Path) -> dict[str, object]:
     finally:
         db.close()
     objects = sorted(
-        (p.name, io_ledger.sha256_of(p))
+        (p.name, io_deliveries.sha256_of(p))
         for p in (run / "ledger" / "objects").rglob("*")
         if p.is_file()
     )

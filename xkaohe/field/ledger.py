@@ -51,17 +51,8 @@ from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.field.checks import check_field
 from xkaohe.inputs import ROW, Field, Lottery, TableFile
-from xkaohe.io.ledger import (
-    MEDIA_DIR,
-    EntryRow,
-    Ledger,
-    StagedDelivery,
-    StagedFile,
-    discard,
-    flush_to_disk,
-    publish,
-    read_delivery,
-)
+from xkaohe.io.deliveries import discard, flush_to_disk, publish, read_delivery
+from xkaohe.io.ledger import MEDIA_DIR, EntryRow, Ledger, StagedDelivery, StagedFile
 from xkaohe.io.lottery_files import read_lottery
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.run import read_counties

@@ -26,7 +26,8 @@ from xkaohe.field.ledger import (
     table_records,
 )
 from xkaohe.field.week import day_heads
-from xkaohe.io.ledger import GENESIS, TRIGGERS, EntryRow, Ledger, read_stored_table, sha256_of
+from xkaohe.io.deliveries import read_stored_table, sha256_of
+from xkaohe.io.ledger import GENESIS, TRIGGERS, EntryRow, Ledger
 
 # ------------------------------------------------------------------ verify
 

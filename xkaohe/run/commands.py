@@ -60,18 +60,12 @@ from xkaohe.field.ledger import (
 from xkaohe.field.verify_ledger import Verification, check_heads, verify
 from xkaohe.inputs import ROW, Field, Frame, Lottery, Roster
 from xkaohe.io.columns import NO_MAP, ColumnMap, load_column_map, parse_column_map
+from xkaohe.io.deliveries import recover, stage_delivery, write_deliveries
 from xkaohe.io.discipline import register_dir, write_register
 from xkaohe.io.field import load_field
 from xkaohe.io.files import read_json, sha256_file
 from xkaohe.io.frame import INDICATOR_COLUMNS, SAMPLING_COLUMNS, load_frame
-from xkaohe.io.ledger import (
-    LEDGER,
-    Ledger,
-    recover,
-    stage_delivery,
-    storage_error,
-    write_deliveries,
-)
+from xkaohe.io.ledger import LEDGER, Ledger, storage_error
 from xkaohe.io.lock import run_lock
 from xkaohe.io.lottery_files import (
     CERTIFICATE,
