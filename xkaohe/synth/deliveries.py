@@ -613,7 +613,7 @@ def _tamper(
 def delivery_files(
     deliveries: Sequence[Delivery],
 ) -> Iterator[tuple[str, dt.date, dict[str, pl.DataFrame], dict[str, bytes]]]:
-    """Deliveries as :func:`xkaohe.io.deliveries.write_deliveries` takes them (manifest ``media``)."""
+    """Deliveries as :func:`xkaohe.io.deliveries.write_deliveries` takes them (manifest: media)."""
     for d in deliveries:
         manifest = {"media": d.manifest} if d.manifest.height else {}
         yield d.team_id, d.day, d.tables | manifest, d.media
