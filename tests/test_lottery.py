@@ -22,13 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xkaohe.draw.lottery import (
-    _Pool,
-    draw_lottery,
-    office_assignment,
-    roster_violations,
-    rule_violations,
-)
+from xkaohe.draw.lottery import _Pool, draw_lottery, office_assignment
+from xkaohe.draw.lottery_rules import roster_violations, rule_violations
 from xkaohe.draw.prn import prn
 from xkaohe.errors import InputError, RuleError, VerificationError
 from xkaohe.inputs import CITY_SEP, Lottery, Roster

@@ -1,5 +1,12 @@
 """Team formation and the team -> city draw (plan 四, 五, 六(一)): protocol "lottery-prn-v1".
 
+Why one module of ~1,100 lines: it is the protocol, numbered step by step
+below, and its steps share one look-ahead state (the pools, teams and people
+of a draw in progress, and the backtracking of step 2) that no other module
+should see. The rules it must satisfy — stated once, checked again on the
+finished draw — are :mod:`xkaohe.draw.lottery_rules`; its tables and figures
+are :mod:`xkaohe.report.lottery`.
+
 Plan 四 fixes who sits in a team: 13 teams for 16 cities; the team size
 follows the number of counties of the assessed city; county, township and
 village cadres are at least 60% of each team; the leader is a city
@@ -8,7 +15,7 @@ cadre (处级干部); a contact person (联系人); democratic-party observers.
 Plan 五 says teams and targets are drawn by lot at training (抽签), and 六(一)
 that the province then picks as many people from the talent pool (人才库) as
 the assessed city's counties require. This module turns a roster
-(:class:`~xkaohe.io.roster.Roster`) and the plan's ``teams:`` rules into
+(:class:`~xkaohe.inputs.Roster`) and the plan's ``teams:`` rules into
 teams, members and household-visit pairs, every choice re-derivable from the
 seed. Files are read and written by :mod:`xkaohe.io.lottery_files`.
 
@@ -131,17 +138,31 @@ Outputs (DESIGN.md columns first; see ``SCHEMAS``)
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from xkaohe import __version__
+from xkaohe.draw.lottery_rules import (
+    RULE_CONTACT,
+    RULE_DEPUTY,
+    RULE_HOME,
+    RULE_LEADER,
+    RULE_MUTUAL,
+    RULE_OBSERVER,
+    RULE_OFFICE,
+    RULE_SIZE,
+    RULE_TEAMS,
+    grassroots_minimum,
+    listed,
+    roster_violations,
+    rule_share,
+    rule_violations,
+)
 from xkaohe.draw.prn import PROTOCOL as PRN_PROTOCOL
 from xkaohe.draw.prn import prn_series
 from xkaohe.errors import RuleError
@@ -175,33 +196,6 @@ ROLES = ("leader", "deputy", "contact", "member", "observer")
 LEADER_SEARCH_LIMIT = 100_000  # look-ahead steps before step 2 gives up
 
 
-_RULE_TEAMS = "one team per target group (teams.count)"
-_RULE_LEADER = "the leader is a city poverty-office director (teams.leader_kind)"
-_RULE_DEPUTY = "the deputy is a provincial division cadre (teams.deputy_kind)"
-_RULE_OBSERVER = "observers in every team (teams.observers_per_team)"
-_RULE_HOME = "nobody assesses their home city (teams.exclude_home_city)"
-_RULE_MUTUAL = "no two cities assess each other (teams.no_mutual_assessment)"
-_RULE_SIZE = "team size follows the counties assessed (teams.size)"
-_RULE_CONTACT = "a contact person in every team (teams.contacts_per_team)"
-_RULE_UNIT = "one division-level cadre per provincial member unit (teams.one_cadre_per_unit)"
-_RULE_DEPARTMENT = "every member's department is recorded (teams.department_required)"
-_RULE_LIAISON = "the assessed city and each assessed county name a liaison (liaisons.csv)"
-_RULE_OFFICE = "the office names every team's members (teams.selection: office_list)"
-_MAX_LISTED = 8  # cities, units or rows named in one rule's message
-
-
-def _rule_per_city(rules: Teams) -> str:
-    return f"each city sends {rules.assessors_per_city} people (teams.assessors_per_city)"
-
-
-def _rule_share(rules: Teams) -> str:
-    levels = "+".join(rules.grassroots_levels)
-    return (
-        f"{levels} cadres >= {rules.grassroots_share_min:.0%} of every team "
-        "(teams.grassroots_share_min)"
-    )
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -212,11 +206,6 @@ def _natural_key(text: str) -> tuple[tuple[tuple[int, int | str], ...], str]:
         if p
     )
     return parts, text
-
-
-def grassroots_minimum(size: int, share: float) -> int:
-    """Smallest head count that is at least ``share`` of ``size`` (exact decimal arithmetic)."""
-    return math.ceil(Fraction(str(share)) * size)
 
 
 def _prn_order(seed: str, stage: str, keys: Iterable[str]) -> list[tuple[str, float]]:
@@ -261,7 +250,7 @@ def _teams_of(roster: Roster, plan: Plan) -> list[_Team]:
     if len(groups) != rules.count:
         names = ", ".join(str(g["target_group"]) for g in groups)
         raise RuleError(
-            f"rule '{_RULE_TEAMS}': the plan has {rules.count} teams but cities.csv "
+            f"rule '{RULE_TEAMS}': the plan has {rules.count} teams but cities.csv "
             f"has {len(groups)} target groups ({names}); give the cities "
             f"{rules.count} distinct target_group values"
         )
@@ -345,7 +334,7 @@ def _assign_leaders(
     )
     if len(ranked) < len(teams):
         raise RuleError(
-            f"rule '{_RULE_LEADER}': the {len(teams)} teams need {len(teams)} "
+            f"rule '{RULE_LEADER}': the {len(teams)} teams need {len(teams)} "
             f"leaders of kind '{rules.leader_kind}'; assessors.csv has {len(ranked)}; "
             "add the missing city poverty-office directors to the pool"
         )
@@ -378,7 +367,7 @@ def _assign(
     for t in teams:
         if not domain[t.team_id]:
             raise RuleError(
-                f"rule '{_RULE_HOME}': {t.describe()} has no possible leader: every "
+                f"rule '{RULE_HOME}': {t.describe()} has no possible leader: every "
                 f"one of the {what} is from {'、'.join(t.cities)}; add {what} from another city"
             )
     # A candidate is excluded from at most one team, so any two teams together can be led
@@ -439,7 +428,7 @@ def _assign(
         how = f"stopped after {LEADER_SEARCH_LIMIT} search steps"
     if not found:
         raise RuleError(
-            f"rule '{_RULE_MUTUAL}': no way to give each of the {len(teams)} teams one of the "
+            f"rule '{RULE_MUTUAL}': no way to give each of the {len(teams)} teams one of the "
             f"{what} from outside its target cities without two cities assessing each other "
             f"({how}); the tightest: {_tightest(teams, domain, home, what)}; add {what} from "
             "other cities or regroup the target cities"
@@ -583,7 +572,7 @@ def _shortfall_message(
     rules: Teams,
 ) -> str:
     kind, tid, needed, available = short
-    share_rule = _rule_share(rules)
+    share_rule = rule_share(rules)
     grass = "grassroots (" + "/".join(rules.grassroots_levels) + ")"
     if tid is None:
         if kind == "all":
@@ -622,104 +611,6 @@ def _shortfall_message(
     )
 
 
-# --------------------------------------------------------------------------- roster rules
-
-
-def _listed(items: Sequence[str]) -> str:
-    shown = "; ".join(items[:_MAX_LISTED])
-    more = len(items) - _MAX_LISTED
-    return shown + (f"; and {more} more" if more > 0 else "")
-
-
-def roster_violations(roster: Roster, rules: Teams) -> list[str]:
-    """The plan's rules on the roster itself (四(二), 六(一)); an empty list if all hold.
-
-    * every city of cities.csv sends exactly ``assessors_per_city`` people
-      (assessors whose home city it is: 每市抽调34人);
-    * with ``one_cadre_per_unit``, no provincial member unit sends two
-      division cadres (省扶贫开发领导小组有关成员单位各抽调1名处级干部);
-    * with ``department_required``, every assessor's department is recorded;
-    * when ``liaisons.csv`` is given: each city one city liaison (empty
-      county_code) and one liaison per county it has assessed;
-    * ``office_members.csv`` is given exactly when ``selection`` is ``office_list``.
-
-    Each message names the rule (with its plan key) and the cities, units or rows.
-    """
-    out: list[str] = []
-    a = roster.assessors
-    cities = roster.cities.sort("city_name")
-    sent = dict(a.filter(pl.col("home_city").is_not_null()).group_by("home_city").len().iter_rows())
-    wrong = [
-        f"{c} sends {sent.get(c, 0)}"
-        for c in cities["city_name"].to_list()
-        if sent.get(c, 0) != rules.assessors_per_city
-    ]
-    if wrong:
-        out.append(f"rule '{_rule_per_city(rules)}': {_listed(wrong)} (assessors.csv home_city)")
-    if rules.one_cadre_per_unit:
-        twice = (
-            a.filter(pl.col("kind") == rules.deputy_kind)
-            .group_by("unit")
-            .agg(pl.col("person_id").sort())
-            .filter(pl.col("person_id").list.len() > 1)
-            .sort("unit")
-        )
-        found = [f"{u} sends {len(ids)} ({', '.join(ids)})" for u, ids in twice.iter_rows()]
-        if found:
-            out.append(f"rule '{_RULE_UNIT}': {_listed(found)}")
-    if rules.department_required:
-        if "department" not in a.columns:
-            out.append(
-                f"rule '{_RULE_DEPARTMENT}': assessors.csv has no column department [部门]; "
-                "add each person's department (or set teams.department_required: false)"
-            )
-        else:
-            blank = a.filter(
-                pl.col("department").is_null() | (pl.col("department").str.strip_chars() == "")
-            ).sort("_row" if "_row" in a.columns else "person_id")
-            rows = [
-                f"row {r} ({p})" if r is not None else p
-                for r, p in blank.select(
-                    pl.col("_row") if "_row" in a.columns else pl.lit(None), "person_id"
-                ).iter_rows()
-            ]
-            if rows:
-                out.append(
-                    f"rule '{_RULE_DEPARTMENT}': assessors.csv has no department [部门] in "
-                    f"{len(rows)} of {a.height} rows: {_listed(rows)}"
-                )
-    if roster.liaisons is not None:
-        out += _liaison_violations(roster.liaisons, cities)
-    if (roster.office_members is not None) != (rules.selection == "office_list"):
-        given = "gives" if roster.office_members is not None else "has no"
-        out.append(
-            f"rule '{_RULE_OFFICE}': the plan's teams.selection is {rules.selection} but the "
-            f"roster {given} office_members.csv; "
-            + (
-                "remove it, or set teams.selection: office_list"
-                if roster.office_members is not None
-                else "add it (team, person_id, role), or set teams.selection: drawn"
-            )
-        )
-    return out
-
-
-def _liaison_violations(liaisons: pl.DataFrame, cities: pl.DataFrame) -> list[str]:
-    per_city = liaisons.group_by("city_name").agg(
-        pl.col("county_code").is_null().sum().alias("city"),
-        pl.col("county_code").drop_nulls().n_unique().alias("counties"),
-    )
-    got = {c: (int(n_city), int(n_county)) for c, n_city, n_county in per_city.iter_rows()}
-    wrong = []
-    for city, assessed in cities.select("city_name", "counties_assessed").iter_rows():
-        n_city, n_county = got.get(city, (0, 0))
-        if n_city != 1:
-            wrong.append(f"{city} has {n_city} city liaisons (rows with an empty county_code)")
-        if n_county != assessed:
-            wrong.append(f"{city} has {n_county} county liaisons for {assessed} counties assessed")
-    return [f"rule '{_RULE_LIAISON}': {_listed(wrong)}"] if wrong else []
-
-
 # --------------------------------------------------------------------------- office_list
 
 
@@ -732,7 +623,7 @@ def _office_lists(
     """
     office = roster.office_members
     if office is None:  # excluded by roster_violations
-        raise RuleError(f"rule '{_RULE_OFFICE}': no office_members.csv")
+        raise RuleError(f"rule '{RULE_OFFICE}': no office_members.csv")
     lists: dict[str, dict[str, list[str]]] = {}
     for label, pid, role in (
         office.select("team", "person_id", "role").sort("person_id").iter_rows()
@@ -762,7 +653,7 @@ def _office_lists(
                 )
         if full and len(roles["contact"]) != rules.contacts_per_team:
             wrong.append(
-                f"team '{label}' has {len(roles['contact'])} contact(s); rule '{_RULE_CONTACT}' "
+                f"team '{label}' has {len(roles['contact'])} contact(s); rule '{RULE_CONTACT}' "
                 f"wants {rules.contacts_per_team}"
             )
         reserved = [p for p in roles["contact"] + roles["member"] if people[p].kind in special]
@@ -772,7 +663,7 @@ def _office_lists(
                 f"kind is reserved for leaders, deputies and observers"
             )
     if wrong:
-        raise RuleError(f"rule '{_RULE_OFFICE}': {_listed(wrong)}")
+        raise RuleError(f"rule '{RULE_OFFICE}': {listed(wrong)}")
     return lists
 
 
@@ -833,18 +724,15 @@ def _office_draw(
             f"the office's team '{label}' (drawn to assess {t.describe()}, {t.counties} counties)"
         )
         if len(everyone) != t.size:
-            wrong.append(
-                f"{where} lists {len(everyone)} people; rule '{_RULE_SIZE}' wants {t.size}"
-            )
+            wrong.append(f"{where} lists {len(everyone)} people; rule '{RULE_SIZE}' wants {t.size}")
         n_g = sum(people[p].level in rules.grassroots_levels for p in everyone)
         if n_g < t.grassroots_min:
             wrong.append(
-                f"{where} has {n_g} grassroots; rule '{_rule_share(rules)}' wants "
-                f"{t.grassroots_min}"
+                f"{where} has {n_g} grassroots; rule '{rule_share(rules)}' wants {t.grassroots_min}"
             )
         own = [p for p in everyone if rules.exclude_home_city and people[p].home_city in t.cities]
         if own:
-            wrong.append(f"{where} lists {', '.join(own)}; rule '{_RULE_HOME}'")
+            wrong.append(f"{where} lists {', '.join(own)}; rule '{RULE_HOME}'")
         chosen[tid] = [
             ((roles["leader"][0], value), "leader"),
             ((roles["deputy"][0], value), "deputy"),
@@ -921,9 +809,9 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
     for t in teams:
         if t.size < fixed_roles + rules.contacts_per_team:
             raise RuleError(
-                f"rule '{_RULE_SIZE}': {t.describe()} has size {t.size} ({t.counties} counties), "
+                f"rule '{RULE_SIZE}': {t.describe()} has size {t.size} ({t.counties} counties), "
                 f"too small for a leader, a deputy, {rules.observers_per_team} observer(s) and "
-                f"{rules.contacts_per_team} contact(s); rule '{_RULE_CONTACT}'"
+                f"{rules.contacts_per_team} contact(s); rule '{RULE_CONTACT}'"
             )
 
     if rules.selection == "office_list":
@@ -945,7 +833,7 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
             tuple(kinds_of[rules.deputy_kind]),
             one,
             zero,
-            _RULE_DEPUTY,
+            RULE_DEPUTY,
             "deputies",
             f"people of kind '{rules.deputy_kind}'",
         ),
@@ -962,7 +850,7 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
             tuple(kinds_of[rules.observer_kind]),
             obs_need,
             zero,
-            _RULE_OBSERVER,
+            RULE_OBSERVER,
             "observers",
             f"people of kind '{rules.observer_kind}'",
         ),
@@ -994,7 +882,7 @@ def draw_lottery(roster: Roster, plan: Plan, seed: str) -> Lottery:
             staff,
             need,
             need_g,
-            _RULE_SIZE,
+            RULE_SIZE,
             "members",
             "people of kinds other than " + ", ".join(sorted(special)),
         ),
@@ -1146,85 +1034,6 @@ def _assemble(
     )
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def rule_violations(lottery: Lottery, roster: Roster, plan: Plan) -> list[str]:
-    """Every hard rule of DESIGN.md checked on the output frames; an empty list if all hold.
-
-    Independent of how the draw was made, so it also serves reviewers and tests.
-    """
-    rules = plan.teams
-    out: list[str] = roster_violations(roster, rules)
-    teams, members = lottery.teams, lottery.members
-    cities = roster.cities
-    groups = cities["target_group"].unique().sort().to_list()
-    if sorted(teams["target_group"].to_list()) != groups or teams.height != rules.count:
-        out.append(
-            f"{_RULE_TEAMS}: target groups {groups}, teams for "
-            f"{sorted(teams['target_group'].to_list())}"
-        )
-    kind = dict(roster.assessors.select("person_id", "kind").iter_rows())
-    home = dict(roster.assessors.select("person_id", "home_city").iter_rows())
-    group_of = dict(cities.select("city_name", "target_group").iter_rows())
-    counties = dict(
-        cities.group_by("target_group").agg(pl.col("counties_assessed").sum()).iter_rows()
-    )
-    dup = members.filter(pl.col("person_id").is_duplicated())["person_id"].unique().sort()
-    if dup.len():
-        out.append(f"nobody sits in two teams: {dup.to_list()}")
-    unknown = members.filter(~pl.col("person_id").is_in(list(kind)))["person_id"].to_list()
-    if unknown:
-        out.append(f"members not in the roster: {unknown}")
-        return out
-    team_group = dict(teams.select("team_id", "target_group").iter_rows())
-    for tid, grp in team_group.items():
-        m = members.filter(pl.col("team_id") == tid)
-        roles = m["role"].to_list()
-        ids = m["person_id"].to_list()
-        t = teams.row(by_predicate=pl.col("team_id") == tid, named=True)
-        for role, want, k in (
-            ("leader", 1, rules.leader_kind),
-            ("deputy", 1, rules.deputy_kind),
-            ("observer", rules.observers_per_team, rules.observer_kind),
-        ):
-            got = m.filter(pl.col("role") == role)["person_id"].to_list()
-            if len(got) != want or any(kind[p] != k for p in got):
-                out.append(f"{tid}: {role}s {got}, expected {want} of kind '{k}'")
-        if roles.count("contact") != rules.contacts_per_team:
-            out.append(f"{tid}: {roles.count('contact')} contacts")
-        if m.filter(pl.col("role") == "leader")["person_id"].to_list() != [t["leader_id"]]:
-            out.append(f"{tid}: leader_id differs from members.csv")
-        if m.filter(pl.col("role") == "deputy")["person_id"].to_list() != [t["deputy_id"]]:
-            out.append(f"{tid}: deputy_id differs from members.csv")
-        special = {rules.leader_kind, rules.deputy_kind, rules.observer_kind}
-        bad_kind = [
-            p
-            for p, r in zip(ids, roles, strict=True)
-            if r in ("member", "contact") and kind[p] in special
-        ]
-        if bad_kind:
-            out.append(f"{tid}: members of a reserved kind {bad_kind}")
-        size = rules.size.for_counties(counties[grp])
-        if len(ids) != size or t["size"] != size:
-            out.append(f"{tid}: {len(ids)} people, size column {t['size']}, plan size {size}")
-        n_g = m.filter(pl.col("level").is_in(list(rules.grassroots_levels))).height
-        if n_g < grassroots_minimum(size, rules.grassroots_share_min):
-            out.append(f"{tid}: {n_g} grassroots of {size}")
-        if rules.exclude_home_city:
-            own = [p for p in ids if home[p] is not None and group_of[home[p]] == grp]
-            if own:
-                out.append(f"{tid}: {own} assess their home city")
-    if rules.no_mutual_assessment:
-        src = dict(teams.select("team_id", "source_city").iter_rows())
-        for a, ga in team_group.items():
-            for b, gb in team_group.items():
-                sa, sb = src[a], src[b]
-                if a < b and sa and sb and group_of[sa] == gb and group_of[sb] == ga:
-                    out.append(f"{a} and {b}: {sa} and {sb} assess each other")
-    return out
-
-
 # --------------------------------------------------------------------------- certificate
 
 
@@ -1290,8 +1099,5 @@ __all__ = [
     "STAGES",
     "build_certificate",
     "draw_lottery",
-    "grassroots_minimum",
     "office_assignment",
-    "roster_violations",
-    "rule_violations",
 ]
