@@ -1,5 +1,9 @@
 """What cadres say against what households show, at every level (issue 13).
 
+Why one module of ~800 lines: claims, their evidence, interview coverage,
+identification cases and the self-assessment view all read the one long claims
+table and the same evidence rows and references (its sections are the seams).
+
 A *claim* is a statement about a measurable plan item made at a meeting
 (五(一) 情况交流座谈会), read in a document (五(二) 查阅资料, 要在入户时予以
 核实), said in an interview (五(三)) or written in a self-assessment report

@@ -1,5 +1,11 @@
 """Cross-checks (比对): what cadres say, what households say, what records show.
 
+Why one module of ~950 lines: the five comparisons below read the same
+claims, cite the same file rows and apply the plan's tolerances in one place
+(``plan.consistency``); :func:`discrepancies` and :func:`mismatch_rates` need
+all of them. Claims at every level and from every source (issue 13) are the
+newer, general form in :mod:`xkaohe.analyse.claims`.
+
 Plan 五(三) interviews cadres at every level and eight assistance cadres
 (帮扶责任人) per village; 五(五) checks projects "并与情况交流、干部访谈、入户调查
 了解的情况进行比对"; 五(二) asks that what the documents say "在入户时予以核实".

@@ -1,5 +1,10 @@
 """Synthetic province: a registry extract (the frame) and a roster, all made up.
 
+Why one module of ~930 lines: the five frame tables are drawn from one seeded
+stream in one order (counties, villages, households, projects), each table's
+shapes depending on the ones before; the roster follows the same counties.
+The sections below are the seams.
+
 Everything here is **synthetic demo data**. The county list is the real one
 (the 16 Anhui cities and their county-level divisions as of 2019, GB/T 2260
 codes, the 31 poverty counties and their exit batches, DOMAIN.md); every
