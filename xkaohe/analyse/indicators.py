@@ -34,7 +34,6 @@ from xkaohe.analyse.verdicts import detection_limits, rate_status
 from xkaohe.codes import SURVEY_ITEM
 from xkaohe.plan import Plan
 
-EXITED = ("exited_2019", "exited_2016_2018")
 ITEMS = ("food_clothing_ok", "education_ok", "medical_ok", "housing_safe", "water_safe")
 ITEM_LABELS = SURVEY_ITEM.labels()
 """The items' Chinese labels (:data:`xkaohe.codes.SURVEY_ITEM`), stored with ``county_items``."""
@@ -87,7 +86,9 @@ def classify(survey: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         ),
         income_ok=income_ok,
         qualified=qualified,
-        is_exited=pl.col("frame_status").is_in(EXITED).fill_null(False),
+        is_exited=pl.col("frame_status")
+        .is_in(list(plan.indicators.exit_standard.exited_statuses))
+        .fill_null(False),
         approves=pl.col("approval").is_in(["approve", "basic"]),
     ).with_columns(
         wrong_exit=pl.col("is_exited") & ~pl.col("qualified"),

@@ -608,15 +608,14 @@ def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
 
 def of_type(cat: CountyCategory) -> pl.Expr:
     """The counties of a type of 三(一)1: a value of ``category``, or a flag column (深度贫困县)."""
-    if getattr(cat, "flag", False):
+    if cat.flag:
         return pl.col(cat.code).fill_null(False)
     return pl.col("category") == cat.code
 
 
 def county_types(plan: Plan, county: Mapping[str, Any]) -> tuple[CountyCategory, ...]:
     """The plan's county types of one county (its category and flags), in plan order."""
-    row = pl.DataFrame([county])
-    return tuple(c for c in plan.county_categories if row.select(of_type(c)).item())
+    return plan.categories_of(county)
 
 
 def heading(county: Mapping[str, Any], plan: Plan, extra: str = "") -> str:

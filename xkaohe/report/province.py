@@ -28,7 +28,6 @@ import plotly.graph_objects as go
 import polars as pl
 
 from xkaohe import codes
-from xkaohe.analyse.indicators import EXITED
 from xkaohe.report import county as cty
 from xkaohe.report.figures import bars, rate_chart
 from xkaohe.report.kit import (
@@ -816,7 +815,11 @@ def sample_limits(r: Results) -> pl.DataFrame:
     hh = r.plan.sampling.households
     villages = sum(q.count for q in r.plan.sampling.villages.quotas)
     planned = {
-        "wrong_exit_rate": sum(q.count for q in hh.quotas if q.status in EXITED),
+        "wrong_exit_rate": sum(
+            q.count
+            for q in hh.quotas
+            if q.status in r.plan.indicators.exit_standard.exited_statuses
+        ),
         "omission_rate": hh.general_per_village,
         "approval_rate": sum(q.count for q in hh.quotas) + hh.general_per_village,
     }
