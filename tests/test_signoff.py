@@ -286,6 +286,17 @@ def test_release_only_signed_cities_and_record_it(run: Path, tmp_path: Path) -> 
     assert again == []  # unchanged since its release: not released twice
 
 
+def test_release_with_a_relative_run_folder(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make report names its run "runs/demo": package folders are found resolved
+    city = first_city(run)
+    sign_city(run, city, tmp_path)
+    monkeypatch.chdir(run.parent)
+    written, _ = release_feedback(Path(run.name), "省扶贫办 王某", AFTER, now=WHEN)
+    assert [(e["city"], e["folder"]) for e in written] == [(city, f"feedback/{city}")]
+
+
 def test_release_record_is_chained_and_a_change_after_release_shows(
     run: Path, tmp_path: Path
 ) -> None:

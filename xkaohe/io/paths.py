@@ -126,4 +126,10 @@ def inside(run: Path, path: Path) -> Path:
     return target
 
 
-__all__ = ["CODE_PATTERN", "MAX_BYTES", "inside", "report_stem", "safe_name"]
+def run_relative(run: Path, path: Path) -> str:
+    """``path`` as the run names it (``feedback/亳州市``): :func:`inside` resolves paths,
+    so the run folder is resolved too, whether it was given relative or not."""
+    return inside(run, path).relative_to(Path(os.path.realpath(run))).as_posix()
+
+
+__all__ = ["CODE_PATTERN", "MAX_BYTES", "inside", "report_stem", "run_relative", "safe_name"]

@@ -30,7 +30,7 @@ import polars as pl
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import read_json, write_json, write_text
-from xkaohe.io.paths import inside, safe_name
+from xkaohe.io.paths import inside, run_relative, safe_name
 from xkaohe.io.render import footer_html
 from xkaohe.io.results import read_result, run_plan
 from xkaohe.io.run import is_synthetic
@@ -302,7 +302,7 @@ def write_feedback(run: Path) -> list[Path]:
             "city": package.city_name,
             "code": package.code,
             "recipient": package.recipient,
-            "folder": folder.relative_to(run).as_posix(),
+            "folder": run_relative(run, folder),
             "problems": package.findings["problem_id"].to_list(),
         }
     write_json(feedback_dir(run) / MANIFEST, manifest)

@@ -37,6 +37,7 @@ from xkaohe.analyse.signoff import (
 from xkaohe.errors import InputError, Problem, VerificationError
 from xkaohe.io.files import read_text, write_text
 from xkaohe.io.lottery_files import read_lottery
+from xkaohe.io.paths import run_relative
 from xkaohe.io.results import run_plan
 from xkaohe.io.signatures import (
     ALGORITHM,
@@ -324,7 +325,6 @@ def release_feedback(
     """
     if not by.strip():
         raise InputError(Problem("--by", None, None, "the name of who releases", "nothing"))
-    run = Path(run).resolve()  # package folders are found resolved: compare like with like
     plan = run_plan(run)
     end = plan.timeline.field_end
     if as_of <= end:
@@ -366,7 +366,7 @@ def release_feedback(
             continue
         entry = {
             "city": city,
-            "folder": city_dir(run, city).relative_to(run).as_posix(),
+            "folder": run_relative(run, city_dir(run, city)),
             "released_by": by.strip(),
             "released_at": when,
             "as_of": as_of.isoformat(),
@@ -434,7 +434,6 @@ def demo_signoff(run: Path) -> dict[str, Any]:
     refused); one signed county report changed afterwards; one county's
     register returned, with overdue items and one done without evidence.
     """
-    run = Path(run).resolve()
     plan = run_plan(run)
     lottery = read_lottery(run / "lottery")
     when = signing_time(plan.timeline.team_reports_by)
