@@ -53,6 +53,7 @@ import polars as pl
 
 from xkaohe.codes import CHECK_ITEM, PROJECT_STATUS
 from xkaohe.errors import InputError, Problem
+from xkaohe.inputs import ROW
 from xkaohe.plan import Plan
 from xkaohe.schemas import (
     CLAIM_ITEMS,
@@ -61,8 +62,6 @@ from xkaohe.schemas import (
     TRUE_WORDS,
     require_columns,
 )
-
-ROW = "_row"
 
 BOOL_ITEMS: tuple[str, ...] = tuple(
     c for c in CLAIM_ITEMS if HOUSEHOLD_SURVEY.column(c).kind == "bool"
@@ -77,7 +76,6 @@ FLOAT_ITEMS: tuple[str, ...] = tuple(
 ITEM_LABELS: dict[str, str] = CHECK_ITEM.labels()
 """Chinese labels of the compared items (:data:`xkaohe.codes.CHECK_ITEM`)."""
 
-CLAIM_STATUSES = ("agrees", "contradicts", "not_surveyed", "unreadable", "no_answer", "other_item")
 KINDS = ("helper_claim", "village_claim", "project")
 PROJECT_FLAGS = (
     "funds_overspent",

@@ -33,14 +33,12 @@ import datetime as dt
 import polars as pl
 
 from xkaohe.errors import InputError, Problem
+from xkaohe.inputs import ROW
 from xkaohe.plan import Plan, Systemic
 from xkaohe.schemas import PROBLEMS, require_columns
 
-ROW = "_row"
 PROBLEM_COLUMNS: tuple[str, ...] = tuple(c.name for c in PROBLEMS.columns)
 SOURCES = ("team", "indicator", "cross_check")
-REVIEW_STATES = ("not_needed", "on_time", "late", "overdue", "pending", "proposed")
-"""A finding's place in the daily review (五(六)); labels: :data:`xkaohe.codes.REVIEW_STATE`."""
 
 # ------------------------------------------------------------------ helpers
 

@@ -388,18 +388,6 @@ class Ledger:
             },
         )
 
-    def records_index(self) -> pl.DataFrame:
-        """Every record version without its content: seq, table, record_key, record_hash."""
-        return self._frame(
-            "SELECT seq, tbl, record_key, record_hash FROM records",
-            {
-                "seq": pl.Int64,
-                "table": pl.String,
-                "record_key": pl.String,
-                "record_hash": pl.String,
-            },
-        )
-
     def versions_of(self, keys: list[tuple[str, str]]) -> pl.DataFrame:
         """The stored versions of the given ``(table, record_key)``s, with their entry's
         seq, team, field day and content hash."""

@@ -18,7 +18,7 @@ from xkaohe.errors import InputError, Problem
 from xkaohe.io import files
 from xkaohe.io.files import write_json
 from xkaohe.io.memo import remembered
-from xkaohe.io.xlsx import Sheet, write_workbook
+from xkaohe.io.xlsx import Sheet
 
 CERTIFICATE = "certificate.json"
 FIELD_LISTS = "field_lists"
@@ -188,11 +188,6 @@ def field_list_sheets(tables: dict[str, pl.DataFrame], village_names: pl.DataFra
         cols = [c for c in headers if c in df.columns]
         sheets.append(Sheet(title, df.select(cols).rename({c: headers[c] for c in cols})))
     return sheets
-
-
-def write_field_list(path: Path, title: str, sheets: list[Sheet]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_workbook(path, sheets, title=title)
 
 
 _FLOAT = {

@@ -276,22 +276,6 @@ def verify_sample(directory: Path) -> list[str]:
     ]
 
 
-def frame_summary(frame: Frame) -> pl.DataFrame:
-    """Row counts of the frame tables (for reports and the CLI)."""
-    return pl.DataFrame(
-        {
-            "table": ["counties", "villages", "households", "projects", "project_beneficiaries"],
-            "rows": [
-                frame.counties.height,
-                frame.villages.height,
-                frame.households.height,
-                frame.projects.height,
-                frame.project_beneficiaries.height,
-            ],
-        }
-    )
-
-
 def run_synth(
     out: Path, scale: str, seed: str, plan_path: Path | None = None, deliveries: bool = True
 ) -> dict[str, int]:
