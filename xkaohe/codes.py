@@ -1,5 +1,7 @@
 """Every code set once, as data: each code with its Chinese label, short label and colour.
 
+Over ~600 lines because it is data: one declaration per code set, nothing else.
+
 The pattern is PUDL's ``metadata/codes.py``: a code set lists its codes in
 their natural order (the plan's, where the plan has one) and, for each, the
 Chinese label a report prints, a short label for tight tables and charts, an

@@ -1,5 +1,7 @@
 """The rules of one year's plan, loaded from ``params/plan-*.yaml``.
 
+Over ~600 lines because it is the plan's schema: one small frozen model per section.
+
 Every number the software uses from the plan (quotas, substitution orders,
 thresholds, team rules, dates, content-item codes) lives in the YAML and is
 validated here into a frozen model; code holds the algorithms only. A wrong

@@ -1,5 +1,7 @@
 """What each table of the results store is: name, key, columns with polars types.
 
+Over ~600 lines because it is data: one declaration per results table.
+
 The results store (``runs/<run>/results/*.parquet``, DESIGN.md "Results store
 and reports") is written once per run by ``xkaohe indicators`` and read by
 every report, the index, the feedback packages and the explorer. Each table is

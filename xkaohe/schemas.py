@@ -1,5 +1,7 @@
 """What each input table is: canonical columns, Chinese header aliases, types.
 
+Over ~600 lines because it is data: one declaration per input table and contract.
+
 Readers (:mod:`xkaohe.io.tables`) accept either header and either value
 spelling; everything downstream sees only canonical names and values. The
 specs follow DESIGN.md's data contracts; the Chinese aliases for the frame are

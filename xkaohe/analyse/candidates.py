@@ -1,5 +1,7 @@
 """Problems the system proposes to the teams (系统提示): one small function per rule.
 
+Over ~600 lines because it is a registry of small rules, one function each.
+
 Plan 八(二) forbids enlarging or shrinking a problem (不得放大或缩小问题), so a
 candidate needs evidence: a rate proposes a problem only when it *fails*
 (:mod:`xkaohe.analyse.verdicts`) or when the sample *found cases* — every

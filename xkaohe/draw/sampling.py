@@ -1,5 +1,9 @@
 """Draw every county's sample by the protocol "prn-order-v1" (plan 五(七), 五(三)-(五)).
 
+Over ~600 lines because it follows the protocol's sections in order (villages,
+households, villager groups, projects, assistance cadres, step 6's probabilities), each
+short; the village walk itself is :mod:`xkaohe.draw.walk`.
+
 The protocol is normative and written out in DESIGN.md; this module follows
 its numbered steps and names them in comments. All units are ordered by their
 permanent random numbers (:mod:`xkaohe.draw.prn`), so a draw does not depend on

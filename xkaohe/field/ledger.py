@@ -1,5 +1,8 @@
 """The field ledger's rules: records, the hash chain, versions and the current view.
 
+Over ~600 lines because records, the chain, versions and corrections are one
+definition of what the ledger holds; the week's checks are :mod:`xkaohe.field.week`.
+
 Plan 六(四) (每日需将调查内容填报交叉考核信息系统, 同步上传录音资料和照片),
 五(六) (问题次日复核) and 八(二) (不得篡改调查内容及相关数据); DESIGN.md
 "Field ledger". Files and SQLite belong to :mod:`xkaohe.io.ledger`; this

@@ -1,5 +1,8 @@
 """Read one input table (CSV, XLSX or XLS) into canonical, typed columns.
 
+Over ~600 lines because headers, values and tables are one reading rule set;
+spreadsheet layout is :mod:`xkaohe.io.workbooks`.
+
 The rules are DESIGN.md's "Frame directory" reading rules, shared by the
 frame, the roster and the field returns, widened for exports as offices
 really send them (issue 15):

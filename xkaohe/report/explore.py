@@ -1,5 +1,8 @@
 """What ``notebooks/explore.ipynb`` shows: the explorer (city -> county -> village -> household).
 
+Just over ~600 lines: the explorer's pure shapers and the one widget class that
+wires them (tested without a browser) belong to one notebook.
+
 DESIGN.md ("Who uses it"): the provincial analyst explores findings in
 JupyterLab and drills from province to city to county to household. The run
 is loaded once (:func:`xkaohe.report.kit.load_results`, personal data masked

@@ -1,5 +1,9 @@
 """The commands' work: load inputs, compute, write outputs with a certificate.
 
+Over ~600 lines because it holds one short load -> compute -> write function per
+command (synth, sample, indicators, lottery, ingest and their verifiers); the rules are
+below it, in the stage packages.
+
 Each function here is one step of the cycle in DESIGN.md and is what the CLI
 (and ``xkaohe demo``) calls. Logic lives in the modules they call; this file
 only wires loading, computing and writing together.

@@ -1,5 +1,8 @@
 """The synthetic field week as the teams deliver it: one delivery per team and day, with media.
 
+Over ~600 lines because the planted delivery faults (corrections, late rows,
+missing and reused media, a tampered copy) share one week's split into deliveries.
+
 Everything here is **synthetic demo data**. Plan 六(四): every evening of the
 field week each team enters the day's questionnaires, interviews, project
 checks and problems into the assessment information system and uploads the
