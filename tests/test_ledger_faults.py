@@ -25,9 +25,13 @@ from test_ledger import FIXED, fresh_run, snapshot, synthetic_run
 from xkaohe.run.commands import run_ingest, run_verify_ledger
 
 _SCRIPT = """
-import datetime as dt, sys, time
+import datetime as dt, signal, sys, time
 from pathlib import Path
 from xkaohe.run.commands import run_ingest
+
+# A shell without job control starts background jobs with SIGINT ignored, and the
+# child would inherit that; Ctrl-C at a terminal is what this test stands for.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 run, point, hold = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 
