@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,14 +47,30 @@ print("done", flush=True)
 """
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_ingest_outlives_its_test() -> Iterator[None]:
+    """A test that fails half-way must not leave its ingest running into the next tests."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 def _start(run: Path, point: str, hold: float, deliveries: list[Path]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-c", _SCRIPT, str(run), point, str(hold), FIXED.isoformat()]
         + [str(p) for p in deliveries],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    _STARTED.append(proc)
+    return proc
 
 
 def _wait_for(proc: subprocess.Popen[str], marker: str) -> None:
