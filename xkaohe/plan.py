@@ -373,9 +373,7 @@ class ClaimEvidence(_Model):
     one household can be compared (numbers such as household size).
     """
 
-    table: Literal[
-        "household_survey", "project_checks", "beneficiaries", "county_register", "none"
-    ]
+    table: Literal["household_survey", "project_checks", "beneficiaries", "county_register", "none"]
     column: str = Field(default="", pattern=r"^([a-z][a-z0-9_]*)?$")
     among: tuple[str, ...] = ()
     ok: tuple[str, ...] = ()
@@ -390,8 +388,7 @@ class ClaimEvidence(_Model):
             raise ValueError(f"an item checked against {self.table} needs its column")
         if self.table == "county_register" and self.column not in REGISTER_TOTALS:
             raise ValueError(
-                f"county_register column {self.column!r} is not one of "
-                f"{', '.join(REGISTER_TOTALS)}"
+                f"county_register column {self.column!r} is not one of {', '.join(REGISTER_TOTALS)}"
             )
         return self
 

@@ -533,9 +533,7 @@ def check_claims(
         .then(pl.lit("county_only"))
         .when(pl.col("checked").fill_null(0) == 0)
         .then(pl.lit("no_evidence"))
-        .when(
-            (pl.col("scope") != "household") & ~pl.col("item").is_in(totals) & ~pl.col("_bool")
-        )
+        .when((pl.col("scope") != "household") & ~pl.col("item").is_in(totals) & ~pl.col("_bool"))
         .then(pl.lit("admits_gap"))
     )
     verdict = (

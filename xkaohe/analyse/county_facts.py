@@ -288,9 +288,7 @@ def reduction_pace(
     ).sort("county_code", "date", "claim_id", nulls_last=True)
 
     def first(item: str, value: str, claim_id: str | None = None) -> pl.DataFrame:
-        c = county_claims.filter(pl.col("item") == item).with_columns(
-            _n=as_number(pl.col("value"))
-        )
+        c = county_claims.filter(pl.col("item") == item).with_columns(_n=as_number(pl.col("value")))
         cols = [pl.col("_n").alias(value)]
         if claim_id:
             cols.append(pl.col("claim_id").alias(claim_id))
