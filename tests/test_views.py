@@ -12,7 +12,7 @@ from xkaohe import codes
 from xkaohe.errors import InputError
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.results import read_result
-from xkaohe.report import city, compare, county, county_sample, kit, paired
+from xkaohe.report import city, compare, county, county_sample, kit, paired, province
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "params" / "plan-2019.yaml"
@@ -249,6 +249,19 @@ def test_cross_check_section_reads_claim_checks_like_the_comparison(run: Path) -
         c.checks.filter(pl.col("verdict") == "contradicted")["claim_id"]
     )
     assert table.height == bad and table["不符的户或项目（出处）"].str.contains("第").all()
+
+
+def test_provincial_category_focus_summarises_the_stored_facts(run: Path) -> None:
+    r = kit.load_results(run)
+    text = province.category_focus(r)
+    planted = _truth(run, "claims").filter(pl.col("planted") == "keep_help")
+    name = r.county_name(str(planted["county_code"].item()))
+    assert f"（不符：{name}）" in text  # 摘帽不摘帮扶 contradicted in that county
+    assert text.count("资料中的县级数字") == len(r.plan.county_categories)
+    at_risk = r.county_focus.filter(pl.col("on_time") == "at_risk").join(
+        r.counties.filter(pl.col("deep_poverty")), on="county_code"
+    )
+    assert f"{codes.REDUCTION_PACE.label('at_risk')}的{at_risk.height}个县" in text
 
 
 def test_reject_table_shows_file_row_column_expected_found() -> None:

@@ -103,9 +103,9 @@ def _county_facts(frame: dict[str, pl.DataFrame], checks: pl.DataFrame, counties
     Achieved exits are the persons of the registry's households of the item's statuses,
     funds the project register's, projects done the register's less the sampled ones the
     teams found unfinished, poor villages exited the registry's; the target is invented
-    around the achieved figure (some counties behind it). Planted (truth ``planted``): one
-    county overstates its achieved exits (``achieved``), one claims every registered project
-    done although the teams found some unfinished (``projects``).
+    around the achieved figure (about one county in four behind it). Planted (truth
+    ``planted``): one county overstates its achieved exits (``achieved``), one claims every
+    registered project done although the teams found some unfinished (``projects``).
     """
     rules = plan.claims.items
     hh = frame["households"].join(frame["villages"].select("village_code", "county_code"),
@@ -129,7 +129,7 @@ def _county_facts(frame: dict[str, pl.DataFrame], checks: pl.DataFrame, counties
          .with_columns(pl.col("achieved", "funds", "registered", "unfinished", "exited_villages")
                        .fill_null(0))
          .with_columns(done=pl.col("registered") - pl.col("unfinished"),
-                       target=(pl.col("achieved") * pl.Series(rng.uniform(0.9, 1.15, counties
+                       target=(pl.col("achieved") * pl.Series(rng.uniform(0.85, 1.05, counties
                                                                             .height)))
                        .round(0).cast(pl.Int64)))
     key = pl.Series(rng.random(c.height))
