@@ -14,7 +14,13 @@ count as claims too (:func:`interview_claims`, the one conversion).
 :func:`check_claims` checks every claim against the evidence the plan names
 for its item (``plan.claims.items``): the household questionnaires, the
 questionnaires of the households the project register lists as beneficiaries,
-or the team's project checks. The claim's unit decides which evidence rows it
+the team's project checks, or a county total of the frame
+(:func:`xkaohe.analyse.county_facts.register_evidence`: a county's documented
+figure — exits of the year, funds, projects done, poor villages exited — is
+compared with it, within the item's tolerance or, ``bound: at_most``, not
+above it; only a county's own figure can be). An item whose evidence is
+``none`` (a target, 摘帽不摘监管) is ``not_checkable`` with reason
+``no_source``. The claim's unit decides which evidence rows it
 is about — a helper's claim about one household that household, a village
 cadre's the village's surveyed households, a county's its county's, a city's
 those of all its counties, a claim naming a project that project's rows, a

@@ -3,9 +3,12 @@
 The typical structure of DOMAIN.md, "Reports": the sample achieved, the rates
 (三率一度 and 错评) with their intervals and stored statuses, 两不愁三保障
 item by item, identification and exit (精准识别、精准退出), the cross-checks
-(五(三)(五) 比对), the projects, the problems with evidence, the typical
-experiences, whether the report has what plan 五 asks for, and the focus of
-the county's category (三(一)1) with the county's stored verdict.
+(五(一)(二)(三)(五) 比对: the claims of ``claim_checks``, through the comparison
+view's loader and tables, :mod:`xkaohe.report.compare`), the projects, the
+problems with evidence, the typical experiences, whether the report has what
+plan 五 asks for, and the focus of the county's category (三(一)1: its
+documented facts as checked, the stored pace of ``county_focus``) with the
+county's stored verdict.
 
 Nothing here decides: every status, verdict, review state and
 classification is read from the results store (:func:`xkaohe.report.kit.load_results`
