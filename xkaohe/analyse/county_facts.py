@@ -32,13 +32,12 @@ from collections.abc import Mapping
 import polars as pl
 
 from xkaohe.analyse.claims import EVIDENCE_SCHEMA, as_number
-from xkaohe.codes import HOUSEHOLD_STATUS
+from xkaohe.codes import HOUSEHOLD_STATUS, PROJECT_STATUS
 from xkaohe.inputs import ROW
 from xkaohe.plan import Plan
 from xkaohe.schemas import require_columns
 
 _DONE = "completed"  # the project-check status of a finished project (codes.PROJECT_STATUS)
-_STATUS_LABEL = {"not_started": "未开工", "in_progress": "在建", "abandoned": "已停工"}
 
 FOCUS_COLUMNS: dict[str, type[pl.DataType]] = {
     "county_code": pl.String,
@@ -204,7 +203,7 @@ def _projects_done(
                 f"{names['project_checks']} 第{{}}行（项目{{}}，{{}}）",
                 pl.col(ROW).cast(pl.String).fill_null("?"),
                 "project_id",
-                pl.col("status").replace_strict(_STATUS_LABEL, default=pl.col("status")),
+                PROJECT_STATUS.expr(pl.col("status")),
             ).str.join("；"),
         )
     )
