@@ -687,6 +687,8 @@ def focus_table(r: Results) -> pl.DataFrame:
     ``county_focus``; 无数据 where no document gave them.
     """
     projects = county_projects(r)
+    # one row for the rates whichever types ask (脱贫质量, 退出标准): the verdict line
+    # below words them for the county's scope
     rates = _evidence_row("三率一度（错退率、漏评率、群众认可度）", _rates_line(r.rates))
     remaining = _evidence_row("剩余贫困人口帮扶", _remaining_line(r.households))
     relapse = _evidence_row("巩固提升脱贫成果（返贫风险）", _relapse_line(r.households))
@@ -699,10 +701,10 @@ def focus_table(r: Results) -> pl.DataFrame:
             *fact_rows(r, "funds_invested", "projects_done"),
             _evidence_row("项目抽查", _projects_line(projects)),
             *fact_rows(r, "villages_exit_planned", "villages_exited"),
-            _evidence_row("贫困人口脱贫质量（三率一度）", _rates_line(r.rates)),
+            rates,
         ],
         "exit_2019": [
-            _evidence_row("贫困县退出标准（三率一度）", _rates_line(r.rates)),
+            rates,
             *fact_rows(r, "villages_exited"),
             relapse,
             _evidence_row("项目抽查", _projects_line(projects)),
