@@ -117,4 +117,5 @@ def test_a_correction_in_one_county_re_renders_its_reports_its_city_and_the_prov
     province_wide = {s.job.stem for s in jobs if s.county_codes is None and "results" in s.reads}
     assert {"provincial", "field_progress"} <= province_wide and "lottery" not in province_wide
     mine = {f"county_{county}", f"paired_{county}", f"sample_{county}", f"city_{city}"}
+    mine.add(f"compare_{city}")  # the city's comparison reads its counties' claims
     assert again == mine | province_wide

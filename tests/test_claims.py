@@ -40,19 +40,112 @@ def survey_rows(run: Path) -> dict[str, int]:
 # ------------------------------------------------------------------ the demo
 
 
+def check_rows(run: Path) -> dict[str, int]:
+    """project_id -> its row in project_checks.csv (header = row 1)."""
+    s = pl.read_csv(run / "field" / "project_checks.csv", infer_schema_length=0)
+    key = "project_id" if "project_id" in s.columns else s.columns[0]
+    return {p: i + 2 for i, p in enumerate(s[key].to_list())}
+
+
+def exited_persons(run: Path, county: str) -> int:
+    """Persons of the frame's 2019 exits in ``county`` (the registry's own count)."""
+    hh = pl.read_csv(run / "frame" / "households.csv", infer_schema_length=0)
+    villages = pl.read_csv(run / "frame" / "villages.csv", infer_schema_length=0)
+    return int(
+        hh.join(villages.select("village_code", "county_code"), on="village_code")
+        .filter(pl.col("county_code") == county, pl.col("status") == "exited_2019")[
+            "household_size"
+        ]
+        .cast(pl.Int64)
+        .sum()
+    )
+
+
+PLANTS = {
+    "city",
+    "county",
+    "village",
+    "helper",
+    "self_assessment",
+    "keep_help",  # 摘帽不摘帮扶 against exited households that do not know their helper
+    "achieved",  # an overstated count of the year's exits
+    "projects",  # every registered project "done" though the teams found some unfinished
+}
+
+
 def test_every_planted_contradiction_is_found_with_its_references(small_run: Path) -> None:
     checks = read(small_run, "claim_checks").filter(pl.col("table") == "claims")
     planted = truth(small_run, "claims").filter(pl.col("planted").is_not_null())
-    assert set(planted["planted"]) == {"city", "county", "village", "helper", "self_assessment"}
-    rows = survey_rows(small_run)
+    assert set(planted["planted"]) == PLANTS
+    rows, project_rows = survey_rows(small_run), check_rows(small_run)
     got = planted.join(checks, on="claim_id", how="left")
     assert (got["verdict"] == "contradicted").all()
-    for claim, expected, ids, refs in got.select(
-        "claim_id", "contradicting", "contradicting_ids", "references"
+    for plant, claim, county, expected, ids, refs in got.select(
+        "planted", "claim_id", "county_code", "contradicting", "contradicting_ids", "references"
     ).iter_rows():
         assert sorted(ids.split(";")) == sorted(expected.split(";")), claim
-        for household in expected.split(";"):
-            assert f"household_survey.csv 第{rows[household]}行（{household}）" in refs
+        if plant == "achieved":  # the registry's count, from the frame file
+            assert ids == county
+            assert "households.csv（建档立卡数据）" in refs
+            assert f"{exited_persons(small_run, county)}人" in refs
+            continue
+        for unit in expected.split(";"):
+            if plant == "projects":
+                assert f"project_checks.csv 第{project_rows[unit]}行（项目{unit}，" in refs
+            else:
+                assert f"household_survey.csv 第{rows[unit]}行（{unit}）" in refs
+
+
+FACTS = (
+    "reduction_target",
+    "reduction_achieved",
+    "funds_invested",
+    "projects_done",
+    "villages_exit_planned",
+    "villages_exited",
+    "keep_responsibility",
+    "keep_policy",
+    "keep_help",
+    "keep_supervision",
+)
+
+
+def test_every_county_delivers_its_facts_and_no_true_one_is_flagged(small_run: Path) -> None:
+    checks = read(small_run, "claim_checks").filter(pl.col("item").is_in(FACTS))
+    counties = read(small_run, "counties")
+    per = checks.group_by("county_code").agg(pl.col("item").n_unique())
+    assert per.height == counties.height and (per["item"] == len(FACTS)).all()
+    t = truth(small_run, "claims").join(checks, on="claim_id")
+    honest = t.filter(pl.col("planted").is_null())
+    assert (honest["verdict"] != "contradicted").all()
+    # the register figures are checked, not waved through
+    totals = [i for i, r in PLAN.claims.items.items() if r.table == "county_register"]
+    register = honest.filter(pl.col("item").is_in(totals))
+    assert len(totals) == 4 and register.height == 4 * counties.height - 2  # less the 2 plants
+    assert (register["verdict"] == "agree").all()
+    # what nothing in the run can check is said to be so, never judged
+    unchecked = t.filter(
+        pl.col("item").is_in(
+            ["reduction_target", "villages_exit_planned", "keep_responsibility", "keep_supervision"]
+        )
+    )
+    assert set(unchecked.select("verdict", "reason").unique().rows()) == {
+        ("not_checkable", "no_source")
+    }
+
+
+def test_county_focus_is_stored_from_the_documents_and_the_registry(small_run: Path) -> None:
+    focus = read(small_run, "county_focus")
+    checks = read(small_run, "claim_checks").filter(pl.col("item") == "reduction_target")
+    assert focus.height == read(small_run, "counties").height
+    row = focus.row(0, named=True)
+    claim = checks.filter(pl.col("claim_id") == row["target_claim_id"])
+    assert f"{int(row['target_persons'])}人" == claim["value"].item()
+    assert row["achieved_persons"] == exited_persons(small_run, row["county_code"])
+    assert row["pace"] == pytest.approx(row["achieved_persons"] / row["target_persons"])
+    expect = row["remaining_persons"] <= row["achieved_persons"] * row["years_left"]
+    assert row["on_time"] == ("on_track" if expect else "at_risk")
+    assert set(focus["on_time"]) <= {"on_track", "at_risk"}
 
 
 def test_no_true_claim_is_flagged(small_run: Path) -> None:
@@ -386,3 +479,161 @@ def test_completeness_counts_the_missing_interviews() -> None:
     assert got == [("A市", 5, 0, True), ("C1", 6, 3, False), ("C2", 8, 0, True)]
     assert "计划访谈6人，缺3人" in out.filter(pl.col("code") == "C1")["shortfall"].item()
     assert "interviews_ok" not in completeness(findings, experiences, counties, PLAN).columns
+
+
+# ------------------------------------------------------------------ county facts (三(一)1)
+
+
+def register(checked: list[tuple[str, str | None]] | None = None) -> pl.DataFrame:
+    """County C1's register totals: 3 exited-2019 households of 2 persons, 3 projects."""
+    from xkaohe.analyse.county_facts import register_evidence
+
+    villages = pl.DataFrame(
+        {
+            "village_code": ["V1", "V2"],
+            "county_code": ["C1", "C1"],
+            "is_poor_village": [True, True],
+            "poor_village_exited": [True, False],
+        }
+    )
+    households = pl.DataFrame(
+        {
+            "village_code": ["V1", "V1", "V2", "V2"],
+            "status": ["exited_2019", "exited_2019", "exited_2019", "not_exited"],
+            "household_size": [2, 2, 2, 5],
+        }
+    )
+    projects = pl.DataFrame(
+        {"project_id": ["P1", "P2", "P3"], "county_code": ["C1"] * 3, "funds_yuan": [1e5] * 3}
+    )
+    rows = checked or []
+    checks = pl.DataFrame(
+        {
+            "project_id": [p for p, _ in rows],
+            "county_code": ["C1"] * len(rows),
+            "status": [s for _, s in rows],
+            "_row": list(range(2, 2 + len(rows))),
+        },
+        schema={
+            "project_id": pl.String,
+            "county_code": pl.String,
+            "status": pl.String,
+            "_row": pl.Int64,
+        },
+    )
+    counties = pl.DataFrame({"county_code": ["C1"], "city_name": ["A市"]})
+    return register_evidence(households, villages, projects, checks, counties, PLAN)
+
+
+def check_facts(
+    claims: pl.DataFrame, checked: list[tuple[str, str | None]] | None = None
+) -> pl.DataFrame:
+    counties = pl.DataFrame({"county_code": ["C1"], "city_name": ["A市"]})
+    return cl.check_claims(cl.all_claims(claims, pl.DataFrame(), counties), register(checked), PLAN)
+
+
+@pytest.mark.parametrize(
+    ("item", "value", "checked", "verdict", "ids"),
+    [
+        pytest.param("reduction_achieved", "6人", None, "agree", None, id="exits-as-registered"),
+        pytest.param(
+            "reduction_achieved", "9人", None, "contradicted", "C1", id="exits-overstated"
+        ),
+        pytest.param("funds_invested", "31万元", None, "agree", None, id="funds-within-10pct"),
+        pytest.param("funds_invested", "50万元", None, "contradicted", "C1", id="funds-off"),
+        pytest.param("villages_exited", "1个", None, "agree", None, id="villages-as-registered"),
+        pytest.param("villages_exited", "2", None, "contradicted", "C1", id="villages-overstated"),
+        pytest.param(
+            "projects_done",
+            "2个",
+            [("P2", "in_progress")],
+            "agree",
+            None,
+            id="done-at-most-register-less-unfinished",
+        ),
+        pytest.param(
+            "projects_done",
+            "3个",
+            [("P2", "in_progress"), ("P1", "completed")],
+            "contradicted",
+            "P2",
+            id="done-despite-unfinished",
+        ),
+        pytest.param("projects_done", "3", None, "agree", None, id="done-nothing-unfinished"),
+    ],
+)
+def test_a_county_fact_against_the_register(
+    item: str,
+    value: str,
+    checked: list[tuple[str, str | None]] | None,
+    verdict: str,
+    ids: str | None,
+) -> None:
+    out = check_facts(claims_table({"source": "document", "item": item, "value": value}), checked)
+    assert out.select("verdict", "contradicting_ids").row(0) == (verdict, ids)
+    if item == "projects_done" and verdict == "contradicted":
+        assert "project_checks.csv 第2行（项目P2，在建）" in out["references"].item()
+        assert (
+            out["found"].item().startswith("projects.csv（项目库）登记项目3个，抽查发现未完工1个")
+        )
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        pytest.param({"item": "reduction_target", "value": "10人"}, "no_source", id="target"),
+        pytest.param({"item": "keep_supervision", "value": "是"}, "no_source", id="supervision"),
+        pytest.param({"item": "keep_supervision", "value": "maybe"}, "unreadable", id="unreadable"),
+        pytest.param(
+            {"item": "reduction_achieved", "value": "6", "level": "city", "county_code": None},
+            "county_only",
+            id="city-total",
+        ),
+        pytest.param({"item": "reduction_achieved", "value": "很多"}, "unreadable", id="words"),
+    ],
+)
+def test_a_county_fact_that_cannot_be_checked(changes: dict[str, Any], reason: str) -> None:
+    out = check_facts(claims_table({"source": "document"} | changes))
+    assert out.select("verdict", "reason").row(0) == ("not_checkable", reason)
+
+
+def test_keep_help_is_contradicted_by_an_exited_household_without_its_helper() -> None:
+    hh = households(
+        {"household_id": "H1", "is_exited": True, "knows_helper": True},
+        {"household_id": "H2", "is_exited": True, "knows_helper": False},
+        {"household_id": "H3", "is_exited": False, "knows_helper": False},  # not exited
+    )
+    out = check(claims_table({"source": "document", "item": "keep_help"}), hh)
+    assert out.select("verdict", "contradicting_ids", "checked").row(0) == ("contradicted", "H2", 2)
+
+
+@pytest.mark.parametrize(
+    ("target", "remaining", "pace", "met", "on_time"),
+    [
+        pytest.param("5人", 5, 6 / 5, True, "on_track", id="ahead-and-on-track"),
+        pytest.param("8人", 7, 6 / 8, False, "at_risk", id="behind-and-at-risk"),
+        pytest.param(None, 0, None, None, "on_track", id="no-target-nothing-left"),
+    ],
+)
+def test_reduction_pace(
+    target: str | None, remaining: int, pace: float | None, met: bool | None, on_time: str
+) -> None:
+    from xkaohe.analyse.county_facts import reduction_pace
+
+    villages = pl.DataFrame({"village_code": ["V1"], "county_code": ["C1"]})
+    households = pl.DataFrame(
+        {
+            "village_code": ["V1", "V1"],
+            "status": ["exited_2019", "not_exited"],
+            "household_size": [6, remaining],
+        }
+    )
+    counties = pl.DataFrame({"county_code": ["C1"], "city_name": ["A市"]})
+    given = {"source": "document", "item": "reduction_target", "value": target}
+    claims = claims_table(given if target else {"item": "education_ok"})  # no target given
+    checks = cl.check_claims(cl.all_claims(claims, pl.DataFrame(), counties), register(), PLAN)
+    out = reduction_pace(checks, households, villages, counties, PLAN).row(0, named=True)
+    assert out["achieved_persons"] == 6 and out["remaining_persons"] == remaining
+    assert out["years_left"] == PLAN.claims.finish_year - PLAN.timeline.field_start.year == 1
+    assert (out["pace"] is None) if pace is None else out["pace"] == pytest.approx(pace)
+    assert out["target_met"] == met and out["on_time"] == on_time

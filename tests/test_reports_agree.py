@@ -176,3 +176,29 @@ def test_a_problem_reads_the_same_in_its_county_report_and_feedback(
     for c in _counties(run, city)["county_code"]:
         report = run / "reports" / f"{report_stem('county', c)}.html"
         assert {r["复核"].split("（")[0] for r in table_with(report, "编号", "复核")} <= states
+
+
+def test_a_contradicted_claim_reads_the_same_in_the_comparison_and_the_county_report(
+    rendered: tuple[Path, str],
+) -> None:
+    run, city = rendered
+    reports = run / "reports"
+    stem = report_stem("compare", city)
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert f'<a href="{stem}.html">比对核查：陈述与考核核实情况</a>' in index
+    compare_rows = table_with(reports / f"{stem}.html", "核实结果", "不符的户或项目（出处）")
+    checks = read_result(run, Result.CLAIM_CHECKS).filter(
+        (pl.col("city_name") == city) & (pl.col("verdict") == "contradicted")
+    )
+    assert checks.height > 0
+    contradicted = [r for r in compare_rows if r["核实结果"] == "不符"]
+    assert len(contradicted) == checks.height
+    county_claims = checks.filter(pl.col("county_code").is_not_null())
+    for code, references in county_claims.select("county_code", "references").iter_rows():
+        county_rows = table_with(
+            reports / f"{report_stem('county', code)}.html", "核实结果", "不符的户或项目（出处）"
+        )
+        shown = {r["不符的户或项目（出处）"] for r in county_rows}
+        assert references in shown and references in {
+            r["不符的户或项目（出处）"] for r in contradicted
+        }

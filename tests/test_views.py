@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,7 @@ from xkaohe import codes
 from xkaohe.errors import InputError
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.results import read_result
-from xkaohe.report import city, county, county_sample, kit, paired
+from xkaohe.report import city, compare, county, county_sample, kit, paired, province
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = REPO / "params" / "plan-2019.yaml"
@@ -174,6 +175,93 @@ def test_category_focus_judges_the_exit_standard(run: Path) -> None:
     text = county.category_focus(r)
     assert "贫困县退出标准" in text and 'class="xk-verdict"' in text
     assert county.focus_table(r).height >= 2
+
+
+def _county_with(run: Path, flag: str) -> str:
+    """The first county of a category (or with the ``deep_poverty`` flag)."""
+    counties = read_result(run, "counties")
+    hit = counties.filter(
+        pl.col("deep_poverty") if flag == "deep_poverty" else pl.col("category") == flag
+    )
+    return str(hit["county_code"].sort()[0])
+
+
+def test_category_focus_shows_the_deep_poverty_facts_with_claim_evidence_and_verdict(
+    run: Path,
+) -> None:
+    r = kit.load_results(run, county_code=_county_with(run, "deep_poverty"))
+    table = county.focus_table(r)
+    rows = {p: (said, found, verdict) for p, said, found, verdict in table.rows()}
+    focus = r.county_focus.row(0, named=True)
+    said, found, verdict = rows["年度减贫进度"]
+    assert f"年度减贫目标{focus['target_persons']:.0f}人" in said
+    assert f"本年度脱贫{focus['achieved_persons']}人" in found
+    assert verdict in ("完成年度减贫目标", "未完成年度减贫目标")
+    assert rows["能否如期完成"][2] == codes.REDUCTION_PACE.label(focus["on_time"])
+    for item in ("funds_invested", "projects_done", "villages_exited", "reduction_achieved"):
+        said, found, verdict = rows[codes.CLAIM_ITEM.label(item)]
+        assert "县脱贫攻坚年度工作总结" in said and verdict in ("一致", "不符"), item
+    assert "（项目库）" in rows[codes.CLAIM_ITEM.label("projects_done")][1]
+
+
+def test_category_focus_of_an_exited_county_shows_the_four_keeps_not_a_proxy(run: Path) -> None:
+    planted = _truth(run, "claims").filter(pl.col("planted") == "keep_help")
+    code = str(planted["county_code"].item())
+    r = kit.load_results(run, county_code=code)
+    assert "exited" in [t.code for t in kit.county_types(r.plan, r.county)]
+    rows = {p: (said, found, verdict) for p, said, found, verdict in county.focus_table(r).rows()}
+    keeps = [codes.CLAIM_ITEM.label(i) for i in county.FOUR_KEEPS]
+    assert all(k in rows for k in keeps)
+    said, found, verdict = rows[codes.CLAIM_ITEM.label("keep_help")]
+    assert said.startswith("是（") and verdict == "不符"
+    for household in planted["contradicting"].item().split(";"):
+        assert f"（{household}）" in found  # the household's file and row
+    assert rows[codes.CLAIM_ITEM.label("keep_supervision")][2].startswith("无法核实")
+    assert not any("知晓帮扶责任人" in p for p in rows)  # the old stand-in is gone
+
+
+def test_category_focus_says_no_data_without_documents(run: Path) -> None:
+    r = kit.load_results(run, county_code=_county_with(run, "exited"))
+    bare = dataclasses.replace(
+        r, claim_checks=r.claim_checks.clear(), county_focus=r.county_focus.clear()
+    )
+    table = county.focus_table(bare)
+    keeps = table.filter(
+        pl.col("考察要点").is_in([codes.CLAIM_ITEM.label(i) for i in county.FOUR_KEEPS])
+    )
+    assert keeps.height == 4 and (keeps["陈述（资料）"] == county.NO_DATA).all()
+    assert (keeps["核实结果"] == county.NO_DATA).all()
+
+
+def test_cross_check_section_reads_claim_checks_like_the_comparison(run: Path) -> None:
+    planted = _truth(run, "claims").filter(pl.col("planted") == "county")
+    code = str(planted["county_code"].item())
+    r = kit.load_results(run, county_code=code)
+    c = compare.load_comparison(run, code)
+    text = county.cross_check_summary(r, c)
+    n = c.checks.height
+    bad = c.checks.filter(pl.col("verdict") == "contradicted").height
+    assert f"陈述共{n}项" in text and f"不符{bad}项" in text
+    assert "知晓本户帮扶责任人" in text
+    assert compare.summary(c).select(pl.exclude("层级")).sum_horizontal().sum() == n
+    table = compare.claim_table(c, verdict="contradicted")
+    assert planted["claim_id"].item() in set(
+        c.checks.filter(pl.col("verdict") == "contradicted")["claim_id"]
+    )
+    assert table.height == bad and table["不符的户或项目（出处）"].str.contains("第").all()
+
+
+def test_provincial_category_focus_summarises_the_stored_facts(run: Path) -> None:
+    r = kit.load_results(run)
+    text = province.category_focus(r)
+    planted = _truth(run, "claims").filter(pl.col("planted") == "keep_help")
+    name = r.county_name(str(planted["county_code"].item()))
+    assert f"（不符：{name}）" in text  # 摘帽不摘帮扶 contradicted in that county
+    assert text.count("资料中的县级数字") == len(r.plan.county_categories)
+    at_risk = r.county_focus.filter(pl.col("on_time") == "at_risk").join(
+        r.counties.filter(pl.col("deep_poverty")), on="county_code"
+    )
+    assert f"{codes.REDUCTION_PACE.label('at_risk')}的{at_risk.height}个县" in text
 
 
 def test_reject_table_shows_file_row_column_expected_found() -> None:

@@ -337,6 +337,18 @@ CLAIM_ITEM = _set(
     C("procedure_ok", "识别退出均经评议公示", "评议公示"),
     C("beneficiaries_received", "项目登记受益户均已受益", "项目受益"),
     C("project_results", "扶贫项目均达到预期效果", "项目成效"),
+    # County facts of the year, read in documents (五(二) 查阅资料; 三(一)1 分类考核)
+    C("reduction_target", "年度减贫目标人数", "减贫目标", aliases=("年度减贫任务",)),
+    C("reduction_achieved", "年度实际减贫人数", "实际减贫", aliases=("年度脱贫人数",)),
+    C("funds_invested", "年度扶贫资金投入元", "资金投入", aliases=("扶贫资金投入",)),
+    C("projects_done", "年度完成扶贫项目数", "完成项目", aliases=("完成项目数",)),
+    C("villages_exit_planned", "计划出列贫困村数", "计划出列村"),
+    C("villages_exited", "已出列贫困村数", "已出列村", aliases=("贫困村出列数",)),
+    # 四个不摘 (三(一)1 已脱贫摘帽县): 摘帽不摘责任、不摘政策、不摘帮扶、不摘监管
+    C("keep_responsibility", "摘帽不摘责任", "不摘责任"),
+    C("keep_policy", "摘帽不摘政策", "不摘政策"),
+    C("keep_help", "摘帽不摘帮扶", "不摘帮扶"),
+    C("keep_supervision", "摘帽不摘监管", "不摘监管"),
     C("household_size", "家庭人口数"),
     C("income_per_capita_yuan", "人均纯收入元", "人均纯收入"),
 )
@@ -357,8 +369,18 @@ CLAIM_REASON = _set(
     C("unreadable", "陈述内容无法识别"),
     C("unknown_item", "不是可比对的事项"),
     C("household_only", "该事项只能逐户比对"),
+    C("county_only", "该事项只能按县比对"),
+    C("no_source", "考核数据中没有可核实该事项的来源"),
 )
 """Why a claim is ``not_checkable``."""
+REDUCTION_PACE = _set(
+    "reduction_pace",
+    "减贫进度",
+    C("on_track", "按本年度减贫进度能够如期完成", "能如期完成", colour="#2ca02c"),
+    C("at_risk", "按本年度减贫进度难以如期完成", "难以如期完成", colour="#d62728"),
+)
+"""Whether a county's remaining poor can exit by the plan's finish year at this year's pace
+(三(一)1 深度贫困县: 分析是否能够如期完成脱贫攻坚目标任务; :mod:`xkaohe.analyse.county_facts`)."""
 PROJECT_RESULT = _set(
     "project_result",
     "项目成效",
@@ -644,6 +666,7 @@ CODE_SETS: dict[str, CodeSet] = {
         CLAIM_ITEM,
         CLAIM_VERDICT,
         CLAIM_REASON,
+        REDUCTION_PACE,
         PROJECT_RESULT,
         SURVEY_ITEM,
         CHECK_ITEM,
@@ -704,6 +727,7 @@ __all__ = [
     "RATE_STATUS",
     "RATE_STATUS_REFERENCE",
     "RECTIFICATION_STAGE",
+    "REDUCTION_PACE",
     "REPORT_KIND",
     "REVIEW_OUTCOME",
     "REVIEW_STATE",

@@ -357,28 +357,58 @@ class ClaimEvidence(_Model):
     """What can confirm or contradict a claim about one item (plan ``claims.items``).
 
     ``table``: ``household_survey`` (the questionnaires), ``project_checks``
-    (the team's project checks) or ``beneficiaries`` (the questionnaires of the
-    surveyed households the frame's project register lists as beneficiaries).
+    (the team's project checks), ``beneficiaries`` (the questionnaires of the
+    surveyed households the frame's project register lists as beneficiaries),
+    ``county_register`` (a county total of the frame: ``persons`` of the
+    households of ``statuses``, the project register's ``funds_yuan``,
+    ``projects_done`` — its projects less the sampled ones the teams found
+    unfinished — or ``poor_villages_exited``) or ``none`` (nothing the
+    workbench holds can check it: the claim is shown, never judged).
     ``column``: the evidence column; a boolean meets the item when true, an
     enum when its value is one of ``ok``, a number when within ``tolerance``
-    (relative) of the claimed value. ``among``: boolean survey columns that
+    (relative) of the claimed value — or, with ``bound: at_most``, when the
+    claimed number does not exceed it. ``among``: boolean survey columns that
     must all be true for a household to be one the claim is about (e.g.
     ``registered``, ``has_labour``). ``household_only``: only a claim about
     one household can be compared (numbers such as household size).
     """
 
-    table: Literal["household_survey", "project_checks", "beneficiaries"]
-    column: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    table: Literal["household_survey", "project_checks", "beneficiaries", "county_register", "none"]
+    column: str = Field(default="", pattern=r"^([a-z][a-z0-9_]*)?$")
     among: tuple[str, ...] = ()
     ok: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
     tolerance: Share = 0.0
+    bound: Literal["equal", "at_most"] = "equal"
     household_only: bool = False
+
+    @model_validator(mode="after")
+    def _column_given(self) -> ClaimEvidence:
+        if self.table != "none" and not self.column:
+            raise ValueError(f"an item checked against {self.table} needs its column")
+        if self.table == "county_register" and self.column not in REGISTER_TOTALS:
+            raise ValueError(
+                f"county_register column {self.column!r} is not one of {', '.join(REGISTER_TOTALS)}"
+            )
+        return self
+
+
+REGISTER_TOTALS = ("persons", "funds_yuan", "projects_done", "poor_villages_exited")
+"""The county totals of the frame a ``county_register`` item can name."""
+ROW_TABLES = ("household_survey", "project_checks", "beneficiaries")
+"""The evidence tables of one row per household or project (the others are county totals)."""
 
 
 class Claims(_Model):
-    """The claim items (codes of :data:`xkaohe.codes.CLAIM_ITEM`) and their evidence."""
+    """The claim items (codes of :data:`xkaohe.codes.CLAIM_ITEM`) and their evidence.
+
+    ``finish_year``: the year every remaining poor person is to have exited
+    (三(一)1 深度贫困县: 分析是否能够如期完成脱贫攻坚目标任务); a county's pace
+    is judged against it (:mod:`xkaohe.analyse.county_facts`).
+    """
 
     items: dict[str, ClaimEvidence] = Field(min_length=1)
+    finish_year: int = Field(ge=2000)
 
 
 class Review(_Model):
@@ -678,4 +708,14 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise PlanError("\n".join(lines)) from None
 
 
-__all__ = ["Assumption", "Bound", "CountyQuotas", "ExitStandard", "Plan", "Range", "parse_plan"]
+__all__ = [
+    "REGISTER_TOTALS",
+    "ROW_TABLES",
+    "Assumption",
+    "Bound",
+    "CountyQuotas",
+    "ExitStandard",
+    "Plan",
+    "Range",
+    "parse_plan",
+]

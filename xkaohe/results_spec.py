@@ -59,6 +59,7 @@ class Result(StrEnum):
     CLAIM_CHECKS = "claim_checks"
     INTERVIEW_COVERAGE = "interview_coverage"
     IDENTIFICATION = "identification"
+    COUNTY_FOCUS = "county_focus"
     INCIDENTS = "incidents"
     INCIDENT_EVIDENCE = "incident_evidence"
     DISCIPLINE_SUMMARY = "discipline_summary"
@@ -549,6 +550,29 @@ _TABLES = (
         "register-listed beneficiaries who received nothing (五(五)): households asked, "
         "cases, case references.",
         _IDENTIFICATION,
+        key=("county_code",),
+    ),
+    ResultTable(
+        Result.COUNTY_FOCUS,
+        "Per county (三(一)1 分类考核): the documented poverty-reduction target, the persons "
+        "the registry shows exited this year, the pace (achieved / target), whether the "
+        "target was met, the remaining poor persons and whether they can exit by the plan's "
+        "finish year at this year's pace (on_track / at_risk).",
+        {
+            "county_code": STR,
+            "city_name": STR,
+            "target_persons": FLT,
+            "target_claim_id": STR,
+            "achieved_persons": INT,
+            "achieved_claimed": FLT,
+            "pace": FLT,
+            "target_met": BOOL,
+            "remaining_persons": INT,
+            "year": INT,
+            "finish_year": INT,
+            "years_left": INT,
+            "on_time": STR,
+        },
         key=("county_code",),
     ),
     ResultTable(

@@ -468,7 +468,7 @@ def _claims(ev: Evidence, plan: Plan) -> pl.DataFrame | None:
             "county_code",
             pl.lit("claims").alias("rule"),
             pl.format("{}项陈述与考核核实情况不符：{}。", "n", "what").alias("description"),
-            pl.format("陈述与入户调查、项目核查比对：{}。", "refs").alias("evidence"),
+            pl.format("陈述与入户调查、项目核查和建档立卡数据比对：{}。", "refs").alias("evidence"),
         )
     )
 

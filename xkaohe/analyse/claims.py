@@ -14,7 +14,13 @@ count as claims too (:func:`interview_claims`, the one conversion).
 :func:`check_claims` checks every claim against the evidence the plan names
 for its item (``plan.claims.items``): the household questionnaires, the
 questionnaires of the households the project register lists as beneficiaries,
-or the team's project checks. The claim's unit decides which evidence rows it
+the team's project checks, or a county total of the frame
+(:func:`xkaohe.analyse.county_facts.register_evidence`: a county's documented
+figure — exits of the year, funds, projects done, poor villages exited — is
+compared with it, within the item's tolerance or, ``bound: at_most``, not
+above it; only a county's own figure can be). An item whose evidence is
+``none`` (a target, 摘帽不摘监管) is ``not_checkable`` with reason
+``no_source``. The claim's unit decides which evidence rows it
 is about — a helper's claim about one household that household, a village
 cadre's the village's surveyed households, a county's its county's, a city's
 those of all its counties, a claim naming a project that project's rows, a
@@ -49,7 +55,7 @@ from xkaohe.analyse.consistency import number_text
 from xkaohe.codes import CLAIM_ITEM
 from xkaohe.errors import PlanError
 from xkaohe.inputs import ROW
-from xkaohe.plan import ClaimEvidence, Plan
+from xkaohe.plan import ROW_TABLES, ClaimEvidence, Plan
 from xkaohe.schemas import (
     CLAIMS,
     EVIDENCE_COLUMNS,
@@ -95,6 +101,23 @@ CHECK_COLUMNS: dict[str, type[pl.DataType]] = {
 }
 """The columns of ``claim_checks``."""
 
+EVIDENCE_SCHEMA: dict[str, type[pl.DataType]] = {
+    "item": pl.String,
+    "evidence": pl.String,
+    "city_name": pl.String,
+    "county_code": pl.String,
+    "village_code": pl.String,
+    "household_id": pl.String,
+    "project_id": pl.String,
+    "helper_id": pl.String,
+    "meets": pl.Boolean,
+    "number": pl.Float64,
+    "unit_id": pl.String,
+    "reference": pl.String,
+}
+"""The columns of :func:`evidence_rows` (and of the county totals of
+:func:`xkaohe.analyse.county_facts.register_evidence`)."""
+
 LEVELS = ("city", "county", "village", "helper")
 SCOPES = ("city", "county", "village", "household", "project", "helper")
 SOURCES_DEFAULT = {"claims": "claims.csv", "interviews": "interviews.csv"}
@@ -120,10 +143,10 @@ def _as_bool(values: pl.Expr) -> pl.Expr:
     )
 
 
-def _as_number(values: pl.Expr) -> pl.Expr:
-    """A plain number with optional separators, 万 and unit (元, 人, 口); else null."""
+def as_number(values: pl.Expr) -> pl.Expr:
+    """A plain number with optional separators, 万 and unit (元, 人, 口, 个, 户); else null."""
     compact = _text(values).str.replace_all(r"[\s,，]", "")
-    pattern = r"^(\d+(?:\.\d+)?)(万)?(?:元|人|口)?$"
+    pattern = r"^(\d+(?:\.\d+)?)(万)?(?:元|人|口|个|户)?$"
     scale = pl.when(compact.str.extract(pattern, 2).is_not_null()).then(10_000.0).otherwise(1.0)
     return compact.str.extract(pattern, 1).cast(pl.Float64) * scale
 
@@ -319,6 +342,8 @@ def evidence_rows(
     pc = pc.with_columns(pl.lit(None, pl.String).alias("household_id"))
     parts = []
     for item, rule in plan.claims.items.items():
+        if rule.table not in ROW_TABLES:  # county totals and unchecked items: not row evidence
+            continue
         source = {"household_survey": hh, "beneficiaries": ben, "project_checks": pc}[rule.table]
         if rule.table == "project_checks":
             require_columns(source, "project_checks", ("project_id", "county_code", "result"))
@@ -357,22 +382,8 @@ def evidence_rows(
                 ),
             )
         )
-    schema = {
-        "item": pl.String,
-        "evidence": pl.String,
-        "city_name": pl.String,
-        "county_code": pl.String,
-        "village_code": pl.String,
-        "household_id": pl.String,
-        "project_id": pl.String,
-        "helper_id": pl.String,
-        "meets": pl.Boolean,
-        "number": pl.Float64,
-        "unit_id": pl.String,
-        "reference": pl.String,
-    }
-    empty = pl.LazyFrame(schema=schema)
-    return pl.concat([empty, *[p.cast(schema) for p in parts]]).collect()  # type: ignore[arg-type]
+    empty = pl.LazyFrame(schema=EVIDENCE_SCHEMA)
+    return pl.concat([empty, *[p.cast(EVIDENCE_SCHEMA) for p in parts]]).collect()  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ checking
@@ -439,12 +450,15 @@ def check_claims(
     """
     rules = plan.claims.items
     numbers = [i for i, r in rules.items() if r.household_only]
+    totals = [i for i, r in rules.items() if r.table == "county_register"]
+    at_most = [i for i, r in rules.items() if r.bound == "at_most"]
+    unchecked = [i for i, r in rules.items() if r.table == "none"]
     tolerance = {i: r.tolerance for i, r in rules.items()}
     c = claims.with_columns(
         _scope(plan).alias("scope"),
         pl.int_range(pl.len()).alias("_cid"),
         _as_bool(pl.col("value")).alias("_bool"),
-        _as_number(pl.col("value")).alias("_number"),
+        as_number(pl.col("value")).alias("_number"),
     )
     matched = []
     c = c.with_columns(pl.col("person_id").alias("helper_id"))
@@ -463,14 +477,19 @@ def check_claims(
         )
     ev = pl.concat(matched)
     first = c.select("_cid", "item", "_bool", "_number", "scope")
-    ev = ev.join(first, on="_cid", how="left")
+    # a county total is compared with a county's figure only
+    ev = ev.join(first, on="_cid", how="left").filter(
+        ~pl.col("item").is_in(totals) | (pl.col("scope") == "county")
+    )
     tol = pl.col("item").replace_strict(tolerance, default=0.0, return_dtype=pl.Float64)
     same_number = (pl.col("_number") - pl.col("number")).abs() <= tol * pl.col("number").abs()
     ev = ev.with_columns(
-        answered=pl.when(pl.col("item").is_in(numbers))
+        answered=pl.when(pl.col("item").is_in(numbers + totals))
         .then(pl.col("number").is_not_null())
         .otherwise(pl.col("meets").is_not_null()),
-        against=pl.when(pl.col("item").is_in(numbers))
+        against=pl.when(pl.col("item").is_in(at_most))
+        .then(pl.col("_number") > pl.col("number"))
+        .when(pl.col("item").is_in(numbers + totals))
         .then(~same_number)
         .when(pl.col("scope") == "household")
         .then(pl.col("meets") != pl.col("_bool"))
@@ -487,6 +506,7 @@ def check_claims(
             meets_all=pl.col("meets").all(),
             answer_bool=pl.col("meets").first(),
             answer_number=pl.col("number").first(),
+            answer_ref=pl.col("reference").first(),
             contradicting_ids=pl.col("unit_id").filter(pl.col("against")).str.join(_SEP),
             contradicting_counties=pl.col("county_code")
             .filter(pl.col("against"))
@@ -500,7 +520,9 @@ def check_claims(
     )
     known = list(rules)
     readable = (
-        pl.when(pl.col("item").is_in(numbers))
+        pl.when(pl.col("item").is_in(unchecked))
+        .then(pl.col("_number").is_not_null() | pl.col("_bool").is_not_null())
+        .when(pl.col("item").is_in(numbers + totals))
         .then(pl.col("_number").is_not_null())
         .otherwise(pl.col("_bool").is_not_null())
     )
@@ -509,11 +531,15 @@ def check_claims(
         .then(pl.lit("unknown_item"))
         .when(~readable)
         .then(pl.lit("unreadable"))
+        .when(pl.col("item").is_in(unchecked))
+        .then(pl.lit("no_source"))
         .when(pl.col("item").is_in(numbers) & (pl.col("scope") != "household"))
         .then(pl.lit("household_only"))
+        .when(pl.col("item").is_in(totals) & (pl.col("scope") != "county"))
+        .then(pl.lit("county_only"))
         .when(pl.col("checked").fill_null(0) == 0)
         .then(pl.lit("no_evidence"))
-        .when((pl.col("scope") != "household") & ~pl.col("_bool"))
+        .when((pl.col("scope") != "household") & ~pl.col("item").is_in(totals) & ~pl.col("_bool"))
         .then(pl.lit("admits_gap"))
     )
     verdict = (
@@ -535,7 +561,7 @@ def check_claims(
         )
         .with_columns(reason.alias("reason"))
         .with_columns(verdict.alias("verdict"))
-        .with_columns(_found(numbers).alias("found"))
+        .with_columns(_found(numbers, totals).alias("found"))
         .with_columns(
             [
                 pl.when(pl.col("verdict") == "contradicted").then(pl.col(x)).alias(x)
@@ -563,8 +589,8 @@ def check_claims(
     )
 
 
-def _found(numbers: list[str]) -> pl.Expr:
-    """What the evidence shows, in Chinese."""
+def _found(numbers: list[str], totals: list[str]) -> pl.Expr:
+    """What the evidence shows, in Chinese (a county total: its source and figures)."""
     what = (
         pl.when(pl.col("evidence") == "project_checks")
         .then(pl.lit("项目核查"))
@@ -585,6 +611,8 @@ def _found(numbers: list[str]) -> pl.Expr:
     return (
         pl.when(pl.col("checked") == 0)
         .then(pl.lit("样本中无可比对数据"))
+        .when(pl.col("item").is_in(totals))
+        .then(pl.col("answer_ref"))
         .when(pl.col("scope") == "household")
         .then(pl.format("该户入户调查回答：{}", answer))
         .otherwise(pl.format("{}{}{}中{}{}不符合", what, "checked", unit, "contradicting", unit))
@@ -795,7 +823,9 @@ def self_assessment(checks: pl.DataFrame) -> pl.DataFrame:
 __all__ = [
     "CHECK_COLUMNS",
     "CLAIM_COLUMNS",
+    "EVIDENCE_SCHEMA",
     "all_claims",
+    "as_number",
     "check_claims",
     "check_plan_items",
     "evidence_rows",

@@ -139,6 +139,9 @@ def write_index(
 ) -> Path:
     """``reports/index.html``: every report by city, each county with its status.
 
+    Under each city: its report (with sign-off and feedback state), its
+    comparison (比对核查, ``compare_<city>``), then its counties.
+
     ``status``: county_code, verdict, verdict_label, verdict_colour (the stored
     verdict, worded and coloured by the caller from the one registry), ok, shortfall.
     ``current``: the reports rendered from the run's present state; others are
@@ -215,6 +218,7 @@ def write_index(
         sections.append(
             f"<h2>{link(report_stem('city', city), city)}{sig(report_stem('city', city))}"
             f"{note('city:' + city)}</h2>"
+            f"<p>{link(report_stem('compare', city), '比对核查：陈述与考核核实情况')}</p>"
             "<table><tr><th>县（市、区）</th><th>三率一度结论</th><th>报告完整性</th>"
             f"<th>抽样</th><th>结对</th></tr>{''.join(rows)}</table>"
         )

@@ -25,6 +25,7 @@ from xkaohe.io.results import read_result, run_plan
 from xkaohe.io.run import is_synthetic
 from xkaohe.plan import Plan
 from xkaohe.privacy import mask_frame
+from xkaohe.report.kit import claim_value
 from xkaohe.results_spec import Result
 
 _TEXT = ["value", "document", "found", "role"]
@@ -159,7 +160,7 @@ def claim_table(c: Comparison, level: str = "", item: str = "", verdict: str = "
         who.alias("陈述人或资料"),
         where.alias("所涉单位"),
         codes.CLAIM_ITEM.expr(pl.col("item")).alias("事项"),
-        pl.col("value").alias("陈述"),
+        claim_value(pl.col("value")).alias("陈述"),
         codes.CLAIM_VERDICT.expr(pl.col("verdict"), short=True).alias("核实结果"),
         pl.when(pl.col("reason").is_not_null())
         .then(pl.format("{}（{}）", "found", reason))
@@ -178,7 +179,7 @@ def self_assessment_table(c: Comparison) -> pl.DataFrame:
     return df.select(
         pl.coalesce(_county_name(c), pl.col("city_name")).alias("自评单位"),
         codes.CLAIM_ITEM.expr(pl.col("item")).alias("事项"),
-        pl.col("value").alias("自评"),
+        claim_value(pl.col("value")).alias("自评"),
         pl.col("found").alias("考核核实"),
         codes.CLAIM_VERDICT.expr(pl.col("verdict"), short=True).alias("结果"),
         pl.col("references").fill_null("").alias("不符的户或项目（出处）"),

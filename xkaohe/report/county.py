@@ -3,9 +3,12 @@
 The typical structure of DOMAIN.md, "Reports": the sample achieved, the rates
 (三率一度 and 错评) with their intervals and stored statuses, 两不愁三保障
 item by item, identification and exit (精准识别、精准退出), the cross-checks
-(五(三)(五) 比对), the projects, the problems with evidence, the typical
-experiences, whether the report has what plan 五 asks for, and the focus of
-the county's category (三(一)1) with the county's stored verdict.
+(五(一)(二)(三)(五) 比对: the claims of ``claim_checks``, through the comparison
+view's loader and tables, :mod:`xkaohe.report.compare`), the projects, the
+problems with evidence, the typical experiences, whether the report has what
+plan 五 asks for, and the focus of the county's category (三(一)1: its
+documented facts as checked, the stored pace of ``county_focus``) with the
+county's stored verdict.
 
 Nothing here decides: every status, verdict, review state and
 classification is read from the results store (:func:`xkaohe.report.kit.load_results`
@@ -25,11 +28,13 @@ import polars as pl
 from xkaohe import codes
 from xkaohe.analyse.indicators import ITEMS
 from xkaohe.plan import ContentItem, Plan
+from xkaohe.report.compare import Comparison
 from xkaohe.report.figures import interval_chart, rate_chart
 from xkaohe.report.kit import (
     DASH,
     Results,
     box,
+    claim_value,
     confidence_text,
     county_types,
     esc,
@@ -297,23 +302,48 @@ def _county_check(r: Results) -> dict[str, Any] | None:
     return row.row(0, named=True) if row.height else None
 
 
-def cross_check_summary(r: Results) -> str:
-    """One paragraph: what was compared and how much disagreed (HTML)."""
+def helper_awareness_line(r: Results) -> str:
+    """How many registered households know their helper, against the plan's line (text)."""
     c = _county_check(r)
-    if c is None:
-        return "<p>本县没有比对核查数据。</p>"
-    rules = r.plan.consistency
+    if c is None or not c["registered_asked"]:
+        return "没有建档立卡户知晓帮扶责任人的调查数据。"
     return (
-        f"<p>帮扶责任人对所帮扶户的家庭人口、收入和“两不愁三保障”等情况的陈述，与入户调查比对"
-        f"{c['helper_claims_checked']}项，不符{c['helper_mismatches']}项"
-        f"（{percent(c['helper_mismatch_rate'])}；单人不符比例超过"
-        f"{percent(rules.helper_mismatch_max)}即列为问题）。村干部称全部建档立卡户达标的事项，"
-        f"涉及调查户{c['village_claim_households']}户次，不符{c['village_claim_contradicting']}户次"
-        f"（{percent(c['village_claim_mismatch_rate'])}；单村单项超过"
-        f"{percent(rules.village_claim_mismatch_max)}即列为问题）。抽查项目{c['projects_sampled']}个，"
-        f"已核查{c['projects_checked']}个，发现问题{c['projects_with_discrepancy']}个。"
         f"建档立卡户知晓本户帮扶责任人{c['knows_helper']}/{c['registered_asked']}户"
-        f"（{percent(c['helper_awareness'])}；标准{percent(rules.helper_awareness_min)}）。</p>"
+        f"（{percent(c['helper_awareness'])}；标准{percent(r.plan.consistency.helper_awareness_min)}）。"
+    )
+
+
+def cross_check_summary(r: Results, c: Comparison) -> str:
+    """What was compared and how much disagreed, from ``claim_checks`` (HTML).
+
+    ``c`` is the county's comparison (:func:`xkaohe.report.compare.load_comparison`:
+    its own claims and its city's), the same the comparison notebook shows.
+    """
+    if c.checks.height == 0:
+        return f"<p>本县没有座谈、资料、访谈或自评中的陈述记录。{esc(helper_awareness_line(r))}</p>"
+    counts = dict(c.checks.group_by("verdict").len().iter_rows())
+    by_level = "；".join(
+        f"{codes.INTERVIEW_LEVEL.label(lv)}{n}项" for lv, n in verdict_rows(c.checks).iter_rows()
+    )
+    verdicts = "、".join(
+        f"{codes.CLAIM_VERDICT.label(v, short=True)}{counts.get(v, 0)}项"
+        for v in codes.CLAIM_VERDICT.order
+    )
+    return (
+        f"<p>座谈会、查阅资料、干部访谈和自评报告中的陈述共{c.checks.height}项（{esc(by_level)}，"
+        f"含本市市级陈述），与入户调查、项目核查和建档立卡数据逐项比对：{esc(verdicts)}。"
+        "“无法核实”指样本或考核数据中没有可比对的户、项目或来源，或陈述本身承认存在问题。"
+        f"{esc(helper_awareness_line(r))}</p>"
+    )
+
+
+def verdict_rows(checks: pl.DataFrame) -> pl.DataFrame:
+    """``level, n``: claims per level, in level order."""
+    return (
+        checks.group_by("level")
+        .len("n")
+        .sort(codes.INTERVIEW_LEVEL.rank(pl.col("level")), "level")
+        .select("level", "n")
     )
 
 
@@ -325,43 +355,6 @@ def with_names(df: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         how="left",
         maintain_order="left",
     ).with_columns(pl.col("village_name").fill_null(pl.col("village_code").fill_null("")))
-
-
-def helper_table(r: Results) -> pl.DataFrame:
-    """Helpers with a contradicted claim or a household that does not know them."""
-    h = r.check_helpers.filter((pl.col("mismatches") > 0) | (pl.col("households_not_knowing") > 0))
-    return (
-        with_names(h, r.village_names)
-        .sort(pl.col("mismatch_flagged").not_(), "village_code", "helper_id")
-        .select(
-            pl.col("village_name").alias("村"),
-            pl.col("helper_id").alias("帮扶责任人编号"),
-            pl.col("households").alias("帮扶调查户数"),
-            pl.col("checked").alias("比对项数"),
-            pl.col("mismatches").alias("不符项数"),
-            percent_expr(pl.col("mismatch_rate")).alias("不符比例"),
-            pl.col("households_not_knowing").alias("不知晓帮扶责任人户数"),
-            yes(pl.col("mismatch_flagged"), "超过").alias("不符比例超标"),
-        )
-    )
-
-
-def village_claim_table(r: Results) -> pl.DataFrame:
-    """Village cadres' "all households meet X" contradicted by at least one household."""
-    v = r.check_villages.filter(pl.col("contradicting").fill_null(0) > 0)
-    return (
-        with_names(v, r.village_names)
-        .sort(pl.col("flagged").not_(), "village_code", "item")
-        .select(
-            pl.col("village_name").alias("村"),
-            codes.CHECK_ITEM.expr(pl.col("item")).alias("事项"),
-            pl.lit("全部建档立卡户均达标").alias("村干部陈述"),
-            pl.col("households").alias("调查建档立卡户"),
-            pl.col("contradicting").alias("不符户数"),
-            percent_expr(pl.col("mismatch_rate")).alias("不符比例"),
-            yes(pl.col("flagged"), "超过").alias("不符比例超标"),
-        )
-    )
 
 
 def discrepancy_table(discrepancies: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
@@ -570,17 +563,6 @@ def _projects_line(projects: pl.DataFrame) -> str:
     return f"抽查项目{projects.height}个（{parts or '均未核查'}），发现资金或受益户问题{bad}个。"
 
 
-def _helpers_line(r: Results) -> str:
-    c = _county_check(r)
-    if c is None:
-        return "没有帮扶责任人比对数据。"
-    flagged = r.check_helpers.filter(pl.col("mismatch_flagged")).height
-    return (
-        f"建档立卡户知晓帮扶责任人{c['knows_helper']}/{c['registered_asked']}户；"
-        f"帮扶责任人陈述不符比例超标{flagged}人。"
-    )
-
-
 def _rates_line(rates: pl.DataFrame) -> str:
     shown = rates.filter(pl.col("side").is_not_null()).with_columns(
         percent_expr(pl.col("ratio")).alias("_r"), status_cell().alias("_s")
@@ -588,45 +570,164 @@ def _rates_line(rates: pl.DataFrame) -> str:
     return "；".join(f"{lab}{r}（{s}）" for lab, r, s in shown.select("label", "_r", "_s").rows())
 
 
+NO_DATA = "无数据"
+"""What the focus table says where no document gave the fact."""
+
+
+def _facts(r: Results) -> pl.DataFrame:
+    """The county's own county-level claims (documents, meetings, self-assessment), in order."""
+    code = r.county["county_code"]
+    return r.claim_checks.filter(
+        (pl.col("county_code") == code)
+        & (pl.col("level") == "county")
+        & pl.col("household_id").is_null()
+        & pl.col("village_code").is_null()
+    ).sort("item", "date", "claim_id", nulls_last=True)
+
+
+def fact_rows(r: Results, *items: str) -> list[tuple[str, str, str, str]]:
+    """One row per fact item: (要点, 陈述, 考核核实, 核实结果); 无数据 where nobody claimed it.
+
+    Several claims of one item (a document and a self-assessment) are joined with "；".
+    """
+    facts = _facts(r)
+    rows = []
+    for item in items:
+        mine = facts.filter(pl.col("item") == item)
+        point = codes.CLAIM_ITEM.label(item)
+        if mine.height == 0:
+            rows.append((point, NO_DATA, DASH, NO_DATA))
+            continue
+        said = mine.select(
+            pl.format(
+                "{}（{}）",
+                claim_value(pl.col("value")),
+                pl.coalesce("document", codes.CLAIM_SOURCE.expr(pl.col("source"))),
+            )
+        ).to_series()
+        verdict = mine.select(
+            pl.when(pl.col("reason").is_not_null())
+            .then(
+                pl.format(
+                    "{}：{}",
+                    codes.CLAIM_VERDICT.expr(pl.col("verdict"), short=True),
+                    codes.CLAIM_REASON.expr(pl.col("reason")),
+                )
+            )
+            .otherwise(codes.CLAIM_VERDICT.expr(pl.col("verdict"), short=True))
+        ).to_series()
+        found = mine.select(
+            pl.when(pl.col("references").is_not_null())
+            .then(pl.format("{}。不符：{}", "found", "references"))
+            .when(pl.col("reason").is_not_null())
+            .then(pl.lit(DASH))
+            .otherwise(pl.col("found"))
+        ).to_series()
+        rows.append(
+            (
+                point,
+                "；".join(said),
+                "；".join(found.unique(maintain_order=True)),
+                "；".join(verdict),
+            )
+        )
+    return rows
+
+
+def _focus(r: Results) -> dict[str, Any] | None:
+    f = r.county_focus.filter(pl.col("county_code") == r.county["county_code"])
+    return f.row(0, named=True) if f.height else None
+
+
+def pace_rows(r: Results) -> list[tuple[str, str, str, str]]:
+    """年度减贫进度 (target against the registry's exits) and 能否如期完成 (stored pace)."""
+    f = _focus(r)
+    if f is None:
+        return [("年度减贫进度", NO_DATA, DASH, NO_DATA), ("能否如期完成", DASH, DASH, NO_DATA)]
+    achieved = f"建档立卡数据本年度脱贫{f['achieved_persons']}人"
+    if f["target_persons"] is None:
+        pace = ("年度减贫进度", NO_DATA, achieved, NO_DATA)
+    else:
+        claimed = (
+            "" if f["achieved_claimed"] is None else f"，资料称完成{f['achieved_claimed']:.0f}人"
+        )
+        pace = (
+            "年度减贫进度",
+            f"年度减贫目标{f['target_persons']:.0f}人{claimed}",
+            f"{achieved}，为目标的{percent(f['pace'])}",
+            "完成年度减贫目标" if f["target_met"] else "未完成年度减贫目标",
+        )
+    on_time = (
+        "能否如期完成",
+        DASH,
+        f"剩余贫困人口{f['remaining_persons']}人；按本年度脱贫{f['achieved_persons']}人的进度，"
+        f"距{f['finish_year']}年底还有{f['years_left']}年",
+        codes.REDUCTION_PACE.label(f["on_time"]) if f["on_time"] else NO_DATA,
+    )
+    return [pace, on_time]
+
+
+def _evidence_row(point: str, text: str) -> tuple[str, str, str, str]:
+    """A point the survey itself answers: no claim, the finding, no verdict."""
+    return (point, DASH, text, DASH)
+
+
+FOUR_KEEPS = ("keep_responsibility", "keep_policy", "keep_help", "keep_supervision")
+"""四个不摘 (三(一)1 已脱贫摘帽县), in the plan's order."""
+
+
 def focus_table(r: Results) -> pl.DataFrame:
-    """What the plan's focus for the county's category asks, and what the results say."""
+    """The county's category focus: each point with the claim, the evidence and the verdict.
+
+    Deep poverty: pace against the target and whether it will finish on time,
+    funds and projects, poor villages, exit quality; exiting this year: the
+    exit standard; exited: remaining poor, consolidation and the 四个不摘;
+    non-key: the annual target and consolidation. Facts come from the
+    county's documents as checked in ``claim_checks`` and from
+    ``county_focus``; 无数据 where no document gave them.
+    """
     projects = county_projects(r)
-    rates = ("三率一度（错退率、漏评率、群众认可度）", _rates_line(r.rates))
+    # one row for the rates whichever types ask (脱贫质量, 退出标准): the verdict line
+    # below words them for the county's scope
+    rates = _evidence_row("三率一度（错退率、漏评率、群众认可度）", _rates_line(r.rates))
+    remaining = _evidence_row("剩余贫困人口帮扶", _remaining_line(r.households))
+    relapse = _evidence_row("巩固提升脱贫成果（返贫风险）", _relapse_line(r.households))
+    pace = pace_rows(r)
     by_category = {
         "deep_poverty": [
-            ("资金投入与项目实施", _projects_line(projects)),
-            ("贫困人口脱贫质量", rates[1]),
-            ("剩余贫困人口", _remaining_line(r.households)),
-            ("返贫风险", _relapse_line(r.households)),
+            pace[0],
+            *fact_rows(r, "reduction_achieved"),
+            pace[1],
+            *fact_rows(r, "funds_invested", "projects_done"),
+            _evidence_row("项目抽查", _projects_line(projects)),
+            *fact_rows(r, "villages_exit_planned", "villages_exited"),
+            rates,
         ],
         "exit_2019": [
-            ("贫困县退出标准", rates[1]),
-            ("返贫风险", _relapse_line(r.households)),
-            ("项目实施", _projects_line(projects)),
-        ],
-        "exited": [
-            ("剩余贫困人口帮扶", _remaining_line(r.households)),
-            ("巩固提升脱贫成果", _relapse_line(r.households)),
-            ("“四个不摘”（帮扶不摘）", _helpers_line(r)),
             rates,
+            *fact_rows(r, "villages_exited"),
+            relapse,
+            _evidence_row("项目抽查", _projects_line(projects)),
         ],
-        "non_key": [
-            ("年度减贫任务", _remaining_line(r.households)),
-            ("巩固提升脱贫成效", _relapse_line(r.households)),
-            rates,
-        ],
+        "exited": [remaining, relapse, *fact_rows(r, *FOUR_KEEPS), rates],
+        "non_key": [pace[0], *fact_rows(r, "reduction_achieved"), relapse, rates],
     }
-    rows: dict[str, str] = {}  # a point both the category and a flag ask about is shown once
+    rows: dict[str, tuple[str, str, str]] = {}  # a point two types ask about is shown once
     for cat in county_types(r.plan, r.county):
-        rows.update({point: text for point, text in by_category[cat.code] if point not in rows})
-    return pl.DataFrame(list(rows.items()), schema=["考察要点", "考核结果"], orient="row")
+        for point, *rest in by_category[cat.code]:
+            rows.setdefault(point, (rest[0], rest[1], rest[2]))
+    return pl.DataFrame(
+        [(p, *v) for p, v in rows.items()],
+        schema=["考察要点", "陈述（资料）", "考核核实", "核实结果"],
+        orient="row",
+    )
 
 
 def category_focus(r: Results) -> str:
     """The plan's focus for the county's category, what the results say, the verdict (HTML)."""
     c = r.county
     note = (
-        "综合贫困发生率和贫困村出列情况不在入户抽样指标之内，需结合县级统计数据核实。"
+        "综合贫困发生率不在入户抽样指标之内，需结合县级统计数据核实。"
         if c.get("scope") == "exit_standard"
         else ""
     )
@@ -634,6 +735,9 @@ def category_focus(r: Results) -> str:
     return (
         f"<p><b>{esc('、'.join(t.label for t in types))}</b>的考核重点："
         f"{esc('；'.join(t.focus for t in types))}。</p>"
+        "<p>“陈述（资料）”是考核组查阅资料、座谈和自评报告中本县给出的数字和说法；"
+        "“考核核实”是与建档立卡数据、项目库、入户调查和项目核查比对的结果；"
+        f"没有相应资料的写“{NO_DATA}”。</p>"
         + table_html(focus_table(r))
         + verdict_line(c)
         + f"<p>{esc(verdict_sentence(c, r.rates))}{esc(note)}</p>"
@@ -663,9 +767,15 @@ def county_projects(r: Results) -> pl.DataFrame:
 
 
 def county_discrepancies(r: Results) -> pl.DataFrame:
-    """The county's cross-check discrepancies, without those of paired cooperation projects."""
+    """The county's project discrepancies, without those of paired cooperation projects.
+
+    Helpers' and village cadres' claims are in ``claim_checks`` (section 五's
+    claim tables), so only the project register against the checks is listed.
+    """
     paired = r.check_projects.filter(pl.col("level") == "paired")["project_id"].implode()
-    return r.check_discrepancies.filter(~pl.col("subject").is_in(paired))
+    return r.check_discrepancies.filter(
+        (pl.col("kind") == "project") & ~pl.col("subject").is_in(paired)
+    )
 
 
 def rates_figure(r: Results) -> go.Figure:
@@ -707,9 +817,10 @@ __all__ = [
     "cross_check_summary",
     "discrepancy_table",
     "experience_table",
+    "fact_rows",
     "flagged_households",
     "focus_table",
-    "helper_table",
+    "helper_awareness_line",
     "household_type",
     "item_table",
     "items_figure",
@@ -725,7 +836,7 @@ __all__ = [
     "sorted_items",
     "status_note",
     "verdict_line",
+    "verdict_rows",
     "verdict_sentence",
-    "village_claim_table",
     "with_names",
 ]

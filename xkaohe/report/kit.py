@@ -48,6 +48,7 @@ from xkaohe.io.sample_package import read_package
 from xkaohe.plan import CountyCategory, Plan
 from xkaohe.privacy import mask_frame
 from xkaohe.results_spec import Result
+from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS
 
 RUN_ENV = "XKAOHE_RUN"
 DEFAULT_RUN = Path("..") / "runs" / "demo"
@@ -320,6 +321,23 @@ def rate_rows(indicators: pl.DataFrame, counties: pl.DataFrame, plan: Plan) -> p
     return pl.concat(parts).join(scope, on="county_code", how="left").sort("county_code", "order")
 
 
+def claim_value(value: pl.Expr) -> pl.Expr:
+    """A claim's value as said, with yes/no words in Chinese (true -> 是); numbers as given.
+
+    Digits stay digits: "1" claimed as a count is a count, not a yes.
+    """
+    word = value.str.strip_chars().str.to_lowercase()
+    yes_ = [w for w in TRUE_WORDS if not w.isdigit()]
+    no_ = [w for w in FALSE_WORDS if not w.isdigit()]
+    return (
+        pl.when(word.is_in(yes_))
+        .then(pl.lit("是"))
+        .when(word.is_in(no_))
+        .then(pl.lit("否"))
+        .otherwise(value)
+    )
+
+
 def status_cell() -> pl.Expr:
     """A rate's status in its county's wording; with the detection limit when 未发现超标."""
     label = codes.by_scope(pl.col("status"), pl.col("scope"))
@@ -397,6 +415,8 @@ class Results:
     check_projects: pl.DataFrame
     check_discrepancies: pl.DataFrame
     check_claims: pl.DataFrame
+    claim_checks: pl.DataFrame
+    county_focus: pl.DataFrame
     sample_villages: pl.DataFrame
     sample_households: pl.DataFrame
     project_households: pl.DataFrame
@@ -427,6 +447,7 @@ _FREE_TEXT = {
     "experiences": ("title", "description"),
     "check_projects": ("issue",),
     "check_discrepancies": ("recorded", "found"),
+    "claim_checks": ("value", "document", "found", "role"),
 }
 
 
@@ -549,6 +570,8 @@ def load_results(
         check_projects=masked["check_projects"],
         check_discrepancies=masked["check_discrepancies"],
         check_claims=table(Result.CHECK_CLAIMS),
+        claim_checks=masked["claim_checks"],
+        county_focus=table(Result.COUNTY_FOCUS),
         sample_villages=mine["villages"],
         sample_households=people,
         project_households=mask_frame(mine["project_households"], people_known, columns=()),
@@ -637,6 +660,7 @@ __all__ = [
     "Results",
     "box",
     "bullets",
+    "claim_value",
     "confidence_text",
     "county_types",
     "date_text",

@@ -28,6 +28,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from xkaohe import codes
+from xkaohe.plan import CountyCategory
 from xkaohe.report import county as cty
 from xkaohe.report.figures import bars, rate_chart
 from xkaohe.report.kit import (
@@ -373,6 +374,74 @@ def _top_items(f: pl.DataFrame, r: Results, k: int = 3) -> str:
     return "、".join(f"{labels.get(c, c)}（{n}个）" for c, n in top.head(k).iter_rows())
 
 
+def _names(df: pl.DataFrame, r: Results) -> str:
+    """The counties of ``df`` (``county_code``) by name, in code order."""
+    return "、".join(r.county_name(c) for c in sorted(set(df["county_code"].to_list())))
+
+
+def fact_lines(r: Results, cat: CountyCategory, v: pl.DataFrame) -> list[str]:
+    """What the counties' documents said to the category's focus, as checked (text lines).
+
+    Every category: the documents' county figures against the registry and
+    the project register; deep poverty: annual target met and on-time pace
+    (stored ``county_focus``); non-key: the annual target; exited: each of
+    the 四个不摘 by verdict.
+    """
+    mine = v["county_code"].implode()
+    focus = r.county_focus.filter(pl.col("county_code").is_in(mine))
+    totals = [i for i, e in r.plan.claims.items.items() if e.table == "county_register"]
+    figures = r.claim_checks.filter(
+        pl.col("county_code").is_in(mine)
+        & (pl.col("level") == "county")
+        & pl.col("item").is_in(totals)
+    )
+    wrong = figures.filter(pl.col("verdict") == "contradicted")
+    labels = "、".join(codes.CLAIM_ITEM.label(i, short=True) for i in totals)
+    lines = [
+        f"资料中的县级数字（{labels}）{figures.height}项与建档立卡数据、项目库比对，"
+        + (f"不符{wrong.height}项（{_names(wrong, r)}）。" if wrong.height else "均一致。")
+        if figures.height
+        else f"资料中的县级数字（{labels}）：无数据。"
+    ]
+    if cat.code in ("deep_poverty", "non_key"):
+        given = focus.filter(pl.col("target_persons").is_not_null())
+        short = given.filter(~pl.col("target_met"))
+        lines.append(
+            f"资料中有年度减贫目标的{given.height}个县（共{v.height}个）中，"
+            f"{given.height - short.height}个按建档立卡数据完成年度减贫目标"
+            + (f"，未完成的：{_names(short, r)}。" if short.height else "。")
+        )
+    if cat.code == "deep_poverty":
+        risk = focus.filter(pl.col("on_time") == "at_risk")
+        lines.append(
+            f"{codes.REDUCTION_PACE.label('at_risk')}的{risk.height}个县"
+            + (f"：{_names(risk, r)}。" if risk.height else "。")
+        )
+    if cat.code == "exited":
+        claims = r.claim_checks.filter(
+            pl.col("county_code").is_in(mine) & (pl.col("level") == "county")
+        )
+        for item in cty.FOUR_KEEPS:
+            c = claims.filter(pl.col("item") == item)
+            counts = dict(c.group_by("verdict").len().iter_rows())
+            told = "、".join(
+                f"{codes.CLAIM_VERDICT.label(x, short=True)}{counts[x]}项"
+                for x in codes.CLAIM_VERDICT.order
+                if counts.get(x)
+            )
+            bad = c.filter(pl.col("verdict") == "contradicted")
+            lines.append(
+                f"{codes.CLAIM_ITEM.label(item)}："
+                + (
+                    f"{c['county_code'].n_unique()}个县的资料有陈述，{told}"
+                    if c.height
+                    else "无数据"
+                )
+                + (f"（不符：{_names(bad, r)}）。" if bad.height else "。")
+            )
+    return lines
+
+
 def category_focus(r: Results) -> str:
     """For each category: the plan's focus question and what the results say to it (HTML)."""
     probs = _with_types(_reported(r.findings), r)
@@ -394,6 +463,7 @@ def category_focus(r: Results) -> str:
             f"调查未脱贫户{left.height}户，其中{int(left['qualified'].sum())}户收入和"
             f"“两不愁三保障”已达标；返贫户{relapsed.height}户，"
             f"其中{int(relapsed['relapse'].sum())}户仍未达标（返贫风险）。",
+            *fact_lines(r, cat, v),
         ]
         parts.append(
             f"<h3>{esc(cat.label)}</h3><p><b>分类考核重点：</b>{esc(cat.focus)}</p>"
@@ -1105,6 +1175,7 @@ __all__ = [
     "exit_sentences",
     "exit_table",
     "experience_selection",
+    "fact_lines",
     "item_counts",
     "item_figure",
     "item_summary",

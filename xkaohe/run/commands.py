@@ -33,6 +33,7 @@ from xkaohe.analyse.claims import (
     interview_coverage,
 )
 from xkaohe.analyse.consistency import cross_check
+from xkaohe.analyse.county_facts import reduction_pace, register_evidence
 from xkaohe.analyse.estimate import count_frame
 from xkaohe.analyse.findings import completeness, merge_findings
 from xkaohe.analyse.indicators import (
@@ -385,7 +386,24 @@ def compute_results(
         sources,
         assignments=frame.households.select("helper_id", "household_id"),
     )
-    claim_checks = check_claims(claims, evidence, plan)
+    frame_files = {f.name: f.path.name for f in frame.files}
+    sampled_checks = (
+        projects.select("project_id", "county_code")
+        .join(
+            checked.project_checks.select("project_id", "status", ROW), on="project_id", how="left"
+        )
+    )
+    register = register_evidence(
+        frame.households,
+        frame.villages,
+        frame.projects,
+        sampled_checks,
+        counties,
+        plan,
+        frame_files | {"project_checks": sources.get("project_checks", "project_checks.csv")},
+    )
+    claim_checks = check_claims(claims, pl.concat([evidence, register]), plan)
+    focus = reduction_pace(claim_checks, frame.households, frame.villages, counties, plan)
     cases = identification(households, frame.project_beneficiaries, sources)
     candidates = candidate_problems(
         indicators,
@@ -424,6 +442,7 @@ def compute_results(
         Result.CLAIM_CHECKS: claim_checks,
         Result.INTERVIEW_COVERAGE: interviews,
         Result.IDENTIFICATION: cases,
+        Result.COUNTY_FOCUS: focus,
         Result.PAIRED_VISITS: paired_visit_table(
             sample["project_households"],
             sample["projects"],

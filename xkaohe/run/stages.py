@@ -179,6 +179,21 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
                     city,
                 )
             )
+            # 比对核查 (issue 13): every claim of the city and its counties with its evidence;
+            # per city only, as each county report carries its county's comparison
+            jobs.append(
+                Scoped(
+                    Job(
+                        "compare.ipynb",
+                        report_stem("compare", city),
+                        f"{city} 比对核查：陈述与考核核实情况",
+                        {"where": city},
+                        city,
+                    ),
+                    codes,
+                    city,
+                )
+            )
         for code, name, national, helper in mine.select(
             "county_code", "county_name", "national_poverty_county", "paired_helper_county"
         ).iter_rows():
@@ -192,6 +207,7 @@ def report_jobs(run: Path, only: str | None = None) -> list[Scoped]:
                         city,
                     ),
                     (code,),
+                    city,  # its 比对核查 shows the city's own claims too
                 )
             )
             if national and helper:

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from xkaohe.draw.sampling import SamplePackage
-from xkaohe.plan import Plan
+from xkaohe.plan import ROW_TABLES, Plan
 from xkaohe.synth.common import EXITED, LEVEL_ORDER, smallest
 
 _LABOUR_P, _EDGE_P = 0.7, 0.08
@@ -35,6 +35,10 @@ _CLAIM_SETS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
                         ("education_ok", "housing_safe", "water_safe", "edge_monitored",
                          "beneficiaries_received")),
     "city_self_assessment": ("self_assessment", "city", None, ("housing_safe", "water_safe")),
+    # 四个不摘 (三(一)1), read in the county's documents; 帮扶不摘 on its own so one is planted
+    "county_keeps": ("document", "county", None,
+                     ("keep_responsibility", "keep_policy", "keep_supervision")),
+    "county_keep_help": ("document", "county", None, ("keep_help",)),
 }
 _DOCUMENT = {"document": "县脱贫攻坚年度工作总结", "self_assessment": "自评报告"}
 
@@ -92,6 +96,77 @@ def evidence_fields(hh: pl.DataFrame, frame: dict[str, pl.DataFrame], helpers: p
     return out, cases
 
 
+def _county_facts(frame: dict[str, pl.DataFrame], checks: pl.DataFrame, counties: pl.DataFrame,
+                  plan: Plan, rng: np.random.Generator) -> pl.DataFrame:
+    """The year's county facts of the documents (三(一)1 分类考核), true to the frame.
+
+    Achieved exits are the persons of the registry's households of the item's statuses,
+    funds the project register's, projects done the register's less the sampled ones the
+    teams found unfinished, poor villages exited the registry's; the target is invented
+    around the achieved figure (about one county in four behind it). Planted (truth
+    ``planted``): one county overstates its achieved exits (``achieved``), one claims every
+    registered project done although the teams found some unfinished (``projects``).
+    """
+    rules = plan.claims.items
+    hh = frame["households"].join(frame["villages"].select("village_code", "county_code"),
+                                  on="village_code")
+    exited = list(rules["reduction_achieved"].statuses)
+    achieved = hh.filter(pl.col("status").is_in(exited)).group_by("county_code").agg(
+        achieved=pl.col("household_size").sum().cast(pl.Int64))
+    funds = frame["projects"].group_by("county_code").agg(
+        funds=pl.col("funds_yuan").cast(pl.Float64).sum().round(0).cast(pl.Int64),
+        registered=pl.len().cast(pl.Int64))
+    open_ = checks.filter(pl.col("status") != "completed").sort("project_id").group_by(
+        "county_code").agg(unfinished=pl.len().cast(pl.Int64),
+                           unfinished_ids=pl.col("project_id").str.join(";"))
+    poor = pl.col("is_poor_village").fill_null(False)
+    vill = frame["villages"].group_by("county_code").agg(
+        exited_villages=(poor & pl.col("poor_village_exited").fill_null(False)).sum()
+        .cast(pl.Int64))
+    c = (counties.sort("county_code").join(achieved, on="county_code", how="left")
+         .join(funds, on="county_code", how="left").join(open_, on="county_code", how="left")
+         .join(vill, on="county_code", how="left")
+         .with_columns(pl.col("achieved", "funds", "registered", "unfinished", "exited_villages")
+                       .fill_null(0))
+         .with_columns(done=pl.col("registered") - pl.col("unfinished"),
+                       target=(pl.col("achieved") * pl.Series(rng.uniform(0.85, 1.05, counties
+                                                                            .height)))
+                       .round(0).cast(pl.Int64)))
+    key = pl.Series(rng.random(c.height))
+    over = c.with_columns(_k=key).filter(pl.col("achieved") > 0).sort("_k")["county_code"][:1]
+    short = c.with_columns(_k=key).filter(pl.col("unfinished") > 0, pl.col("registered") > 0,
+                                          ~pl.col("county_code").is_in(over.implode())).sort(
+        "_k")["county_code"][:1]
+    is_over = pl.col("county_code").is_in(over.implode())
+    is_short = pl.col("county_code").is_in(short.implode())
+    facts = {
+        "reduction_target": (pl.format("{}人", "target"), None, None),
+        "reduction_achieved": (
+            pl.format("{}人", pl.when(is_over).then((pl.col("achieved") * 1.25).round(0)
+                                                      .cast(pl.Int64) + 5)
+                      .otherwise(pl.col("achieved"))),
+            pl.when(is_over).then(pl.lit("achieved")), pl.when(is_over).then("county_code")),
+        "funds_invested": (pl.format("{}元", "funds"), None, None),
+        "projects_done": (
+            pl.format("{}个", pl.when(is_short).then("registered").otherwise("done")),
+            pl.when(is_short).then(pl.lit("projects")),
+            pl.when(is_short).then("unfinished_ids")),
+        "villages_exit_planned": (pl.format("{}个", "exited_villages"), None, None),
+        "villages_exited": (pl.format("{}个", "exited_villages"), None, None),
+    }
+    rows = [c.select(
+        "city_name", "county_code", pl.col("day0").alias("day"),
+        pl.lit(None, pl.String).alias("village_code"), set=pl.lit("county_facts"),
+        source=pl.lit("document"), level=pl.lit("county"), role=pl.lit(None, pl.String),
+        document=pl.lit(_DOCUMENT["document"]), household_id=pl.lit(None, pl.String),
+        person_id=pl.lit(None, pl.String), item=pl.lit(item), value=value,
+        evidence=pl.lit(1, pl.Int64),
+        planted=pl.lit(None, pl.String) if plant is None else plant.cast(pl.String),
+        failing=pl.lit("") if ids is None else ids.cast(pl.String).fill_null(""))
+        for item, (value, plant, ids) in facts.items()]
+    return pl.concat(rows)
+
+
 def _unit_failures(hh: pl.DataFrame, checks: pl.DataFrame, frame: dict[str, pl.DataFrame],
                    counties: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """Per item and unit (city, county, village): the ids of the evidence that fails it."""
@@ -107,7 +182,7 @@ def _unit_failures(hh: pl.DataFrame, checks: pl.DataFrame, frame: dict[str, pl.D
           .rename({"project_id": "household_id"}))
     parts = []
     for item, rule in plan.claims.items.items():
-        if rule.household_only:
+        if rule.household_only or rule.table not in ROW_TABLES:
             continue
         src = {"household_survey": h, "beneficiaries": ben, "project_checks": pc}[rule.table]
         among = pl.all_horizontal([pl.col(c).fill_null(False) for c in rule.among] or [True])
@@ -136,7 +211,9 @@ def synthesize_claims(hh: pl.DataFrame, checks: pl.DataFrame, frame: dict[str, p
 
     Planted (truth ``planted``): a city meeting's, a county interview's and a village
     meeting's "true" against failing households, a helper's "true" for the household
-    without industry support, and a county self-assessment that overstates.
+    without industry support, a county self-assessment that overstates, a county's
+    摘帽不摘帮扶 against exited households that do not know their helper
+    (``keep_help``), and the false county facts of :func:`_county_facts`.
     """
     fails = _unit_failures(hh, checks, frame, counties, plan)
     start = plan.timeline.field_start
@@ -169,7 +246,8 @@ def synthesize_claims(hh: pl.DataFrame, checks: pl.DataFrame, frame: dict[str, p
     key = pl.Series(rng.random(claims.height))
     claims = claims.with_columns(_key=key, planted=pl.lit(None, pl.String))
     wanted = {"city_meeting": "city", "county_interview": "county",
-              "village_meeting": "village", "self_assessment": "self_assessment"}
+              "village_meeting": "village", "self_assessment": "self_assessment",
+              "county_keep_help": "keep_help"}
     prefer = {"village_meeting": cases.filter(pl.col("kind") == "not_whole")["village_code"],
               "self_assessment": cases.filter(pl.col("kind") == "edge_unmonitored")[
                   "county_code"]}
@@ -218,7 +296,9 @@ def synthesize_claims(hh: pl.DataFrame, checks: pl.DataFrame, frame: dict[str, p
                         household_id=pl.lit(None, pl.String), item=pl.lit("knows_helper"),
                         evidence=pl.lit(0, pl.Int64), planted=pl.lit(None, pl.String),
                         failing=pl.lit(""), value=pl.lit("true")))
-    claims = pl.concat([claims.drop("_key", "code"), helper, unlinked], how="diagonal_relaxed")
+    facts = _county_facts(frame, checks, counties, plan, rng)
+    claims = pl.concat([claims.drop("_key", "code"), helper, unlinked, facts],
+                       how="diagonal_relaxed")
     days = (plan.timeline.field_end - plan.timeline.field_start).days + 1
     claims = claims.with_columns(
         date=pl.when(pl.col("source") == "self_assessment")
@@ -235,7 +315,8 @@ def synthesize_claims(hh: pl.DataFrame, checks: pl.DataFrame, frame: dict[str, p
         "claim_id", "set", "source", "level", "city_name", "county_code", "village_code",
         "household_id", "item", "value", "planted",
         true_claim=(pl.col("value") == "false") | (pl.col("failing") == ""),
-        contradicting=pl.when(pl.col("value") == "true").then(pl.col("failing")),
+        contradicting=pl.when((pl.col("value") != "false") & (pl.col("failing") != ""))
+        .then(pl.col("failing")),
         evidence="evidence")
     return claims, truth
 
