@@ -131,11 +131,14 @@ _INCOME_SIGMA = np.array([0.45, 0.40, 0.35, 0.50])
 _ITEM_FALSE_P = np.array([0.003, 0.006, 0.006, 0.02, 0.012])  # non-exited registered only
 _FAULT_ITEM_P = np.array([0.0, 0.15, 0.20, 0.40, 0.25])        # which item a fault breaks
 
-_CITY_ITEMS = ("rectification_done", "responsibility_fulfilled", "funds_allocated",
-               "projects_supervised")
-_COUNTY_ITEMS = ("annual_target_met", "rectification_done", "policies_implemented",
-                 "dynamic_adjustment_done", "funds_in_place")
-_PAIRED_ITEMS = ("paired_cooperation_on_track", "paired_funds_in_place")
+# City, county and paired-cadre statements that no evidence in the run can check:
+# free text, as a team would write it down (the checked items are codes of
+# codes.CLAIM_ITEM, delivered by xkaohe.synth.claims).
+_CITY_ITEMS = ("问题整改任务已完成", "脱贫攻坚主体责任已落实", "扶贫资金已足额拨付",
+               "扶贫项目监管到位")
+_COUNTY_ITEMS = ("年度减贫任务已完成", "问题整改任务已完成", "各项扶贫政策已落实到户",
+                 "建档立卡动态调整已完成", "扶贫资金已及时到位")
+_PAIRED_ITEMS = ("结对合作项目按计划推进", "结对帮扶资金已到位")
 _PAIRED_ROLES = ("seconded_cadre", "technical_expert")
 
 _PROBLEM_TEXT = {
