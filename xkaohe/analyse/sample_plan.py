@@ -31,15 +31,18 @@ KINDS = ("villages", "households", "general")
 """``kind`` of a ``sample_plan`` row: a village type's quota of the county, a household
 status's quota of a sampled village, the general households of a sampled village."""
 
-_SCHEMA = {
-    "county_code": pl.String,
-    "village_code": pl.String,
-    "kind": pl.String,
-    "category": pl.String,
-    "basis": pl.String,
-    "rule": pl.Int64,
-    "planned": pl.Int64,
-}
+_SCHEMA = pl.Schema(
+    {
+        "county_code": pl.String(),
+        "village_code": pl.String(),
+        "kind": pl.String(),
+        "category": pl.String(),
+        "basis": pl.String(),
+        "rule": pl.Int64(),
+        "planned": pl.Int64(),
+        "_order": pl.Int64(),
+    }
+)
 
 
 def sample_plan(
@@ -88,7 +91,7 @@ def sample_plan(
         for code in codes
         for order, q in enumerate(rules.quotas_of(rule_of.get(code, -1)))
     ]
-    parts = [pl.DataFrame(village_rows, schema={**_SCHEMA, "_order": pl.Int64}, orient="row")]
+    parts = [pl.DataFrame(village_rows, schema=_SCHEMA, orient="row")]
     drawn = villages.select("county_code", "village_code").filter(
         pl.col("county_code").is_in(codes)
     )
@@ -140,7 +143,7 @@ def sample_plan(
         {k: i for i, k in enumerate(KINDS)}, return_dtype=pl.Int64
     )
     return (
-        pl.concat([p.cast({**_SCHEMA, "_order": pl.Int64}) for p in parts], how="vertical")
+        pl.concat([p.cast(_SCHEMA) for p in parts], how="vertical")
         .sort(
             pl.col("county_code"),
             pl.col("village_code"),

@@ -227,9 +227,10 @@ def sample_note(r: Results) -> str:
     ).height
     sizes: list[int] = r.households.group_by("county_code").len()["len"].to_list() or [0]
     full = "、".join(codes.SAMPLE_CATEGORY.label(s) for s in rules.households.full_coverage)
+    by_rule = "（各县按其适用的分县抽样规则）" if rules.villages.by_county else ""
     return (
-        f"<p>抽样清单中有{sub}户是某类户数不足时按方案顺序替代的户。按方案"
-        f"{'（各县按其适用的分县抽样规则）' if rules.villages.by_county else ''}每县抽{_span(per_county['villages'])}个村、按类别和一般农户计"
+        f"<p>抽样清单中有{sub}户是某类户数不足时按方案顺序替代的户。按方案{by_rule}"
+        f"每县抽{_span(per_county['villages'])}个村、按类别和一般农户计"
         f"{_span(per_county['households'])}户，另加{full + '和' if full else ''}村民小组全覆盖；"
         f"各县实际调查{min(sizes)}—{max(sizes)}户。</p>"
     )
@@ -917,6 +918,17 @@ def _rate_households(r: Results) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def limits_intro(r: Results) -> str:
+    """Why a county's sample cannot tell much: its planned size, from the stored plan (HTML)."""
+    per_county = county_plan(r)
+    households = int(per_county["households"].median() or 0)  # type: ignore[arg-type]
+    return (
+        f"<p>方案每县只抽{_span(per_county['villages'])}个村、约{households}户（另加全覆盖户），"
+        "国家贫困县退出专项评估每县调查24—26个村、1400—1600户。样本小，置信区间就宽。"
+        "下面用方案规定的样本量说明：抽查在什么情况下能下结论，在什么情况下不能。</p>"
+    )
+
+
 def detection_table(r: Results) -> pl.DataFrame:
     """:func:`sample_limits` with Chinese headers."""
     villages = _span(county_plan(r)["villages"])
@@ -1175,6 +1187,7 @@ __all__ = [
     "city_figure",
     "city_rows",
     "city_table",
+    "county_plan",
     "cross_check_summary",
     "cross_check_table",
     "deadline_note",
@@ -1192,6 +1205,7 @@ __all__ = [
     "item_table",
     "judged",
     "key_points",
+    "limits_intro",
     "limits_text",
     "overdue_table",
     "overview_html",

@@ -1,0 +1,177 @@
+"""The plan's sample design in words, for the reports' method paragraphs (五(五)(七)).
+
+A report's narrative used to state the 2019 design (4 villages, 12 households
+per village ...) in its notebook's text, and so misdescribed any other year's
+plan. These sentences are written from the plan and from the stored
+``sample_plan`` (a county's own rule, :mod:`xkaohe.analyse.sample_plan`), so the
+words follow the plan file as the numbers do. Presentation only: nothing is
+decided here.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from xkaohe import codes
+from xkaohe.plan import HouseholdQuota, Plan, Range, VillageQuota
+from xkaohe.report.kit import date_text, esc, percent, planned_totals
+
+__all__ = [
+    "county_design",
+    "general_text",
+    "group_text",
+    "household_text",
+    "paragraph",
+    "project_text",
+    "province_design",
+    "rule_text",
+    "timeline_text",
+    "villages_text",
+]
+
+
+def _quota_text(q: HouseholdQuota) -> str:
+    label = codes.SAMPLE_CATEGORY.label(q.status)
+    if q.share is None:
+        return f"{label}{q.count}户"
+    pool = "该类户" if q.share_of == "status" else "建档立卡户"
+    return f"{label}按本村{pool}的{percent(q.share)}抽取（至少{q.min}户、至多{q.count}户）"
+
+
+def household_text(plan: Plan) -> str:
+    """Per sampled village: each status's quota, substitutions, full coverage (one sentence)."""
+    rules = plan.sampling.households
+    full = "、".join(codes.SAMPLE_CATEGORY.label(s) for s in rules.full_coverage)
+    text = "每村按类别抽取：" + "、".join(_quota_text(q) for q in rules.quotas)
+    text += "；某类不足时按方案顺序替代"
+    return text + (f"；{full}全覆盖。" if full else "。")
+
+
+def general_text(plan: Plan) -> str:
+    """The general households visited at random in each sampled village."""
+    n = plan.sampling.households.general_per_village
+    return f"每村另由考核组现场随机走访一般农户{n}户，不在抽样清单中。"
+
+
+def _condition(plan: Plan, column: str, want: object) -> str:
+    labels: dict[str, str] = {c.code: c.label for c in plan.county_categories}
+    flags = {c.code for c in plan.county_categories if c.flag}
+    if column == "category":
+        wanted = want if isinstance(want, tuple) else (want,)
+        return "或".join(labels.get(str(w), str(w)) for w in wanted)
+    if column in flags and want is True:
+        return labels[column]
+    if isinstance(want, Range):
+        if want.min is not None and want.max is not None:
+            return f"{column}在{want.min:g}至{want.max:g}之间"
+        if want.max is not None:
+            return f"{column}不超过{want.max:g}"
+        return f"{column}不少于{want.min:g}"
+    if isinstance(want, tuple):
+        return f"{column}为{'或'.join(str(w) for w in want)}"
+    return f"{column}为{want}"
+
+
+def rule_text(plan: Plan, rule: int) -> str:
+    """A ``villages.by_county`` rule's conditions in words (-1: the default quotas)."""
+    if rule < 0:
+        return "方案的一般规定"
+    when = plan.sampling.villages.by_county[rule].when
+    return "且".join(_condition(plan, c, w) for c, w in when.items())
+
+
+def _types(quotas: pl.DataFrame) -> str:
+    return "、".join(
+        f"{codes.VILLAGE_TYPE.label(c)}{n}个"
+        for c, n in quotas.select("category", "planned").iter_rows()
+        if n
+    )
+
+
+def villages_text(plan: Plan, planned: pl.DataFrame) -> str:
+    """One county's villages: how many of each type, by which rule, how they are walked."""
+    villages = planned_totals(planned.filter(pl.col("kind") == "villages"))
+    rules = planned.filter(pl.col("kind") == "villages")["rule"].unique().to_list()
+    rule = int(rules[0]) if len(rules) == 1 else -1
+    how = f"（按方案分县规则：{rule_text(plan, rule)}）" if rule >= 0 else ""
+    where = "，每个乡镇至多1个" if plan.sampling.villages.distinct_townships else ""
+    return f"本县抽取{int(villages['planned'].sum())}个村{how}：{_types(villages)}{where}。"
+
+
+def group_text(plan: Plan) -> str:
+    """The villager groups surveyed in full (五(七)2)."""
+    g = plan.sampling.villager_groups
+    poor, nonpoor = g.villages.get("poor", 0), g.villages.get("nonpoor", 0)
+    return (
+        f"从{poor}个贫困村和{nonpoor}个非贫困村中各抽取{g.groups_per_village}个村民小组，"
+        "小组内建档立卡户全部入户调查，一般农户由考核组现场逐户走访。"
+    )
+
+
+def project_text(plan: Plan) -> str:
+    """The projects checked (五(五)) and the beneficiaries of cooperation projects."""
+    p = plan.sampling.projects
+    per = "、".join(
+        f"{codes.PROJECT_KIND.label(kind)}{n}个" for kind, n in p.per_village.items() if n
+    )
+    return (
+        f"县级项目{p.county_level}个；每个抽样村{per}（缺一类时由另一类补足）；"
+        f"接受县域结对帮扶的国家级贫困县另抽合作项目{p.paired_cooperation}个，"
+        f"每个项目抽查受益户{p.beneficiaries_min}—{p.beneficiaries_per_project}户"
+        f"（不足{p.beneficiaries_min}户的全部抽查）。"
+    )
+
+
+def timeline_text(plan: Plan) -> str:
+    """The field week and the report deadlines (六)."""
+    t = plan.timeline
+    return (
+        f"方案六：实地考核{date_text(t.field_start)}至{date_text(t.field_end)}，考核组报告"
+        f"（经组长、副组长签字）{date_text(t.team_reports_by)}前报送，全省总报告"
+        f"{date_text(t.provincial_report_by)}前完成。"
+    )
+
+
+def paragraph(text: str) -> str:
+    """A sentence of this module as an HTML paragraph (escaped)."""
+    return f"<p>{esc(text)}</p>"
+
+
+def county_design(plan: Plan, planned: pl.DataFrame) -> str:
+    """The county report's sample paragraph (HTML): its villages, households, general households."""
+    return f"<p>{esc(villages_text(plan, planned) + household_text(plan) + general_text(plan))}</p>"
+
+
+def _quota_frame(quotas: tuple[VillageQuota, ...]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(q.type, q.count) for q in quotas],
+        schema={"category": pl.String, "planned": pl.Int64},
+        orient="row",
+    )
+
+
+def province_design(plan: Plan, planned: pl.DataFrame) -> str:
+    """How the provincial "planned" column is counted (HTML): teams, each county's rule."""
+    rules = plan.sampling.villages
+    counts = dict(
+        planned.filter(pl.col("kind") == "villages")
+        .group_by("rule")
+        .agg(pl.col("county_code").n_unique())
+        .iter_rows()
+    )
+    lines = []
+    for i, rule in enumerate(rules.by_county):
+        quotas = _quota_frame(rule.quotas)
+        lines.append(
+            f"{rule_text(plan, i)}：每县抽{int(quotas['planned'].sum())}个村（{_types(quotas)}，"
+            f"{counts.get(i, 0)}个县）"
+        )
+    default = _quota_frame(rules.quotas)
+    which = "其余县：每县" if lines else "每县"
+    share = f"，{counts.get(-1, 0)}个县" if lines else ""
+    lines.append(f"{which}抽{int(default['planned'].sum())}个村（{_types(default)}{share}）")
+    return (
+        f"<p>“计划”按方案计算：考核组{plan.teams.count}个；"
+        f"{esc('；'.join(lines))}；{esc(household_text(plan))}"
+        f"{esc(general_text(plan))}全覆盖户按底册户数计划，抽中的村民小组全部入户，方案不定户数。</p>"
+    )
