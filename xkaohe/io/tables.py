@@ -53,6 +53,7 @@ from xkaohe.io.columns import (
     unit_scale,
 )
 from xkaohe.io.files import sha256_file
+from xkaohe.io.notes import note
 from xkaohe.io.workbooks import EXCERPT, SHEET, RawTable, read_workbook
 from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS, Column, TableSpec
 from xkaohe.yamltext import excerpt
@@ -67,6 +68,7 @@ TICKS_FALSE = ("×", "✗", "✘")
 _DASHES = {"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-"}
 _MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
 _MAX_HEADERS_SHOWN = 30  # headers quoted when a column is missing
+_MEANT = 0.6  # how alike a stray header and an absent optional column are to name it
 _TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
 _WIDTH_SHARE = 0.9  # share of ids of one width for a shorter digit-only id to be refused
@@ -287,6 +289,27 @@ def missing_column_problem(
     )
 
 
+def _absent_note(
+    spec: TableSpec, col: Column, headers: list[str], path: Path, columns: ColumnMap
+) -> str:
+    """An optional column is absent: say so, and name a header no column claims that looks
+    like it (the user may have meant it) with the column-map line that would read it."""
+    text = f"{path}: column {col.label} is absent; it reads as empty"
+    claimed = header_keys(ALL_TABLES.get(spec.name, spec), columns)
+    free = [h for h in headers if header_key(h)[0] not in claimed]
+    close = closest_headers(
+        [col.alias, col.name, *columns.headers(spec.name, col.name)], free, n=1, cutoff=_MEANT
+    )
+    if close:
+        where = columns.source or "params/columns.yaml, given with --columns"
+        text += (
+            f"; the file has a header {excerpt(close[0], EXCERPT)} that no column reads: if it is "
+            f"this column, add the line '{_yaml_key(close[0])}: {col.name}' under "
+            f"'{spec.name}:' in the column map {where}"
+        )
+    return text
+
+
 def _resolve_headers(
     raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap
 ) -> tuple[pl.DataFrame, TableRead]:
@@ -340,7 +363,7 @@ def _resolve_headers(
             free = [h for h in headers if header_key(h)[0] not in claimed]
             out.problems.append(missing_column_problem(spec, col, free or headers, path, columns))
         else:
-            out.notes.append(f"{path}: column {col.label} is absent; it reads as empty")
+            out.notes.append(_absent_note(spec, col, headers, path, columns))
     out.ignored = [h for h in headers if h not in used]
     numeric = {renames.get(h, h) for h in raw.numeric}
     df = df.rename(renames)
@@ -527,6 +550,8 @@ def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = N
     """Map the headers of a raw table, type its columns, and list every problem and note."""
     df, out = _resolve_headers(raw, spec, path, columns)
     out.notes = [*raw.notes, *out.notes]
+    for text in out.notes:  # the user of every reading command sees them (io.notes)
+        note(text)
     if out.problems:
         out.df = df
         return out
