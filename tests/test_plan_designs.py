@@ -148,6 +148,35 @@ def test_households_follow_the_example_design(cycle: tuple[Path, Plan]) -> None:
         assert every and every == taken, status
 
 
+def test_the_stored_plan_follows_each_countys_rule(cycle: tuple[Path, Plan]) -> None:
+    """``sample_plan`` (what reports call planned) is each county's own rule, not the default."""
+    run, plan = cycle
+    stored = read_result(run, Result.SAMPLE_PLAN)
+    counties = load_frame(run / "frame").counties
+    for row in counties.iter_rows(named=True):
+        mine = stored.filter(
+            (pl.col("county_code") == row["county_code"]) & (pl.col("kind") == "villages")
+        )
+        quotas = plan.sampling.villages.quotas_for(row)
+        assert mine.select("category", "planned").rows() == [(q.type, q.count) for q in quotas]
+    # households: per sampled village, a fixed count, or the share within [min, cap]
+    frame_hh = load_frame(run / "frame").households
+    villages = read_package(run / "sample")["villages"]
+    for q in plan.sampling.households.quotas:
+        planned = stored.filter((pl.col("kind") == "households") & (pl.col("category") == q.status))
+        assert set(planned["village_code"]) == set(villages["village_code"])
+        if q.share is None:
+            assert set(planned["planned"]) == {q.count}
+            continue
+        of_status = frame_hh.filter(pl.col("status") == q.status)
+        n = dict(of_status.group_by("village_code").len().rows())
+        for code, got in planned.select("village_code", "planned").iter_rows():
+            want = min(q.count, max(q.min, math.ceil(q.share * n.get(code, 0) - 1e-9)))
+            assert got == want, code
+    general = stored.filter(pl.col("kind") == "general")
+    assert set(general["planned"]) == {plan.sampling.households.general_per_village}
+
+
 # -------------------------------------------------------------- the plan model
 
 
