@@ -224,6 +224,16 @@ def read_source(
     return RawTable(df, tuple(notes), raw.numeric, raw.headers)
 
 
+def in_sheet(file: str, sheet: object) -> str:
+    """A file as a message names it: with the sheet when its table spans several sheets."""
+    return file if sheet is None else f"{file}, sheet '{sheet}'"
+
+
+def sheet_of(df: pl.DataFrame) -> pl.Expr:
+    """The ``_sheet`` of each row (null when the table came from one sheet or a CSV)."""
+    return pl.col(SHEET) if SHEET in df.columns else pl.lit(None, pl.String).alias(SHEET)
+
+
 def _where(path: Path, row: dict[str, object]) -> str:
     sheet = f", sheet '{row[SHEET]}'" if row.get(SHEET) is not None else ""
     return f"{path}{sheet}, row {row[ROW]}"
