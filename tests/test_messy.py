@@ -129,3 +129,19 @@ def test_cross_table_problems_name_the_sheet(small_run: Path, tmp_path: Path) ->
     assert problem.file == f"{frame / 'villages.xlsx'}, sheet '杨庙镇'"
     assert problem.row == 4  # header row 1, then the sheet's third village
     assert "'999999', which is not there" in problem.found
+
+
+def test_a_number_cell_among_text_ids_is_refused() -> None:
+    """One id typed as a number in a column of text ids: past 15 digits its digits are gone
+    (the 18-digit ID number reads ...624 where the office typed ...615)."""
+    read = _read("number_cell")
+    where = f"{MESSY / 'number_cell' / 'households.xlsx'}, sheet '杨庙镇'"
+    got = {(p.file, p.row, p.column, p.found) for p in read.problems}
+    assert got == {
+        (where, 3, "户编号 (household_id)", "'3401210010010014'"),
+        (where, 4, "户主身份证号 (head_id_number)", "'340121196509130624'"),
+    }
+    assert all("the export lost data" in p.expected for p in read.problems)
+    report = check_inputs(MESSY / "number_cell")
+    assert report.blocking
+    assert any("sheet '杨庙镇', row 3" in line and "lost data" in line for line in report.lines)

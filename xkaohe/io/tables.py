@@ -169,16 +169,18 @@ def read_source(
     path: Path,
     known: Callable[[str], bool] | None = None,
     keep: Callable[[str], bool] | None = None,
+    probe: Callable[[str], bool] | None = None,
 ) -> RawTable:
     """All cells as text (null for empty), headers stripped, plus ``_row``; empty and totals
     rows dropped (totals with a note).
 
     ``known``: which headers belong to the table (finds a workbook's header row
-    and sheets); ``keep``: headers to read from a CSV (others are skipped while reading).
+    and sheets); ``keep``: headers to read from a CSV (others are skipped while reading);
+    ``probe``: a workbook's headers whose cells stored as numbers are listed (ids).
     """
     try:
         if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
-            raw = read_workbook(path, known)
+            raw = read_workbook(path, known, probe)
         else:
             df, names = read_csv_text(path, keep)
             df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
@@ -221,7 +223,7 @@ def read_source(
             where = ", ".join(_where(path, r) for r in skipped.head(10).iter_rows(named=True))
             notes.append(f"{where}: a totals row ({'/'.join(TOTAL_WORDS)}); skipped")
             df = df.filter(~totals)
-    return RawTable(df, tuple(notes), raw.numeric, raw.headers)
+    return RawTable(df, tuple(notes), raw.numeric, raw.headers, raw.number_cells)
 
 
 def in_sheet(file: str, sheet: object) -> str:
@@ -505,9 +507,34 @@ def _typed_column(df: pl.DataFrame, col: Column, scale: float = 1.0) -> pl.Serie
     return df.select(_parse(col, scale)[0].alias(col.name)).to_series()
 
 
-def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Expr, str]]:
-    """Ids a spreadsheet damaged: refused, never accepted (the digits are gone)."""
-    if col.kind != "text" or not col.name.endswith(_ID_SUFFIXES):
+def is_id(col: Column) -> bool:
+    """Whether a column holds codes or ids (text that a spreadsheet may turn into a number)."""
+    return col.kind == "text" and col.name.endswith(_ID_SUFFIXES)
+
+
+def _number_mask(df: pl.DataFrame, raw: RawTable, header: str | None) -> pl.Series | None:
+    """Which rows of ``df`` hold, under ``header``, a cell the spreadsheet stored as a number
+    among text cells (None: no such cell)."""
+    if raw.number_cells is None or header is None:
+        return None
+    mine = raw.number_cells.filter(pl.col("_header") == header)
+    if mine.height == 0:
+        return None
+    keys = [SHEET, ROW] if SHEET in df.columns else [ROW]
+    flagged = mine.select(keys).unique().with_columns(_number=pl.lit(True))
+    joined = df.select(keys).join(flagged, on=keys, how="left", maintain_order="left")
+    return joined["_number"].fill_null(False)
+
+
+def _id_checks(
+    df: pl.DataFrame, col: Column, numeric: bool, number_cells: bool = False
+) -> list[tuple[pl.Expr, str]]:
+    """Ids a spreadsheet damaged: refused, never accepted (the digits are gone).
+
+    ``numeric``: the whole column was stored as numbers; ``number_cells``: some of its
+    cells were, among text ones (``_number`` marks them).
+    """
+    if not is_id(col):
         return []
     raw = pl.col(col.name)
     fix = "format the column as text in the spreadsheet and export again"
@@ -524,6 +551,17 @@ def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Ex
                 raw.str.contains(rf"^\d{{{_EXCEL_DIGITS + 1},}}$"),
                 f"an id of at most {_EXCEL_DIGITS} digits in a number cell (the export lost "
                 f"data: a spreadsheet keeps only {_EXCEL_DIGITS} digits of a number; {fix})",
+            )
+        )
+    if number_cells:
+        # one cell typed as a number among text ids: the same limit as a number column
+        # (a lost leading zero is the width check's below, for every cell)
+        checks.append(
+            (
+                pl.col("_number") & raw.str.contains(rf"^\d{{{_EXCEL_DIGITS + 1},}}$"),
+                f"an id typed as text like the rest of the column (the export lost data: "
+                f"this cell is a number, and a spreadsheet keeps only {_EXCEL_DIGITS} digits "
+                f"of a number; {fix})",
             )
         )
     # The usual width of the column's digit-only ids (lengths counted as integers, never
@@ -577,6 +615,9 @@ def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = N
         frame = {ROW: df[ROW], col.name: df[col.name], "_typed": typed}
         if SHEET in df.columns:
             frame[SHEET] = df[SHEET]
+        number = _number_mask(df, raw, out.mapped.get(col.name)) if is_id(col) else None
+        if number is not None:
+            frame["_number"] = number
         cells = pl.DataFrame(frame)
         value, raw_cell = pl.col("_typed"), pl.col(col.name)
         checks = [(raw_cell.is_not_null() & value.is_null(), expected)]
@@ -586,7 +627,7 @@ def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = N
             checks.append((value < col.low, f"a value >= {col.low:g}"))
         if col.high is not None:
             checks.append((value > col.high, f"a value <= {col.high:g}"))
-        ids = _id_checks(df, col, col.name in out.numeric)
+        ids = _id_checks(df, col, col.name in out.numeric, number is not None)
         if ids:  # a damaged id is the cause; do not also call it a wrong code
             damaged = pl.any_horizontal([m for m, _ in ids])
             checks += ids
@@ -668,10 +709,12 @@ def inspect_table(
     every = header_keys(full, columns)  # the whole table's headers find a sheet's header row
     wanted = header_keys(spec, columns)
     try:
+        ids = {k for k, c in wanted.items() if is_id(spec.column(c))}
         raw = read_source(
             path,
             lambda h: header_key(h)[0] in every,
             None if only is None else (lambda h: header_key(h)[0] in wanted),
+            lambda h: header_key(h)[0] in ids,
         )
     except InputError as exc:
         return TableRead(
