@@ -18,9 +18,12 @@ from xkaohe.report.kit import date_text, esc, percent, planned_totals
 
 __all__ = [
     "county_design",
+    "county_projects_text",
     "general_text",
     "group_text",
+    "helper_text",
     "household_text",
+    "paired_projects_text",
     "paragraph",
     "project_text",
     "province_design",
@@ -94,6 +97,8 @@ def villages_text(plan: Plan, planned: pl.DataFrame) -> str:
     rules = planned.filter(pl.col("kind") == "villages")["rule"].unique().to_list()
     rule = int(rules[0]) if len(rules) == 1 else -1
     how = f"（按方案分县规则：{rule_text(plan, rule)}）" if rule >= 0 else ""
+    if rule < 0 and plan.sampling.villages.by_county:
+        how = "（方案的分县规则都不适用本县，按一般规定）"
     where = "，每个乡镇至多1个" if plan.sampling.villages.distinct_townships else ""
     return f"本县抽取{int(villages['planned'].sum())}个村{how}：{_types(villages)}{where}。"
 
@@ -135,6 +140,30 @@ def timeline_text(plan: Plan) -> str:
 def paragraph(text: str) -> str:
     """A sentence of this module as an HTML paragraph (escaped)."""
     return f"<p>{esc(text)}</p>"
+
+
+def county_projects_text(plan: Plan) -> str:
+    """The county report's projects checked (五(五)); cooperation projects are the pairing's."""
+    p = plan.sampling.projects
+    per = "、".join(
+        f"{codes.PROJECT_KIND.label(kind)}{n}个" for kind, n in p.per_village.items() if n
+    )
+    return f"县级项目{p.county_level}个，每个抽样村{per}（缺一类时由另一类补足）。"
+
+
+def paired_projects_text(plan: Plan) -> str:
+    """The cooperation projects checked in a helped county (五(五))."""
+    n = plan.sampling.projects.paired_cooperation
+    return f"每个受帮扶县抽查结对合作项目{n}个，核查项目进度、资金支出和受益户。"
+
+
+def helper_text(plan: Plan) -> str:
+    """The interviews (五(三)) and the assistance cadres drawn per village."""
+    n = plan.sampling.interviews.helpers_per_village
+    return (
+        f"市、县、村三级干部按方案五(三)的人数访谈；每个抽样村另抽取帮扶责任人{n}人，"
+        "优先抽取抽样户的帮扶责任人。"
+    )
 
 
 def county_design(plan: Plan, planned: pl.DataFrame) -> str:
