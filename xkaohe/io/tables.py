@@ -21,7 +21,8 @@ really send them (issue 15):
   booleans 是/否, √/×, 1/0, Y/N;
 * codes and ids stay text, so leading zeros survive; an id a spreadsheet has
   turned into a number (scientific notation, more than 15 digits, leading
-  zeros gone) is refused: the export lost data;
+  zeros gone) is refused: the export lost data — a whole column of numbers or
+  one number cell among text ids alike;
 * only the columns the command needs are read and checked (``only``); a
   missing optional column is a note, not an error;
 * every problem is collected, never just the first.
@@ -54,7 +55,7 @@ from xkaohe.io.columns import (
 )
 from xkaohe.io.files import sha256_file
 from xkaohe.io.notes import note
-from xkaohe.io.workbooks import EXCERPT, SHEET, RawTable, read_workbook
+from xkaohe.io.workbooks import EXCERPT, NUMBER_HEADER, SHEET, RawTable, read_workbook
 from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS, Column, TableSpec
 from xkaohe.yamltext import excerpt
 
@@ -517,7 +518,7 @@ def _number_mask(df: pl.DataFrame, raw: RawTable, header: str | None) -> pl.Seri
     among text cells (None: no such cell)."""
     if raw.number_cells is None or header is None:
         return None
-    mine = raw.number_cells.filter(pl.col("_header") == header)
+    mine = raw.number_cells.filter(pl.col(NUMBER_HEADER) == header)
     if mine.height == 0:
         return None
     keys = [SHEET, ROW] if SHEET in df.columns else [ROW]

@@ -2,9 +2,10 @@
 
 Title rows and merged cells above the header, a header split over two rows,
 one sheet per township read as one table (``_sheet`` names the sheet), empty
-trailing rows and columns, and which columns were stored as numbers (so an
-id that lost its digits can be refused). ``.xlsx`` and ``.xls`` through
-fastexcel (calamine). What the cells mean is :mod:`xkaohe.io.tables`' job.
+trailing rows and columns, and which columns were stored as numbers, or which
+cells of an id column among text ones (so an id that lost its digits can be
+refused). ``.xlsx`` and ``.xls`` through fastexcel (calamine). What the cells
+mean is :mod:`xkaohe.io.tables`' job.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from xkaohe.io.columns import header_key
 from xkaohe.yamltext import excerpt
 
 SHEET = "_sheet"
-_HEADER = "_header"  # the column of RawTable.number_cells naming the cell's header
+NUMBER_HEADER = "_header"  # the column of RawTable.number_cells naming the cell's header
 EXCERPT = 40  # characters of a header or cell quoted in a message
 _HEADER_SCAN = 30  # rows of a sheet searched for the header row
 
@@ -178,7 +179,7 @@ def _number_cells(
     """The cells stored as numbers in the ``probed`` columns (absolute index -> header):
     ``_row, _header``. Read as booleans, a number cell gives a value and a text cell
     none, so one more pass over just these columns tells them apart."""
-    out = pl.DataFrame(schema={ROW: pl.Int64, _HEADER: pl.String})
+    out = pl.DataFrame(schema={ROW: pl.Int64, NUMBER_HEADER: pl.String})
     if not probed:
         return out
     sheet = reader.load_sheet(
@@ -193,8 +194,9 @@ def _number_cells(
     for i, col in enumerate(sheet.selected_columns):
         flags = typed.to_series(i).head(rows.len()).is_not_null()
         hits = rows.head(flags.len()).filter(flags)
-        parts.append(pl.DataFrame({ROW: hits, _HEADER: [probed[col.absolute_index]] * hits.len()}))
-    return pl.concat(parts).cast({ROW: pl.Int64, _HEADER: pl.String})
+        header = [probed[col.absolute_index]] * hits.len()
+        parts.append(pl.DataFrame({ROW: hits, NUMBER_HEADER: header}))
+    return pl.concat(parts).cast({ROW: pl.Int64, NUMBER_HEADER: pl.String})
 
 
 def read_workbook(
@@ -250,7 +252,7 @@ def read_workbook(
     number_cells = pl.concat(
         [
             _with_sheet(df, name).with_columns(
-                pl.col(_HEADER).map_elements(
+                pl.col(NUMBER_HEADER).map_elements(
                     lambda h: first.get(header_key(h)[0], h), return_dtype=pl.String
                 )
             )
@@ -267,4 +269,4 @@ def read_workbook(
 
 def _with_sheet(cells: pl.DataFrame, sheet: str | None) -> pl.DataFrame:
     """Number cells with their sheet (null: the table is one sheet) first."""
-    return cells.select(pl.lit(sheet, pl.String).alias(SHEET), ROW, _HEADER)
+    return cells.select(pl.lit(sheet, pl.String).alias(SHEET), ROW, NUMBER_HEADER)
