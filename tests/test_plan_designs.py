@@ -6,9 +6,9 @@ the small synthetic province: synthesis, sample, lottery, indicators; then
 follow each county's own design (per county they sum to the villages drawn).
 R is kept small through a plan override, so the sums hold within 0.05.
 
-The example plan's reports are rendered by the real batch (one city's reports
-and the province-wide ones): each renders, its "planned" counts follow the
-county's own rule, and each shows the assumptions it relies on.
+The example plan's reports are rendered by the real batch (every report of
+the run): each renders, its "planned" counts follow the county's own rule, and
+each shows the assumptions it relies on.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from xkaohe.plan import Plan, parse_plan
 from xkaohe.report.assumptions import RELIES_ON, assumptions_table
 from xkaohe.report.design import rule_text
 from xkaohe.results_spec import Result
-from xkaohe.run.batch import JobResult, run_jobs
+from xkaohe.run.batch import JobResult
 from xkaohe.run.commands import verify_sample
 from xkaohe.run.stages import prepare_demo_run, render_reports, report_jobs
 
@@ -326,49 +326,35 @@ def test_conditions_match_values_lists_ranges_and_flags() -> None:
 
 # ------------------------------------------- the example plan's reports, rendered
 
-ExampleReports = tuple[Path, Plan, str, list[JobResult]]
+ExampleReports = tuple[Path, Plan, list[JobResult]]
 
 
 def _rules_of(run: Path, plan: Plan) -> pl.DataFrame:
-    """Each county of the run with its city, pairing and ``by_county`` rule (-1: default)."""
+    """Each county of the run with its ``by_county`` rule (-1: the default quotas)."""
     counties = load_frame(run / "frame").counties
     rule_of = county_quota_rules(counties, plan)
     return counties.select(
         "county_code",
-        "county_name",
-        "city_name",
-        helped=pl.col("paired_helper_county").is_not_null() & pl.col("national_poverty_county"),
         rule=pl.col("county_code").replace_strict(rule_of, default=-1, return_dtype=pl.Int64),
     ).sort("county_code")
 
 
 @pytest.fixture(scope="module")
 def example_reports(tmp_path_factory: pytest.TempPathFactory) -> ExampleReports:
-    """The example plan's cycle with the real report batch: one city's reports (the smallest
-    city with a helped county and a county under a ``by_county`` rule) and every report of
-    the whole province (lottery, field progress, supervision, provincial)."""
+    """The example plan's cycle with the real report batch: every report of the run, as
+    ``xkaohe run --stage reports`` renders them (about a minute on the small province)."""
     base = tmp_path_factory.mktemp("example-reports")
     plan_path = fast_plan(PLANS["example-2020"], base)
     run = base / "run"
     prepare_demo_run(run, plan_path=plan_path, field_lists=False)
-    plan = load_plan(plan_path)
-    cities = (
-        _rules_of(run, plan)
-        .group_by("city_name")
-        .agg(pl.col("helped").any(), (pl.col("rule") >= 0).any().alias("ruled"), n=pl.len())
-        .filter(pl.col("helped") & pl.col("ruled"))
-        .sort("n", "city_name")
-    )
-    city = str(cities["city_name"][0])
-    results = render_reports(run, workers=2, timeout=600, only=city, progress=False)
-    whole = [s.job for s in report_jobs(run) if s.county_codes is None]
-    results += run_jobs(whole, run, workers=2, timeout=600, progress=False)
-    return run, plan, city, results
+    results = render_reports(run, workers=2, timeout=600, progress=False)
+    return run, load_plan(plan_path), results
 
 
 def test_every_report_renders_under_the_example_plan(example_reports: ExampleReports) -> None:
-    _, plan, _, results = example_reports
+    run, plan, results = example_reports
     assert [r.error for r in results if not r.ok] == []
+    assert {r.job.stem for r in results} == {s.job.stem for s in report_jobs(run)}
     rendered = {r.job.notebook for r in results}
     assert rendered >= {
         "lottery.ipynb",
@@ -387,13 +373,12 @@ def test_every_report_renders_under_the_example_plan(example_reports: ExampleRep
 
 
 def test_planned_counts_follow_the_example_rule(example_reports: ExampleReports) -> None:
-    run, plan, city, _ = example_reports
+    run, plan, _ = example_reports
     reports = run / "reports"
-    rules = _rules_of(run, plan)
     counties = load_frame(run / "frame").counties
-    mine = rules.filter((pl.col("city_name") == city) & (pl.col("rule") >= 0))
-    assert mine.height > 0
-    for code, rule in mine.select("county_code", "rule").iter_rows():
+    ruled = _rules_of(run, plan).filter(pl.col("rule") >= 0)
+    assert set(ruled["rule"]) == set(range(len(plan.sampling.villages.by_county)))
+    for code, rule in ruled.select("county_code", "rule").iter_rows():
         quotas = plan.sampling.villages.quotas_for(
             counties.filter(pl.col("county_code") == code).row(0, named=True)
         )
@@ -418,10 +403,13 @@ def test_planned_counts_follow_the_example_rule(example_reports: ExampleReports)
     assert total != plan.scope.counties * sum(q.count for q in plan.sampling.villages.quotas)
     province = {r["项目"]: r for r in table_with(reports / "provincial.html", "项目", "计划")}
     assert province["抽样村"]["计划"] == str(total)
+    method = text(reports / "provincial.html")  # and says how each rule's counties are planned
+    for i, rule in enumerate(plan.sampling.villages.by_county):
+        assert f"{rule_text(plan, i)}：每县抽{sum(q.count for q in rule.quotas)}个村" in method
 
 
 def test_the_reports_show_the_assumptions_they_rely_on(example_reports: ExampleReports) -> None:
-    _, plan, _, results = example_reports
+    _, plan, results = example_reports
     kinds = {
         "county_report.ipynb": "county",
         "city_report.ipynb": "city",
