@@ -13,21 +13,29 @@ from __future__ import annotations
 import polars as pl
 
 from xkaohe import codes
-from xkaohe.plan import HouseholdQuota, Plan, Range, VillageQuota
-from xkaohe.report.kit import date_text, esc, percent, planned_totals
+from xkaohe.plan import ContentItem, HouseholdQuota, Plan, Range, VillageQuota
+from xkaohe.report.kit import confidence_text, date_text, esc, percent, planned_totals
 
 __all__ = [
+    "content_text",
     "county_design",
     "county_projects_text",
+    "elements_text",
+    "exit_standard_text",
     "general_text",
     "group_text",
     "helper_text",
     "household_text",
     "paired_projects_text",
+    "pairing_text",
     "paragraph",
     "project_text",
     "province_design",
     "rule_text",
+    "status_text",
+    "systemic_text",
+    "teams_text",
+    "thresholds_text",
     "timeline_text",
     "villages_text",
 ]
@@ -134,6 +142,88 @@ def timeline_text(plan: Plan) -> str:
         f"方案六：实地考核{date_text(t.field_start)}至{date_text(t.field_end)}，考核组报告"
         f"（经组长、副组长签字）{date_text(t.team_reports_by)}前报送，全省总报告"
         f"{date_text(t.provincial_report_by)}前完成。"
+    )
+
+
+def thresholds_text(plan: Plan) -> str:
+    """The judged rates and their lines: ``错退率不高于2%、…、群众认可度不低于90%``."""
+    return "、".join(
+        f"{codes.RATE.label(rate)}{'不高于' if bound.side == 'max' else '不低于'}"
+        f"{percent(bound.value)}"
+        for rate, bound in plan.indicators.thresholds.items()
+    )
+
+
+def exit_standard_text(plan: Plan) -> str:
+    """How the counties exiting this year are judged (三(一)1), in the provincial report."""
+    labels = "、".join(plan.category(c).label for c in plan.indicators.exit_standard.categories)
+    return (
+        f"今年计划退出的县（{labels}）按贫困县退出标准逐项判断：{thresholds_text(plan)}。"
+        f"表中为抽样比率（{confidence_text(plan.indicators.confidence)}置信区间）和状态，"
+        "结论由考核结果库给出。"
+    )
+
+
+def status_text(plan: Plan) -> str:
+    """What 未发现超标 and the detection limit mean, with the plan's confidence and power."""
+    return (
+        "“未发现超标”指抽样比率没有超出标准，但"
+        f"{confidence_text(plan.indicators.confidence)}置信区间跨越标准线，样本不足以确认；"
+        f"括号中的检出限是该县样本有{percent(plan.indicators.detection_power)}把握发现超标的"
+        "真实比率。"
+    )
+
+
+def content_text(plan: Plan) -> str:
+    """The content items of 三 the problems are counted under."""
+
+    def items(of: tuple[ContentItem, ...]) -> str:
+        return f"{len(of)}项（{of[0].code}—{of[-1].code}）" if of else "0项"
+
+    c = plan.content
+    return (
+        f"按方案三列出的县级{items(c.county)}、市级{items(c.city)}和县域结对帮扶"
+        f"{items(c.pairing)}考核内容统计。"
+    )
+
+
+def systemic_text(plan: Plan) -> str:
+    """When a problem is systemic (共性) rather than case-specific (个性)."""
+    s = plan.reports.systemic
+    return (
+        f"某项内容在全省{s.province_counties}个以上县、或同一市{s.city_counties}个以上县"
+        "被确认，即为共性问题，否则为个性问题。"
+    )
+
+
+def pairing_text(plan: Plan) -> str:
+    """The county pairing section's subject (三(二)): the helped counties and the items."""
+    items = plan.content.pairing
+    labels = "、".join(i.label for i in items)
+    codes_ = f"{items[0].code}—{items[-1].code}" if items else ""
+    return (
+        f"{plan.scope.paired_helped_counties}个接受县域结对帮扶的国家级贫困县：结对合作项目"
+        f"抽查结果，以及{labels}{len(items)}项内容（{codes_}）发现的问题。"
+    )
+
+
+def elements_text(plan: Plan, unit: str) -> str:
+    """What a report must contain (五): experiences, problems, suggestions; ``unit``: 县 …"""
+    r = plan.reports
+    suggest = "，并针对问题提出意见建议" if r.suggestion_required else ""
+    return (
+        f"方案五要求每个{unit}的考核报告总结{r.experiences.min}—{r.experiences.max}条典型经验、"
+        f"至少{r.problems_min}个突出问题{suggest}。"
+    )
+
+
+def teams_text(plan: Plan) -> str:
+    """How the teams are formed (四, 六(一)), for the lottery report."""
+    t = plan.teams
+    return (
+        f"每组确定{t.contacts_per_team}名联系人，并邀请民主党派人士参加；考核组人数按被考核市的"
+        f"县（市、区）个数确定（{t.size.base}人加每县{t.size.per_county}人），县乡村三级扶贫干部"
+        f"占考核组总人数的{percent(t.grassroots_share_min)}以上。"
     )
 
 
