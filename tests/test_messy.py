@@ -8,12 +8,16 @@ clear message naming file, row, column, expected and found.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
+import xlsxwriter
 
 from xkaohe import schemas
+from xkaohe.errors import InputError
+from xkaohe.io.frame import load_frame
 from xkaohe.io.tables import SHEET, TableRead, inspect_table
 from xkaohe.run.check_inputs import check_inputs
 
@@ -100,3 +104,44 @@ def test_check_inputs_prints_the_problem(capsys: pytest.CaptureFixture[str]) -> 
     text = "\n".join(report.lines)
     assert report.blocking
     assert "row 3, column '户编号 (household_id)'" in text and "export lost data" in text
+
+
+def test_cross_table_problems_name_the_sheet(small_run: Path, tmp_path: Path) -> None:
+    """A table kept one sheet per township: a village of an unknown county is named by file,
+    sheet and the row that sheet shows."""
+    frame = tmp_path / "frame"
+    shutil.copytree(small_run / "frame", frame)
+    villages = pl.read_csv(frame / "villages.csv", infer_schema=False)
+    (frame / "villages.csv").unlink()
+    first, second = villages.head(5), villages.slice(5)
+    second = second.with_columns(
+        pl.when(pl.int_range(pl.len()) == 2)
+        .then(pl.lit("999999"))
+        .otherwise(pl.col("county_code"))
+        .alias("county_code")
+    )
+    with xlsxwriter.Workbook(frame / "villages.xlsx") as book:
+        first.write_excel(book, worksheet="徐湖镇")
+        second.write_excel(book, worksheet="杨庙镇")
+    with pytest.raises(InputError) as caught:
+        load_frame(frame)
+    (problem,) = [p for p in caught.value.problems if p.column == "county_code"]
+    assert problem.file == f"{frame / 'villages.xlsx'}, sheet '杨庙镇'"
+    assert problem.row == 4  # header row 1, then the sheet's third village
+    assert "'999999', which is not there" in problem.found
+
+
+def test_a_number_cell_among_text_ids_is_refused() -> None:
+    """One id typed as a number in a column of text ids: past 15 digits its digits are gone
+    (the 18-digit ID number reads ...624 where the office typed ...615)."""
+    read = _read("number_cell")
+    where = f"{MESSY / 'number_cell' / 'households.xlsx'}, sheet '杨庙镇'"
+    got = {(p.file, p.row, p.column, p.found) for p in read.problems}
+    assert got == {
+        (where, 3, "户编号 (household_id)", "'3401210010010014'"),
+        (where, 4, "户主身份证号 (head_id_number)", "'340121196509130624'"),
+    }
+    assert all("the export lost data" in p.expected for p in read.problems)
+    report = check_inputs(MESSY / "number_cell")
+    assert report.blocking
+    assert any("sheet '杨庙镇', row 3" in line and "lost data" in line for line in report.lines)

@@ -5,6 +5,10 @@ the small synthetic province: synthesis, sample, lottery, indicators; then
 ``verify-sample``, the intervals, and the inclusion probabilities, which must
 follow each county's own design (per county they sum to the villages drawn).
 R is kept small through a plan override, so the sums hold within 0.05.
+
+The example plan's reports are rendered by the real batch (every report of
+the run): each renders, its "planned" counts follow the county's own rule, and
+each shows the assumptions it relies on.
 """
 
 from __future__ import annotations
@@ -14,19 +18,24 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from htmlkit import table_with, text
 
+from xkaohe import codes
 from xkaohe.draw.sampling import county_quota_rules, village_candidates
 from xkaohe.errors import InputError, PlanError
 from xkaohe.inputs import Frame
 from xkaohe.io.frame import load_frame
+from xkaohe.io.paths import report_stem
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.results import read_result
 from xkaohe.io.sample_package import read_package
 from xkaohe.plan import Plan, parse_plan
 from xkaohe.report.assumptions import RELIES_ON, assumptions_table
+from xkaohe.report.design import rule_text
 from xkaohe.results_spec import Result
+from xkaohe.run.batch import JobResult
 from xkaohe.run.commands import verify_sample
-from xkaohe.run.stages import prepare_demo_run
+from xkaohe.run.stages import prepare_demo_run, render_reports, report_jobs
 
 PARAMS = Path(__file__).resolve().parent.parent / "params"
 PLANS = {"2019": PARAMS / "plan-2019.yaml", "example-2020": PARAMS / "plan-example-2020.yaml"}
@@ -137,6 +146,35 @@ def test_households_follow_the_example_design(cycle: tuple[Path, Plan]) -> None:
         every = set(in_villages.filter(pl.col("status") == status)["household_id"])
         taken = set(hh.filter(pl.col("selected_as") == status)["household_id"])
         assert every and every == taken, status
+
+
+def test_the_stored_plan_follows_each_countys_rule(cycle: tuple[Path, Plan]) -> None:
+    """``sample_plan`` (what reports call planned) is each county's own rule, not the default."""
+    run, plan = cycle
+    stored = read_result(run, Result.SAMPLE_PLAN)
+    counties = load_frame(run / "frame").counties
+    for row in counties.iter_rows(named=True):
+        mine = stored.filter(
+            (pl.col("county_code") == row["county_code"]) & (pl.col("kind") == "villages")
+        )
+        quotas = plan.sampling.villages.quotas_for(row)
+        assert mine.select("category", "planned").rows() == [(q.type, q.count) for q in quotas]
+    # households: per sampled village, a fixed count, or the share within [min, cap]
+    frame_hh = load_frame(run / "frame").households
+    villages = read_package(run / "sample")["villages"]
+    for q in plan.sampling.households.quotas:
+        planned = stored.filter((pl.col("kind") == "households") & (pl.col("category") == q.status))
+        assert set(planned["village_code"]) == set(villages["village_code"])
+        if q.share is None:
+            assert set(planned["planned"]) == {q.count}
+            continue
+        of_status = frame_hh.filter(pl.col("status") == q.status)
+        n = dict(of_status.group_by("village_code").len().rows())
+        for code, got in planned.select("village_code", "planned").iter_rows():
+            want = min(q.count, max(q.min, math.ceil(q.share * n.get(code, 0) - 1e-9)))
+            assert got == want, code
+    general = stored.filter(pl.col("kind") == "general")
+    assert set(general["planned"]) == {plan.sampling.households.general_per_village}
 
 
 # -------------------------------------------------------------- the plan model
@@ -284,3 +322,114 @@ def test_conditions_match_values_lists_ranges_and_flags() -> None:
     assert rules.rule_for(county | {"category": "exit_2019"}) == -1
     assert rules.rule_for({"category": "non_key", "rural_population": 800}) == 2
     assert rules.rule_for({"deep_poverty": 1}) == -1  # a flag is not the number 1
+
+
+# ------------------------------------------- the example plan's reports, rendered
+
+ExampleReports = tuple[Path, Plan, list[JobResult]]
+
+
+def _rules_of(run: Path, plan: Plan) -> pl.DataFrame:
+    """Each county of the run with its ``by_county`` rule (-1: the default quotas)."""
+    counties = load_frame(run / "frame").counties
+    rule_of = county_quota_rules(counties, plan)
+    return counties.select(
+        "county_code",
+        rule=pl.col("county_code").replace_strict(rule_of, default=-1, return_dtype=pl.Int64),
+    ).sort("county_code")
+
+
+@pytest.fixture(scope="module")
+def example_reports(tmp_path_factory: pytest.TempPathFactory) -> ExampleReports:
+    """The example plan's cycle with the real report batch: every report of the run, as
+    ``xkaohe run --stage reports`` renders them (about a minute on the small province)."""
+    base = tmp_path_factory.mktemp("example-reports")
+    plan_path = fast_plan(PLANS["example-2020"], base)
+    run = base / "run"
+    prepare_demo_run(run, plan_path=plan_path, field_lists=False)
+    results = render_reports(run, workers=2, timeout=600, progress=False)
+    return run, load_plan(plan_path), results
+
+
+def test_every_report_renders_under_the_example_plan(example_reports: ExampleReports) -> None:
+    run, plan, results = example_reports
+    assert [r.error for r in results if not r.ok] == []
+    assert {r.job.stem for r in results} == {s.job.stem for s in report_jobs(run)}
+    rendered = {r.job.notebook for r in results}
+    assert rendered >= {
+        "lottery.ipynb",
+        "city_report.ipynb",
+        "county_report.ipynb",
+        "paired_report.ipynb",
+        "county_sample.ipynb",
+        "field_progress.ipynb",
+        "supervision.ipynb",
+        "provincial_report.ipynb",
+    }
+    for r in results:
+        page = text(Path(r.html))
+        assert f"方案：{plan.title}（plan-example-2020.yaml）" in page, r.job.stem  # the footer
+        assert "2019年脱贫攻坚市际交叉考核方案" not in page, r.job.stem
+
+
+def test_planned_counts_follow_the_example_rule(example_reports: ExampleReports) -> None:
+    run, plan, _ = example_reports
+    reports = run / "reports"
+    counties = load_frame(run / "frame").counties
+    ruled = _rules_of(run, plan).filter(pl.col("rule") >= 0)
+    assert set(ruled["rule"]) == set(range(len(plan.sampling.villages.by_county)))
+    for code, rule in ruled.select("county_code", "rule").iter_rows():
+        quotas = plan.sampling.villages.quotas_for(
+            counties.filter(pl.col("county_code") == code).row(0, named=True)
+        )
+        assert quotas != plan.sampling.villages.quotas  # a county the default would misstate
+        want = sum(q.count for q in quotas)
+        types = [f"{codes.VILLAGE_TYPE.label(q.type, short=True)}{q.count}个" for q in quotas]
+        county_page = reports / f"{report_stem('county', code)}.html"
+        row = {r["类别"]: r for r in table_with(county_page, "类别", "计划")}["抽样村"]
+        assert row["计划"] == f"{want}（{'、'.join(types)}）"
+        design = text(county_page)
+        assert f"本县抽取{want}个村（按方案分县规则：{rule_text(plan, rule)}）" in design
+        sample_page = text(reports / f"{report_stem('sample', code)}.html")
+        assert f"计划 {want}（{'、'.join(types)}）" in sample_page
+        # the example's household design in words: a share with floor and cap, its coverage
+        assert "未脱贫户按本村该类户的20%抽取（至少1户、至多5户）" in sample_page
+        assert "返贫户、2018—2019年新识别贫困户全覆盖" in sample_page
+    # the province: every county by its own rule
+    total = sum(
+        sum(q.count for q in plan.sampling.villages.quotas_for(row))
+        for row in counties.iter_rows(named=True)
+    )
+    assert total != plan.scope.counties * sum(q.count for q in plan.sampling.villages.quotas)
+    province = {r["项目"]: r for r in table_with(reports / "provincial.html", "项目", "计划")}
+    assert province["抽样村"]["计划"] == str(total)
+    method = text(reports / "provincial.html")  # and says how each rule's counties are planned
+    for i, rule in enumerate(plan.sampling.villages.by_county):
+        assert f"{rule_text(plan, i)}：每县抽{sum(q.count for q in rule.quotas)}个村" in method
+
+
+def test_the_reports_show_the_assumptions_they_rely_on(example_reports: ExampleReports) -> None:
+    _, plan, results = example_reports
+    kinds = {
+        "county_report.ipynb": "county",
+        "city_report.ipynb": "city",
+        "paired_report.ipynb": "paired",
+        "provincial_report.ipynb": "province",
+        "county_sample.ipynb": "county_sample",
+        "lottery.ipynb": "lottery",
+        "field_progress.ipynb": "field_progress",
+    }
+    seen = set()
+    for r in results:
+        kind = kinds.get(r.job.notebook)
+        if kind is None:
+            continue
+        seen.add(kind)
+        notes = assumptions_table(plan, kind)
+        shown = {row["参数"]: row for row in table_with(Path(r.html), "参数", "取值", "说明")}
+        assert set(shown) == set(notes["参数"]), r.job.stem
+        # the example's own design notes reach the sampling reports
+        if kind in ("county", "county_sample", "province"):
+            assert "sampling.villages.by_county" in shown, r.job.stem
+            assert "虚构" in shown["sampling.villages.by_county"]["说明"]
+    assert seen == set(kinds.values())

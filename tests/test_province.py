@@ -59,7 +59,10 @@ def test_sample_achieved_compares_plan_draw_and_survey(prov: Results) -> None:
     rows = {r["项目"]: r for r in province.sample_achieved(prov).iter_rows(named=True)}
     assert rows["县（市、区）"]["计划"] == str(prov.plan.scope.counties)
     assert rows["调查户合计"]["实际调查"] == prov.households.height
-    assert rows[codes.SAMPLE_CATEGORY.label("relapsed")]["计划"] == "全覆盖"
+    relapsed = prov.sample_households.filter(pl.col("selected_as") == "relapsed").height
+    assert rows[codes.SAMPLE_CATEGORY.label("relapsed")]["计划"] == f"全覆盖（{relapsed}户）"
+    villages = sum(q.count for q in prov.plan.sampling.villages.quotas) * prov.counties.height
+    assert rows["抽样村"]["计划"] == str(villages)  # the 2019 plan: one rule for every county
 
 
 def test_status_counts_add_up_to_the_counties(prov: Results) -> None:

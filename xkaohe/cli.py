@@ -56,6 +56,16 @@ def _print_rejects(rejects: pl.DataFrame, where: Path) -> None:
         print(f"  ... and {rejects.height - REJECTS_SHOWN:,} more", file=sys.stderr)
 
 
+def _print_note(text: str) -> None:
+    """A note from reading the user's tables (io.notes): one line on stderr, as check-inputs
+    words it; the exit status does not change."""
+    print(f"note: {text}", file=sys.stderr)
+
+
+def _quiet(text: str) -> None:
+    """A listener that drops the note (check-inputs prints the notes in its own report)."""
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from xkaohe.run.commands import run_synth
 
@@ -509,8 +519,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(words)
     args.command_line = shlex.join(["xkaohe", *words])  # shown to a second writer of the run
     handler: Handler = args.handler
+    from xkaohe.io.notes import listening
+
+    # check-inputs lists the notes of each file itself; every other command prints them
+    say = _quiet if handler is _cmd_check_inputs else _print_note
     try:
-        return handler(args)
+        with listening(say):
+            return handler(args)
     except XkaoheError as exc:
         print(f"xkaohe {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -63,6 +63,7 @@ class Result(StrEnum):
     INCIDENTS = "incidents"
     INCIDENT_EVIDENCE = "incident_evidence"
     DISCIPLINE_SUMMARY = "discipline_summary"
+    SAMPLE_PLAN = "sample_plan"
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,21 @@ _TABLES = (
         key=("village_code", "household_id"),
         # optional columns of the household survey (the claim evidence: issue 13)
         optional=frozenset({"visitors", *_EVIDENCE}),
+    ),
+    ResultTable(
+        Result.SAMPLE_PLAN,
+        "What the plan asks of each county's sample (五(七)), by its per-county rule: village "
+        "quotas per county, household quotas and general households per sampled village.",
+        {
+            "county_code": STR,
+            "village_code": STR,
+            "kind": STR,
+            "category": STR,
+            "basis": STR,
+            "rule": INT,
+            "planned": INT,
+        },
+        key=("county_code", "village_code", "kind", "category"),
     ),
     ResultTable(
         Result.COUNTY_INDICATORS,

@@ -30,6 +30,7 @@ import polars as pl
 from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW, Field
+from xkaohe.io.workbooks import SHEET
 from xkaohe.plan import Plan
 
 SAMPLE, PAIRED_PROJECT = "sample", "paired_project"
@@ -113,11 +114,19 @@ def apply_rules(
         + [r.found.alias(f"_found{i}") for i, r in enumerate(rules)]
     )
     county = pl.col("county_code") if "county_code" in df.columns else pl.lit(None, pl.String)
+    # a table spread over several sheets: name the row's sheet with the file
+    where = (
+        pl.when(pl.col(SHEET).is_null())
+        .then(pl.lit(file))
+        .otherwise(pl.format("{}, sheet '{}'", pl.lit(file), pl.col(SHEET)))
+        if SHEET in df.columns
+        else pl.lit(file)
+    )
     rejects = pl.concat(
         [
             flags.filter(pl.col(f"_bad{i}")).select(
                 pl.lit(table).alias("table"),
-                pl.lit(file).alias("file"),
+                where.alias("file"),
                 pl.col(ROW).alias("row"),
                 pl.lit(r.column).alias("column"),
                 pl.lit(r.expected).alias("expected"),

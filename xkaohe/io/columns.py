@@ -182,15 +182,17 @@ def load_column_map(path: str | Path | None) -> ColumnMap:
     return parse_column_map(load_yaml_text(read_text(p), str(p)), str(p))
 
 
-def closest_headers(wanted: list[str], headers: list[str], n: int = 3) -> list[str]:
-    """The file's headers most like any of ``wanted`` (difflib on header keys)."""
+def closest_headers(
+    wanted: list[str], headers: list[str], n: int = 3, cutoff: float = 0.4
+) -> list[str]:
+    """The file's headers most like any of ``wanted`` (difflib on header keys, ratio >= cutoff)."""
     keys = {header_key(h)[0]: h for h in headers}
     scores: dict[str, float] = {}
     for w in wanted:
         wk = header_key(w)[0]
         for k, h in keys.items():
             ratio = difflib.SequenceMatcher(None, wk, k).ratio()
-            if ratio >= 0.4:
+            if ratio >= cutoff:
                 scores[h] = max(scores.get(h, 0.0), ratio)
     return [h for h, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 

@@ -17,7 +17,8 @@ from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import ROW, Frame
 from xkaohe.io.columns import NO_MAP, ColumnMap
-from xkaohe.io.tables import read_tables
+from xkaohe.io.tables import in_sheet, read_tables, sheet_of
+from xkaohe.io.workbooks import SHEET
 
 # What drawing a sample needs (issue 15: a column a command does not use never
 # blocks it): the households' ID numbers are not part of it, nor any project
@@ -45,12 +46,13 @@ def _unknown(
     else:
         known = parent.unique()
     missing = values.filter(~values.is_in(known.implode()))
-    bad = child.head(0).select(ROW, column)
+    keep = [sheet_of(child), pl.col(ROW), pl.col(column)]
+    bad = child.head(0).select(keep)
     if missing.len():
-        bad = child.select(ROW, column).filter(pl.col(column).is_in(missing.implode())).sort(ROW)
+        bad = child.select(keep).filter(pl.col(column).is_in(missing.implode())).sort(SHEET, ROW)
     out = [
-        Problem(file, int(r), label, expected, f"{v!r}, which is not there")
-        for r, v in bad.select(ROW, column).head(20).iter_rows()
+        Problem(in_sheet(file, s), int(r), label, expected, f"{v!r}, which is not there")
+        for s, r, v in bad.head(20).iter_rows()
     ]
     if bad.height > 20:
         out.append(Problem(file, None, label, expected, f"{bad.height - 20} more unknown values"))
@@ -104,13 +106,15 @@ def check_frame(frame: Frame, names: dict[str, str] | None = None) -> list[Probl
     ).filter(pl.col("_vc") != pl.col("county_code"))
     problems += [
         Problem(
-            file["projects"],
+            in_sheet(file["projects"], s),
             int(r),
             "village_code",
             f"a village of county {cc}",
             f"{vc!r}, a village of county {other}",
         )
-        for r, cc, vc, other in wrong_county.select(ROW, "county_code", "village_code", "_vc")
+        for s, r, cc, vc, other in wrong_county.select(
+            sheet_of(wrong_county), ROW, "county_code", "village_code", "_vc"
+        )
         .head(20)
         .iter_rows()
     ]
@@ -119,9 +123,15 @@ def check_frame(frame: Frame, names: dict[str, str] | None = None) -> list[Probl
     )
     problems += [
         Problem(
-            file["projects"], int(r), "village_code", f"a village code for a '{k}' project", "empty"
+            in_sheet(file["projects"], s),
+            int(r),
+            "village_code",
+            f"a village code for a '{k}' project",
+            "empty",
         )
-        for r, k in needs_village.select(ROW, "kind").head(20).iter_rows()
+        for s, r, k in needs_village.select(sheet_of(needs_village), ROW, "kind")
+        .head(20)
+        .iter_rows()
     ]
     problems += _unknown(
         b,

@@ -12,6 +12,7 @@ import polars as pl
 from xkaohe.io.files import read_json, write_text
 from xkaohe.io.ledger import day_heads
 from xkaohe.io.paths import report_stem
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.run import is_synthetic, read_counties
 
 # nbconvert's lab template links require.js and MathJax from a CDN; reports
@@ -44,6 +45,11 @@ def footer_html(run: Path) -> str:
     cert_path = run / "sample" / "certificate.json"
     if cert_path.exists():
         cert = read_json(cert_path)
+        # which plan (a year's, or an example) the report followed, by its own title
+        plan_file = Path(str(cert["plan"]["path"]))
+        if plan_file.is_file():
+            title = load_plan(plan_file).title
+            parts.append(f"方案：{html.escape(title)}（{html.escape(plan_file.name)}）")
         parts.append(f"方案文件 SHA-256：{cert['plan']['sha256'][:16]}…")
         parts.append(f"随机种子：{html.escape(str(cert['seed']))}")
         parts.append(f"抽样规程：{cert['protocol']}")

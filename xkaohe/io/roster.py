@@ -10,7 +10,7 @@ from xkaohe import schemas
 from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import Roster, TableFile
 from xkaohe.io.columns import NO_MAP, ColumnMap
-from xkaohe.io.tables import read_table, read_tables
+from xkaohe.io.tables import in_sheet, read_table, read_tables, sheet_of
 
 _LISTED = 20  # rows named per problem kind
 
@@ -66,9 +66,9 @@ def load_roster(directory: str | Path, columns: ColumnMap = NO_MAP) -> Roster:
             )
         )
     problems = [
-        Problem(path[table], int(r), column, expected, repr(v))
+        Problem(in_sheet(path[table], s), int(r), column, expected, repr(v))
         for table, bad, column, expected in checks
-        for r, v in bad.select("_row", column).head(_LISTED).iter_rows()
+        for s, r, v in bad.select(sheet_of(bad), "_row", column).head(_LISTED).iter_rows()
     ]
     if problems:
         raise InputError(problems)

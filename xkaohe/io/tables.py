@@ -21,7 +21,8 @@ really send them (issue 15):
   booleans 是/否, √/×, 1/0, Y/N;
 * codes and ids stay text, so leading zeros survive; an id a spreadsheet has
   turned into a number (scientific notation, more than 15 digits, leading
-  zeros gone) is refused: the export lost data;
+  zeros gone) is refused: the export lost data — a whole column of numbers or
+  one number cell among text ids alike;
 * only the columns the command needs are read and checked (``only``); a
   missing optional column is a note, not an error;
 * every problem is collected, never just the first.
@@ -53,7 +54,8 @@ from xkaohe.io.columns import (
     unit_scale,
 )
 from xkaohe.io.files import sha256_file
-from xkaohe.io.workbooks import EXCERPT, SHEET, RawTable, read_workbook
+from xkaohe.io.notes import note
+from xkaohe.io.workbooks import EXCERPT, NUMBER_HEADER, SHEET, RawTable, read_workbook
 from xkaohe.schemas import FALSE_WORDS, TRUE_WORDS, Column, TableSpec
 from xkaohe.yamltext import excerpt
 
@@ -67,6 +69,7 @@ TICKS_FALSE = ("×", "✗", "✘")
 _DASHES = {"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-"}
 _MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
 _MAX_HEADERS_SHOWN = 30  # headers quoted when a column is missing
+_MEANT = 0.6  # how alike a stray header and an absent optional column are to name it
 _TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
 _WIDTH_SHARE = 0.9  # share of ids of one width for a shorter digit-only id to be refused
@@ -167,16 +170,18 @@ def read_source(
     path: Path,
     known: Callable[[str], bool] | None = None,
     keep: Callable[[str], bool] | None = None,
+    probe: Callable[[str], bool] | None = None,
 ) -> RawTable:
     """All cells as text (null for empty), headers stripped, plus ``_row``; empty and totals
     rows dropped (totals with a note).
 
     ``known``: which headers belong to the table (finds a workbook's header row
-    and sheets); ``keep``: headers to read from a CSV (others are skipped while reading).
+    and sheets); ``keep``: headers to read from a CSV (others are skipped while reading);
+    ``probe``: a workbook's headers whose cells stored as numbers are listed (ids).
     """
     try:
         if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
-            raw = read_workbook(path, known)
+            raw = read_workbook(path, known, probe)
         else:
             df, names = read_csv_text(path, keep)
             df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
@@ -219,7 +224,17 @@ def read_source(
             where = ", ".join(_where(path, r) for r in skipped.head(10).iter_rows(named=True))
             notes.append(f"{where}: a totals row ({'/'.join(TOTAL_WORDS)}); skipped")
             df = df.filter(~totals)
-    return RawTable(df, tuple(notes), raw.numeric, raw.headers)
+    return RawTable(df, tuple(notes), raw.numeric, raw.headers, raw.number_cells)
+
+
+def in_sheet(file: str, sheet: object) -> str:
+    """A file as a message names it: with the sheet when its table spans several sheets."""
+    return file if sheet is None else f"{file}, sheet '{sheet}'"
+
+
+def sheet_of(df: pl.DataFrame) -> pl.Expr:
+    """The ``_sheet`` of each row (null when the table came from one sheet or a CSV)."""
+    return pl.col(SHEET) if SHEET in df.columns else pl.lit(None, pl.String).alias(SHEET)
 
 
 def _where(path: Path, row: dict[str, object]) -> str:
@@ -287,6 +302,27 @@ def missing_column_problem(
     )
 
 
+def _absent_note(
+    spec: TableSpec, col: Column, headers: list[str], path: Path, columns: ColumnMap
+) -> str:
+    """An optional column is absent: say so, and name a header no column claims that looks
+    like it (the user may have meant it) with the column-map line that would read it."""
+    text = f"{path}: column {col.label} is absent; it reads as empty"
+    claimed = header_keys(ALL_TABLES.get(spec.name, spec), columns)
+    free = [h for h in headers if header_key(h)[0] not in claimed]
+    close = closest_headers(
+        [col.alias, col.name, *columns.headers(spec.name, col.name)], free, n=1, cutoff=_MEANT
+    )
+    if close:
+        where = columns.source or "params/columns.yaml, given with --columns"
+        text += (
+            f"; the file has a header {excerpt(close[0], EXCERPT)} that no column reads: if it is "
+            f"this column, add the line '{_yaml_key(close[0])}: {col.name}' under "
+            f"'{spec.name}:' in the column map {where}"
+        )
+    return text
+
+
 def _resolve_headers(
     raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap
 ) -> tuple[pl.DataFrame, TableRead]:
@@ -340,7 +376,7 @@ def _resolve_headers(
             free = [h for h in headers if header_key(h)[0] not in claimed]
             out.problems.append(missing_column_problem(spec, col, free or headers, path, columns))
         else:
-            out.notes.append(f"{path}: column {col.label} is absent; it reads as empty")
+            out.notes.append(_absent_note(spec, col, headers, path, columns))
     out.ignored = [h for h in headers if h not in used]
     numeric = {renames.get(h, h) for h in raw.numeric}
     df = df.rename(renames)
@@ -472,9 +508,34 @@ def _typed_column(df: pl.DataFrame, col: Column, scale: float = 1.0) -> pl.Serie
     return df.select(_parse(col, scale)[0].alias(col.name)).to_series()
 
 
-def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Expr, str]]:
-    """Ids a spreadsheet damaged: refused, never accepted (the digits are gone)."""
-    if col.kind != "text" or not col.name.endswith(_ID_SUFFIXES):
+def is_id(col: Column) -> bool:
+    """Whether a column holds codes or ids (text that a spreadsheet may turn into a number)."""
+    return col.kind == "text" and col.name.endswith(_ID_SUFFIXES)
+
+
+def _number_mask(df: pl.DataFrame, raw: RawTable, header: str | None) -> pl.Series | None:
+    """Which rows of ``df`` hold, under ``header``, a cell the spreadsheet stored as a number
+    among text cells (None: no such cell)."""
+    if raw.number_cells is None or header is None:
+        return None
+    mine = raw.number_cells.filter(pl.col(NUMBER_HEADER) == header)
+    if mine.height == 0:
+        return None
+    keys = [SHEET, ROW] if SHEET in df.columns else [ROW]
+    flagged = mine.select(keys).unique().with_columns(_number=pl.lit(True))
+    joined = df.select(keys).join(flagged, on=keys, how="left", maintain_order="left")
+    return joined["_number"].fill_null(False)
+
+
+def _id_checks(
+    df: pl.DataFrame, col: Column, numeric: bool, number_cells: bool = False
+) -> list[tuple[pl.Expr, str]]:
+    """Ids a spreadsheet damaged: refused, never accepted (the digits are gone).
+
+    ``numeric``: the whole column was stored as numbers; ``number_cells``: some of its
+    cells were, among text ones (``_number`` marks them).
+    """
+    if not is_id(col):
         return []
     raw = pl.col(col.name)
     fix = "format the column as text in the spreadsheet and export again"
@@ -491,6 +552,17 @@ def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Ex
                 raw.str.contains(rf"^\d{{{_EXCEL_DIGITS + 1},}}$"),
                 f"an id of at most {_EXCEL_DIGITS} digits in a number cell (the export lost "
                 f"data: a spreadsheet keeps only {_EXCEL_DIGITS} digits of a number; {fix})",
+            )
+        )
+    if number_cells:
+        # one cell typed as a number among text ids: the same limit as a number column
+        # (a lost leading zero is the width check's below, for every cell)
+        checks.append(
+            (
+                pl.col("_number") & raw.str.contains(rf"^\d{{{_EXCEL_DIGITS + 1},}}$"),
+                f"an id typed as text like the rest of the column (the export lost data: "
+                f"this cell is a number, and a spreadsheet keeps only {_EXCEL_DIGITS} digits "
+                f"of a number; {fix})",
             )
         )
     # The usual width of the column's digit-only ids (lengths counted as integers, never
@@ -527,6 +599,8 @@ def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = N
     """Map the headers of a raw table, type its columns, and list every problem and note."""
     df, out = _resolve_headers(raw, spec, path, columns)
     out.notes = [*raw.notes, *out.notes]
+    for text in out.notes:  # the user of every reading command sees them (io.notes)
+        note(text)
     if out.problems:
         out.df = df
         return out
@@ -542,6 +616,9 @@ def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = N
         frame = {ROW: df[ROW], col.name: df[col.name], "_typed": typed}
         if SHEET in df.columns:
             frame[SHEET] = df[SHEET]
+        number = _number_mask(df, raw, out.mapped.get(col.name)) if is_id(col) else None
+        if number is not None:
+            frame["_number"] = number
         cells = pl.DataFrame(frame)
         value, raw_cell = pl.col("_typed"), pl.col(col.name)
         checks = [(raw_cell.is_not_null() & value.is_null(), expected)]
@@ -551,7 +628,7 @@ def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = N
             checks.append((value < col.low, f"a value >= {col.low:g}"))
         if col.high is not None:
             checks.append((value > col.high, f"a value <= {col.high:g}"))
-        ids = _id_checks(df, col, col.name in out.numeric)
+        ids = _id_checks(df, col, col.name in out.numeric, number is not None)
         if ids:  # a damaged id is the cause; do not also call it a wrong code
             damaged = pl.any_horizontal([m for m, _ in ids])
             checks += ids
@@ -633,10 +710,12 @@ def inspect_table(
     every = header_keys(full, columns)  # the whole table's headers find a sheet's header row
     wanted = header_keys(spec, columns)
     try:
+        ids = {k for k, c in wanted.items() if is_id(spec.column(c))}
         raw = read_source(
             path,
             lambda h: header_key(h)[0] in every,
             None if only is None else (lambda h: header_key(h)[0] in wanted),
+            lambda h: header_key(h)[0] in ids,
         )
     except InputError as exc:
         return TableRead(

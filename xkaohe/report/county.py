@@ -43,10 +43,12 @@ from xkaohe.report.kit import (
     item_labels,
     percent,
     percent_expr,
+    planned_totals,
     review_text,
     standard_expr,
     status_cell,
     table_html,
+    village_plan_text,
     wan,
     yes,
 )
@@ -126,43 +128,54 @@ def verdict_sentence(county: dict[str, Any], rates: pl.DataFrame) -> str:
 def sample_table(r: Results) -> pl.DataFrame:
     """Villages and households: planned by the plan, drawn in the sample, surveyed.
 
-    Household categories are the quota each household fills (``selected_as``);
-    relapsed households and the villager-group census are covered in full, and
-    general households are chosen on site (their plan is the sample's quota).
+    "Planned" is the stored ``sample_plan`` (the county's own rule of the plan,
+    village types included; household quotas of the villages drawn). Household
+    categories are the quota each household fills (``selected_as``); statuses
+    covered in full show how many the frame lists, the villager-group census
+    has no plan, and general households are chosen on site.
     """
-    rules = r.plan.sampling
-    n_villages = sum(q.count for q in rules.villages.quotas)
     hh, surveyed = r.sample_households, r.households
-    quota = [(q.status, q.count * n_villages) for q in rules.households.quotas]
-    covered = [(s, None) for s in (*rules.households.full_coverage, "group_census")]
+    planned = planned_totals(r.sample_plan)
+    households = planned.filter(pl.col("kind") == "households")
     rows: list[tuple[str, str, str, int]] = [
         (
             "抽样村",
-            str(n_villages),
+            village_plan_text(r.sample_plan),
             str(r.sample_villages.height),
             surveyed["village_code"].n_unique(),
         )
     ]
-    for status, planned in [*quota, *covered]:
+    quota = 0
+    for status, basis, n in households.select("category", "basis", "planned").iter_rows():
+        full = basis == "full_coverage"
+        quota += 0 if full else n
         rows.append(
             (
                 codes.SAMPLE_CATEGORY.label(status),
-                "全覆盖" if planned is None else str(planned),
+                f"全覆盖（{n}户）" if full else str(n),
                 str(hh.filter(pl.col("selected_as") == status).height),
                 surveyed.filter(pl.col("selected_as") == status).height,
             )
         )
-    general = int(r.general_quota["count"].sum())
+    rows.append(
+        (
+            codes.SAMPLE_CATEGORY.label("group_census"),
+            "全覆盖",
+            str(hh.filter(pl.col("selected_as") == "group_census").height),
+            surveyed.filter(pl.col("selected_as") == "group_census").height,
+        )
+    )
+    general = int(planned.filter(pl.col("kind") == "general")["planned"].sum())
     rows += [
         (
             "一般农户",
-            f"{general}（每村{rules.households.general_per_village}户）",
+            f"{general}（每村{r.plan.sampling.households.general_per_village}户）",
             "现场随机",
             surveyed.filter(~pl.col("registered")).height,
         ),
         (
             "调查户合计",
-            f"{sum(c for _, c in quota) + general}（另加全覆盖户）",
+            f"{quota + general}（另加全覆盖户）",
             f"{hh.height}（不含一般农户）",
             surveyed.height,
         ),

@@ -12,7 +12,14 @@ from __future__ import annotations
 import polars as pl
 
 from xkaohe import codes
-from xkaohe.report.kit import CountySample, esc, heading, yes
+from xkaohe.report.kit import (
+    CountySample,
+    esc,
+    heading,
+    planned_totals,
+    village_plan_text,
+    yes,
+)
 
 
 def county_heading(cs: CountySample) -> str:
@@ -22,17 +29,19 @@ def county_heading(cs: CountySample) -> str:
 
 
 def sample_counts(cs: CountySample) -> str:
-    """One sentence: what was drawn against the plan."""
-    rules = cs.plan.sampling
-    planned_v = sum(q.count for q in rules.villages.quotas)
-    planned_h = sum(q.count for q in rules.households.quotas)
+    """One sentence: what was drawn against the plan (the county's own rule, stored)."""
+    plan = planned_totals(cs.planned)
+    quota = plan.filter((pl.col("kind") == "households") & (pl.col("basis") != "full_coverage"))
+    general = int(plan.filter(pl.col("kind") == "general")["planned"].sum())
     hh = cs.tables["households"]
-    quota_rows = hh.filter(pl.col("selected_as").is_in([q.status for q in rules.households.quotas]))
+    quota_rows = hh.filter(pl.col("selected_as").is_in(quota["category"].implode()))
     return (
-        f"<p>抽取村 {cs.tables['villages'].height} 个（计划 {planned_v} 个）；"
-        f"按类别抽取建档立卡户 {quota_rows.height} 户（计划每村 {planned_h} 户），"
-        f"返贫户与村民小组全覆盖另计，全部抽样户 {hh.height} 户；"
-        f"每村另随机走访一般农户 {rules.households.general_per_village} 户。</p>"
+        f"<p>抽取村 {cs.tables['villages'].height} 个"
+        f"（计划 {esc(village_plan_text(cs.planned))}）；"
+        f"按类别抽取建档立卡户 {quota_rows.height} 户（计划 {int(quota['planned'].sum())} 户），"
+        f"全覆盖户与村民小组全覆盖另计，全部抽样户 {hh.height} 户；"
+        f"另随机走访一般农户（计划 {general} 户，"
+        f"每村 {cs.plan.sampling.households.general_per_village} 户）。</p>"
     )
 
 
@@ -57,23 +66,40 @@ def village_table(cs: CountySample) -> pl.DataFrame:
 
 
 def household_summary(cs: CountySample) -> pl.DataFrame:
-    """Households per village and category: planned quota against drawn, substitutions."""
-    quota = {q.status: q.count for q in cs.plan.sampling.households.quotas}
+    """Households per village and category: the stored plan against drawn, substitutions.
+
+    A category planned but not drawn shows 0 drawn; one drawn without a plan
+    (the villager-group census) shows no plan; statuses covered in full show
+    how many the frame lists.
+    """
+    villages = cs.tables["villages"].select("village_code", "village_name", "walk_order")
+    planned = (
+        cs.planned.filter(pl.col("kind") == "households")
+        .with_row_index("_order")
+        .select("village_code", pl.col("category").alias("selected_as"), "planned", "_order")
+    )
     counts = (
         cs.tables["households"]
-        .group_by("village_name", "selected_as")
+        .group_by("village_code", "selected_as")
         .agg(drawn=pl.len(), substituted=(pl.col("status") != pl.col("selected_as")).sum())
-        .with_columns(
-            planned=pl.col("selected_as").replace_strict(quota, default=None, return_dtype=pl.Int64)
-        )
-        .sort("village_name", codes.SAMPLE_CATEGORY.rank(pl.col("selected_as")))
     )
-    return counts.select(
+    both = (
+        planned.join(counts, on=["village_code", "selected_as"], how="full", coalesce=True)
+        .filter((pl.col("planned").fill_null(0) > 0) | (pl.col("drawn").fill_null(0) > 0))
+        .join(villages, on="village_code", how="left")
+        .sort(
+            "walk_order",
+            "village_code",
+            pl.col("_order").fill_null(len(planned)),
+            codes.SAMPLE_CATEGORY.rank(pl.col("selected_as")),
+        )
+    )
+    return both.select(
         pl.col("village_name").alias("村"),
         codes.SAMPLE_CATEGORY.expr(pl.col("selected_as")).alias("抽样类别"),
         pl.col("planned").alias("计划户数"),
-        pl.col("drawn").alias("抽取户数"),
-        pl.col("substituted").alias("其中替代户"),
+        pl.col("drawn").fill_null(0).alias("抽取户数"),
+        pl.col("substituted").fill_null(0).alias("其中替代户"),
     )
 
 

@@ -30,7 +30,10 @@ def progress(r: Results, as_of: str = "", city: str = "") -> FieldProgress:
         r.households,
         r.findings,
         r.sample_households,
-        r.general_quota,
+        # the general households planned: the stored plan (as every report's "planned")
+        r.sample_plan.filter(pl.col("kind") == "general").select(
+            "county_code", "village_code", count=pl.col("planned")
+        ),
         r.completeness,
         r.rejects,
         r.plan,

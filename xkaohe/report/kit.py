@@ -395,6 +395,9 @@ class Results:
     and the village's name; ``sample_*`` and ``project_households`` are the
     sample package's rows (masked); ``village_names`` the frame's names of the
     scope's villages; ``teams`` the lottery's teams (None without a lottery).
+    ``sample_plan`` is what the plan asks of each county's sample, by its
+    per-county rule (:func:`xkaohe.analyse.sample_plan.sample_plan`): every
+    "planned" count a report shows comes from it.
     """
 
     run: Path
@@ -417,6 +420,7 @@ class Results:
     check_claims: pl.DataFrame
     claim_checks: pl.DataFrame
     county_focus: pl.DataFrame
+    sample_plan: pl.DataFrame
     sample_villages: pl.DataFrame
     sample_households: pl.DataFrame
     project_households: pl.DataFrame
@@ -572,6 +576,7 @@ def load_results(
         check_claims=table(Result.CHECK_CLAIMS),
         claim_checks=masked["claim_checks"],
         county_focus=table(Result.COUNTY_FOCUS),
+        sample_plan=table(Result.SAMPLE_PLAN),
         sample_villages=mine["villages"],
         sample_households=people,
         project_households=mask_frame(mine["project_households"], people_known, columns=()),
@@ -587,13 +592,18 @@ def load_results(
 
 @dataclass(frozen=True)
 class CountySample:
-    """One county's sample package, as the county sampling notebook shows it (masked)."""
+    """One county's sample package, as the county sampling notebook shows it (masked).
+
+    ``planned``: the county's rows of the results table ``sample_plan`` (what the
+    plan's per-county rule asks of its sample).
+    """
 
     county: dict[str, Any]
     tables: dict[str, pl.DataFrame]
     certificate: dict[str, Any]
     plan: Plan
     synthetic: bool
+    planned: pl.DataFrame
 
 
 def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
@@ -626,6 +636,7 @@ def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
         certificate=certificate,
         plan=load_plan(certificate["plan"]["path"]),
         synthetic=is_synthetic(run),
+        planned=read_result(run, Result.SAMPLE_PLAN, county_code=code),
     )
 
 
@@ -652,6 +663,29 @@ def heading(county: Mapping[str, Any], plan: Plan, extra: str = "") -> str:
     )
 
 
+def planned_totals(planned: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``sample_plan`` summed per kind and category, in the order they first appear
+    (a county's walk order, the plan's household order): ``kind, category, basis, planned``."""
+    return (
+        planned.with_row_index("_first")
+        .group_by("kind", "category")
+        .agg(pl.col("basis").first(), pl.col("planned").sum(), pl.col("_first").min())
+        .sort("_first")
+        .drop("_first")
+    )
+
+
+def village_plan_text(planned: pl.DataFrame) -> str:
+    """The villages ``sample_plan`` rows plan, with their types: ``4（贫困村3个、非贫困村1个）``."""
+    v = planned_totals(planned.filter(pl.col("kind") == "villages"))
+    parts = "、".join(
+        f"{codes.VILLAGE_TYPE.label(c, short=True)}{n}个"
+        for c, n in v.select("category", "planned").iter_rows()
+        if n
+    )
+    return f"{int(v['planned'].sum())}（{parts}）" if parts else str(int(v["planned"].sum()))
+
+
 __all__ = [
     "DASH",
     "PLOTLYJS_ENV",
@@ -674,6 +708,7 @@ __all__ = [
     "of_type",
     "percent",
     "percent_expr",
+    "planned_totals",
     "protected_words",
     "rate_rows",
     "resolve_run_dir",
@@ -690,6 +725,7 @@ __all__ = [
     "synthetic_banner",
     "table_html",
     "verdict_cell",
+    "village_plan_text",
     "wan",
     "yes",
 ]

@@ -12,14 +12,24 @@ import polars as pl
 from xkaohe.codes import ASSESSOR_LEVEL, MEMBER_ROLE
 from xkaohe.draw.prn import PROTOCOL as PRN_PROTOCOL
 from xkaohe.inputs import CITY_SEP, Lottery, Roster
+from xkaohe.io.lottery_files import locate_input, read_certificate
+from xkaohe.io.plan_file import load_plan
 from xkaohe.io.roster import load_roster
 from xkaohe.io.xlsx import Sheet
+from xkaohe.plan import Plan
 from xkaohe.privacy import mask_phone
 
 LEVEL_LABELS = ASSESSOR_LEVEL.labels()
 ROLE_LABELS = MEMBER_ROLE.labels()
 
 # --------------------------------------------------------------------------- notebook tables
+
+
+def lottery_plan(run: Path) -> Plan:
+    """The plan the run's lottery was drawn with (its certificate names the file)."""
+    plan = read_certificate(run / "lottery")["plan"]
+    # the notebook runs in notebooks/: a relative path as given is found as resolved
+    return load_plan(locate_input(str(plan["path"]), str(plan["resolved"])))
 
 
 def summary_table(lottery: Lottery) -> pl.DataFrame:

@@ -44,6 +44,7 @@ from xkaohe.report.kit import (
     of_type,
     percent,
     percent_expr,
+    planned_totals,
     standard_expr,
     standard_text,
     status_cell,
@@ -107,58 +108,84 @@ def overview_html(r: Results) -> str:
 def sample_achieved(r: Results) -> pl.DataFrame:
     """Units and households: what the plan asks, what was drawn, what was surveyed.
 
+    Villages and households planned are the stored ``sample_plan`` summed over
+    the counties (each county by its own rule of the plan).
+
     Returns
     -------
     pl.DataFrame
         ``项目, 计划, 抽取, 实际调查, 完成率（实际/计划）``.
     """
-    plan, sampling, hh = r.plan, r.plan.sampling, r.households
-    villages_planned = plan.scope.counties * sum(q.count for q in sampling.villages.quotas)
+    plan, hh = r.plan, r.households
+    planned = planned_totals(r.sample_plan)
     drawn = dict(r.sample_households.group_by("selected_as").len().rows())
     surveyed = dict(hh.filter(pl.col("registered")).group_by("selected_as").len().rows())
-    rows: list[tuple[str, int | None, int | None, int]] = [
+    villages = int(planned.filter(pl.col("kind") == "villages")["planned"].sum())
+    rows: list[tuple[str, int | None, bool, int | None, int]] = [
         (
             "考核组",
             plan.teams.count,
+            False,
             None if r.teams is None else r.teams.height,
             hh["team_id"].drop_nulls().n_unique(),
         ),
-        ("市", plan.scope.cities, r.counties["city_name"].n_unique(), hh["city_name"].n_unique()),
-        ("县（市、区）", plan.scope.counties, r.counties.height, hh["county_code"].n_unique()),
-        ("抽样村", villages_planned, r.sample_villages.height, hh["village_code"].n_unique()),
+        (
+            "市",
+            plan.scope.cities,
+            False,
+            r.counties["city_name"].n_unique(),
+            hh["city_name"].n_unique(),
+        ),
+        (
+            "县（市、区）",
+            plan.scope.counties,
+            False,
+            r.counties.height,
+            hh["county_code"].n_unique(),
+        ),
+        ("抽样村", villages, False, r.sample_villages.height, hh["village_code"].n_unique()),
     ]
     quota_planned = 0
-    for q in sampling.households.quotas:
-        quota_planned += villages_planned * q.count
-        rows.append(
-            (
-                codes.SAMPLE_CATEGORY.label(q.status),
-                villages_planned * q.count,
-                drawn.get(q.status, 0),
-                surveyed.get(q.status, 0),
-            )
+    households = planned.filter(pl.col("kind") == "households")
+    for status, basis, n in households.select("category", "basis", "planned").iter_rows():
+        full = basis == "full_coverage"
+        quota_planned += 0 if full else n
+        label = codes.SAMPLE_CATEGORY.label(status)
+        rows.append((label, n, full, drawn.get(status, 0), surveyed.get(status, 0)))
+    rows.append(
+        (
+            codes.SAMPLE_CATEGORY.label("group_census"),
+            None,
+            True,
+            drawn.get("group_census", 0),
+            surveyed.get("group_census", 0),
         )
-    for extra in (*sampling.households.full_coverage, "group_census"):
-        rows.append(
-            (codes.SAMPLE_CATEGORY.label(extra), None, drawn.get(extra, 0), surveyed.get(extra, 0))
-        )
-    general_planned = villages_planned * sampling.households.general_per_village
+    )
+    general_planned = int(planned.filter(pl.col("kind") == "general")["planned"].sum())
     rows.append(
         (
             "一般农户（现场走访，含村民小组全覆盖）",
             general_planned,
+            False,
             int(r.general_quota["count"].sum()),
             hh.filter(~pl.col("registered")).height,
         )
     )
-    rows.append(("调查户合计", quota_planned + general_planned, None, hh.height))
+    rows.append(("调查户合计", quota_planned + general_planned, False, None, hh.height))
     table = pl.DataFrame(
-        rows, schema=["项目", "_plan", "_drawn", "实际调查"], orient="row", infer_schema_length=None
+        rows,
+        schema=["项目", "_plan", "_full", "_drawn", "实际调查"],
+        orient="row",
+        infer_schema_length=None,
     )
     share = percent_expr(pl.col("实际调查") / pl.col("_plan"))
+    shown = pl.col("_plan").cast(pl.String)
     return table.select(
         "项目",
-        pl.col("_plan").cast(pl.String).fill_null("全覆盖").alias("计划"),
+        pl.when(pl.col("_full"))
+        .then(pl.format("全覆盖（{}户）", shown).fill_null("全覆盖"))
+        .otherwise(shown)
+        .alias("计划"),
         pl.col("_drawn").cast(pl.String).fill_null(DASH).alias("抽取"),
         "实际调查",
         pl.when(pl.col("项目") == "调查户合计")
@@ -168,21 +195,44 @@ def sample_achieved(r: Results) -> pl.DataFrame:
     )
 
 
+def _span(values: pl.Series) -> str:
+    """``4`` when every county has the same number, else ``3—5``."""
+    low, high = int(values.min()), int(values.max())  # type: ignore[arg-type]
+    return str(low) if low == high else f"{low}—{high}"
+
+
+def county_plan(r: Results) -> pl.DataFrame:
+    """Per county, from the stored ``sample_plan``: ``county_code, villages`` (planned) and
+    ``households`` (quota and general households planned; full coverage not counted)."""
+    p = r.sample_plan
+    counted = (pl.col("kind") == "general") | (
+        (pl.col("kind") == "households") & (pl.col("basis") != "full_coverage")
+    )
+    return (
+        p.group_by("county_code")
+        .agg(
+            villages=pl.col("planned").filter(pl.col("kind") == "villages").sum(),
+            households=pl.col("planned").filter(counted).sum(),
+        )
+        .sort("county_code")
+    )
+
+
 def sample_note(r: Results) -> str:
     """One paragraph on the sample: substitutions and households per county (HTML)."""
     rules = r.plan.sampling
-    villages = sum(q.count for q in rules.villages.quotas)
-    planned = villages * (
-        sum(q.count for q in rules.households.quotas) + rules.households.general_per_village
-    )
+    per_county = county_plan(r)
     sub = r.sample_households.filter(
         pl.col("selected_as").is_in([q.status for q in rules.households.quotas])
         & (pl.col("status") != pl.col("selected_as"))
     ).height
     sizes: list[int] = r.households.group_by("county_code").len()["len"].to_list() or [0]
+    full = "、".join(codes.SAMPLE_CATEGORY.label(s) for s in rules.households.full_coverage)
+    by_rule = "（各县按其适用的分县抽样规则）" if rules.villages.by_county else ""
     return (
-        f"<p>抽样清单中有{sub}户是某类户数不足时按方案顺序替代的户。按方案每县抽{villages}个村、"
-        f"按类别和一般农户计{planned}户，另加返贫户和一个村民小组全覆盖；"
+        f"<p>抽样清单中有{sub}户是某类户数不足时按方案顺序替代的户。按方案{by_rule}"
+        f"每县抽{_span(per_county['villages'])}个村、按类别和一般农户计"
+        f"{_span(per_county['households'])}户，另加{full + '和' if full else ''}村民小组全覆盖；"
         f"各县实际调查{min(sizes)}—{max(sizes)}户。</p>"
     )
 
@@ -873,8 +923,10 @@ def sample_limits(r: Results) -> pl.DataFrame:
     -------
     pl.DataFrame
         ``rate, label, side, threshold``; ``households`` (the plan's
-        households of the rate's population per county: the exited quotas for
-        wrong exit, the general households for omission, all for approval);
+        households of the rate's population per county, from the stored
+        ``sample_plan``: the exited statuses for wrong exit, the general
+        households for omission, all for approval; the median county, with
+        ``households_low, households_high`` the range over the counties);
         ``one_found`` (the ratio when one of them is wrong; for approval,
         when one disapproves); ``zero_bound`` (the median over the counties
         that found none of the interval end on the threshold's side: how far
@@ -882,17 +934,7 @@ def sample_limits(r: Results) -> pl.DataFrame:
         detect_high`` (the stored detection limits, ``R_detect``, over the
         counties).
     """
-    hh = r.plan.sampling.households
-    villages = sum(q.count for q in r.plan.sampling.villages.quotas)
-    planned = {
-        "wrong_exit_rate": sum(
-            q.count
-            for q in hh.quotas
-            if q.status in r.plan.indicators.exit_standard.exited_statuses
-        ),
-        "omission_rate": hh.general_per_village,
-        "approval_rate": sum(q.count for q in hh.quotas) + hh.general_per_village,
-    }
+    planned = _rate_households(r)
     upper = pl.col("side") == "max"
     clear = pl.when(upper).then(pl.col("ratio") == 0).otherwise(pl.col("ratio") == 1)
     end = pl.when(upper).then(pl.col("high")).otherwise(pl.col("low"))
@@ -906,9 +948,8 @@ def sample_limits(r: Results) -> pl.DataFrame:
             detect_high=pl.col("detect").max(),
         )
         .sort("order")
-        .with_columns(
-            households=pl.col("rate").replace_strict(planned, default=0) * villages,
-        )
+        .join(planned, on="rate", how="left")
+        .with_columns(pl.col("households", "households_low", "households_high").fill_null(0))
         .with_columns(
             one_found=pl.when(upper)
             .then(1 / pl.col("households"))
@@ -917,9 +958,50 @@ def sample_limits(r: Results) -> pl.DataFrame:
     )
 
 
+def _rate_households(r: Results) -> pl.DataFrame:
+    """Per rate: the households of its population the stored plan gives a county (median
+    over the counties, and its range): exited statuses for wrong exit, general
+    households for omission, every planned household for approval."""
+    p = r.sample_plan.filter(pl.col("kind") != "villages")
+    exited = r.plan.indicators.exit_standard.exited_statuses
+    rates = {
+        "wrong_exit_rate": pl.col("category").is_in(exited) & (pl.col("kind") == "households"),
+        "omission_rate": pl.col("kind") == "general",
+        "approval_rate": pl.lit(True),
+    }
+    codes_ = p.select("county_code").unique()
+    parts = []
+    for rate, keep in rates.items():
+        per = codes_.join(
+            p.filter(keep).group_by("county_code").agg(n=pl.col("planned").sum()),
+            on="county_code",
+            how="left",
+        ).fill_null(0)
+        parts.append(
+            per.select(
+                rate=pl.lit(rate),
+                households=pl.col("n").median().round(0).cast(pl.Int64),
+                households_low=pl.col("n").min().cast(pl.Int64),
+                households_high=pl.col("n").max().cast(pl.Int64),
+            )
+        )
+    return pl.concat(parts)
+
+
+def limits_intro(r: Results) -> str:
+    """Why a county's sample cannot tell much: its planned size, from the stored plan (HTML)."""
+    per_county = county_plan(r)
+    households = int(per_county["households"].median() or 0)  # type: ignore[arg-type]
+    return (
+        f"<p>方案每县只抽{_span(per_county['villages'])}个村、约{households}户（另加全覆盖户），"
+        "国家贫困县退出专项评估每县调查24—26个村、1400—1600户。样本小，置信区间就宽。"
+        "下面用方案规定的样本量说明：抽查在什么情况下能下结论，在什么情况下不能。</p>"
+    )
+
+
 def detection_table(r: Results) -> pl.DataFrame:
     """:func:`sample_limits` with Chinese headers."""
-    villages = sum(q.count for q in r.plan.sampling.villages.quotas)
+    villages = _span(county_plan(r)["villages"])
     beyond = (
         pl.when(pl.col("side") == "max")
         .then(pl.col("zero_bound") > pl.col("threshold"))
@@ -928,7 +1010,18 @@ def detection_table(r: Results) -> pl.DataFrame:
     return sample_limits(r).select(
         pl.col("label").alias("指标"),
         standard_expr(pl.col("side"), pl.col("threshold")).alias("标准"),
-        pl.format("{}个村{}户", pl.lit(villages), "households").alias("每县计划样本"),
+        pl.when(pl.col("households_low") == pl.col("households_high"))
+        .then(pl.format("{}个村{}户", pl.lit(villages), "households"))
+        .otherwise(
+            pl.format(
+                "{}个村，{}—{}户（中位数{}户）",
+                pl.lit(villages),
+                "households_low",
+                "households_high",
+                "households",
+            )
+        )
+        .alias("每县计划样本"),
         percent_expr(pl.col("one_found")).alias("发现1户不达标（不认可）时的抽样比率"),
         percent_expr(pl.col("zero_bound")).alias("零发现县的区间端点（中位数）"),
         pl.format(
@@ -1133,7 +1226,7 @@ def rejects_html(r: Results) -> str:
 
 def key_points(r: Results) -> str:
     """The few lines the leadership group reads first (HTML)."""
-    villages = sum(q.count for q in r.plan.sampling.villages.quotas)
+    villages = _span(county_plan(r)["villages"])
     fails = r.counties.filter(pl.col("verdict") == "fail")
     exit_ = r.counties.filter(pl.col("scope") == "exit_standard")
     rep = _reported(r.findings)
@@ -1164,6 +1257,7 @@ __all__ = [
     "city_figure",
     "city_rows",
     "city_table",
+    "county_plan",
     "cross_check_summary",
     "cross_check_table",
     "deadline_note",
@@ -1182,6 +1276,7 @@ __all__ = [
     "item_table",
     "judged",
     "key_points",
+    "limits_intro",
     "limits_text",
     "overdue_table",
     "overview_html",

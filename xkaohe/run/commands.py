@@ -45,6 +45,7 @@ from xkaohe.analyse.indicators import (
 )
 from xkaohe.analyse.paired import paired_visit_table
 from xkaohe.analyse.relapses import relapse_counts
+from xkaohe.analyse.sample_plan import sample_plan
 from xkaohe.analyse.verdicts import county_verdicts, exit_standard
 from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
 from xkaohe.draw.lottery import build_certificate, draw_lottery
@@ -419,6 +420,7 @@ def compute_results(
     interviews = interview_coverage(sample["interviewees"], claims)
     return {
         Result.COUNTIES: counties,
+        Result.SAMPLE_PLAN: sample_plan(frame.counties, villages, frame.households, plan),
         Result.HOUSEHOLDS: households,
         Result.COUNTY_INDICATORS: indicators,
         Result.COUNTY_VERDICTS: verdicts,

@@ -126,6 +126,22 @@ def number_ids() -> None:
     wb.close()
 
 
+def number_cell() -> None:
+    """Ids kept as text, one typed as a number in each column, on the second of two sheets:
+    a 16-digit household id and an 18-digit ID number, both past a number's 15 digits."""
+    wb = _book(HERE / "number_cell" / "households.xlsx")
+    for sheet, first in (("徐湖镇", 0), ("杨庙镇", 3)):
+        ws = wb.add_worksheet(sheet)
+        ws.write_row(0, 0, [*HEADERS, "户主身份证号"])
+        for i in range(3):
+            n = first + i
+            ws.write_row(1 + i, 0, [f"34012100100100{n + 10}", *ROWS[i][1:]])
+            ws.write_string(1 + i, 6, f"3401211965091306{n + 10}")
+    ws.write_number(2, 0, 3401210010010014)  # 杨庙镇, row 3: typed as a number
+    ws.write_number(3, 6, 340121196509130615)  # 杨庙镇, row 4: rounded to 15 digits
+    wb.close()
+
+
 def xls_source() -> None:
     """The .xlsx converted to ``xls/households.xls`` (a title row above the header)."""
     wb = _book(HERE / "xls_source" / "households.xlsx")
@@ -138,6 +154,15 @@ def xls_source() -> None:
 
 
 if __name__ == "__main__":
-    for make in (title_rows, two_row_header, sheets, totals, values, scientific_ids, number_ids):
+    for make in (
+        title_rows,
+        two_row_header,
+        sheets,
+        totals,
+        values,
+        scientific_ids,
+        number_ids,
+        number_cell,
+    ):
         make()
     xls_source()
