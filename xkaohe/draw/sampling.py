@@ -67,6 +67,49 @@ class SamplePackage:
                 out[name] = df.filter(pl.col("county_code") == county_code)
         return SamplePackage(**out)
 
+    def by_county(self, county_codes: list[str]) -> dict[str, SamplePackage]:
+        """:meth:`for_county` of each code, the same rows in the same order.
+
+        One pass over each table for all counties: filtering every table once
+        per county costs seconds for the national sample's 832 counties.
+        """
+        parts: dict[str, dict[str, pl.DataFrame]] = {code: {} for code in county_codes}
+        for name, df in self.tables().items():
+            rows = (
+                self._owners(name, df)
+                .filter(pl.col("county_code").is_in(county_codes))
+                .unique()
+                .sort("county_code", "_i")
+                .partition_by("county_code", as_dict=True, include_key=False)
+            )
+            for code in county_codes:
+                mine = rows.get((code,))
+                parts[code][name] = (
+                    df.head(0) if mine is None else df.select(pl.all().gather(mine["_i"]))
+                )
+        return {code: SamplePackage(**tables) for code, tables in parts.items()}
+
+    def _owners(self, name: str, df: pl.DataFrame) -> pl.DataFrame:
+        """``_i, county_code``: each row of table ``name`` and the counties whose slice
+        holds it (the rules of :meth:`for_county`)."""
+        rows = df.with_row_index("_i")
+        if name == "project_households":
+            return rows.join(
+                self.projects.select("project_id", "county_code"), on="project_id"
+            ).select("_i", "county_code")
+        own = rows.filter(pl.col("county_code").is_not_null()).select("_i", "county_code")
+        if name != "interviewees":
+            return own
+        # city-level rows belong to every county whose own rows name that city
+        cities = df.filter(pl.col("county_code").is_not_null()).select("city_name", "county_code")
+        city_rows = (
+            rows.filter(pl.col("county_code").is_null())
+            .select("_i", "city_name")
+            .join(cities.unique(), on="city_name")
+            .select("_i", "county_code")
+        )
+        return pl.concat([own, city_rows])
+
 
 # ---------------------------------------------------------------- villages
 

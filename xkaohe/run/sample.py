@@ -83,14 +83,15 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
         drawn, on="village_code", how="semi"
     )
     books = []
-    for code, name in (
+    counties = (
         package.villages.select("county_code")
         .unique()
         .join(frame.counties.select("county_code", "county_name"), on="county_code")
         .sort("county_code")
-        .iter_rows()
-    ):
-        part = package.for_county(code).tables()
+    )
+    parts = package.by_county(counties["county_code"].to_list())
+    for code, name in counties.iter_rows():
+        part = parts[code].tables()
         path = inside(out, out / FIELD_LISTS / f"{safe_name(f'{code}_{name}')}.xlsx")
         books.append((path, field_list_sheets(part, names), f"{name}交叉考核抽样清单"))
     write_workbooks(books)
