@@ -68,6 +68,7 @@ _DASHES = {"—": "-", "–": "-", "－": "-", "~": "-", "～": "-", "至": "-"}
 _MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
 _MAX_HEADERS_SHOWN = 30  # headers quoted when a column is missing
 _TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
+_TOTALS = r"^\s*({})\s*[:：]?\s*$".format("|".join(r"\s*".join(w) for w in TOTAL_WORDS))
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
 _WIDTH_SHARE = 0.9  # share of ids of one width for a shorter digit-only id to be refused
 _WIDTH_SAMPLE = 10_000  # ids looked at to learn whether a column's ids are digits
@@ -116,7 +117,7 @@ def find_table(directory: Path, name: str) -> Path | None:
 
 
 def read_csv_text(
-    path: Path, keep: Callable[[str], bool] | None = None
+    path: Path, keep: Callable[[str], bool] | None = None, rows: pl.Series | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
     """All cells as text: UTF-8 (with or without BOM) tried first, then GB18030; and every
     header of the file (read or not).
@@ -124,6 +125,8 @@ def read_csv_text(
     UTF-8 files are read by polars straight from disk (it rejects invalid
     UTF-8 in values; the header line is checked here), so a 3 GB extract is
     never held as a Python string. ``keep``: which headers to read (None: all).
+    ``rows``: only these rows (by ``_row``, the line a spreadsheet shows), and the
+    result has ``_row``; filtered while reading, so the others are never held.
     """
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
@@ -138,6 +141,8 @@ def read_csv_text(
             lazy = lazy.select(
                 [n for n, h in zip(lazy.collect_schema().names(), names, strict=True) if keep(h)]
             )
+        if rows is not None:
+            lazy = _only_rows(lazy, rows)
         return lazy.collect(engine="streaming"), names
     except UnicodeDecodeError:
         pass
@@ -157,7 +162,16 @@ def read_csv_text(
             )
         ) from None
     df = pl.read_csv(text.encode("utf-8"), infer_schema=False)
-    return df, [c.strip().lstrip("\ufeff") for c in df.columns]
+    names = [c.strip().lstrip("\ufeff") for c in df.columns]
+    if rows is not None:
+        df = _only_rows(df.lazy(), rows).collect()
+    return df, names
+
+
+def _only_rows(lazy: pl.LazyFrame, rows: pl.Series) -> pl.LazyFrame:
+    """The rows whose ``_row`` (header = 1) is in ``rows``, with that ``_row``."""
+    numbered = lazy.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+    return numbered.filter(pl.col(ROW).is_in(rows.cast(pl.Int64).implode()))
 
 
 # ---------------------------------------------------------------- raw reading
@@ -167,20 +181,25 @@ def read_source(
     path: Path,
     known: Callable[[str], bool] | None = None,
     keep: Callable[[str], bool] | None = None,
+    rows: pl.Series | None = None,
 ) -> RawTable:
     """All cells as text (null for empty), headers stripped, plus ``_row``; empty and totals
     rows dropped (totals with a note).
 
     ``known``: which headers belong to the table (finds a workbook's header row
-    and sheets); ``keep``: headers to read from a CSV (others are skipped while reading).
+    and sheets); ``keep``: headers to read from a CSV (others are skipped while reading);
+    ``rows``: only these rows of a CSV (by ``_row``; :func:`read_csv_text`).
     """
     try:
         if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
             raw = read_workbook(path, known)
         else:
-            df, names = read_csv_text(path, keep)
-            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-            df = df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+            df, names = read_csv_text(path, keep, rows)
+            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns if c != ROW})
+            if rows is None:
+                df = df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+            else:  # numbered while reading; first, as everywhere
+                df = df.select(ROW, pl.exclude(ROW))
             raw = RawTable(df, headers=tuple(names))
     except InputError:
         raise
@@ -207,10 +226,7 @@ def read_source(
     if cells:
         # Masks first, copies only when a row goes: a 30-million-row extract has none.
         empty = pl.all_horizontal([pl.col(c).is_null() for c in cells])
-        word = "|".join(r"\s*".join(w) for w in TOTAL_WORDS)
-        totals = pl.any_horizontal(
-            [pl.col(c).str.contains(rf"^\s*({word})\s*[:：]?\s*$") for c in cells[:_TOTAL_COLUMNS]]
-        ).fill_null(False)
+        totals = is_totals_row(cells)
         any_empty, any_totals = df.select(empty.any().alias("e"), totals.any().alias("t")).row(0)
         if any_empty:
             df = df.filter(~empty)
@@ -220,6 +236,13 @@ def read_source(
             notes.append(f"{where}: a totals row ({'/'.join(TOTAL_WORDS)}); skipped")
             df = df.filter(~totals)
     return RawTable(df, tuple(notes), raw.numeric, raw.headers)
+
+
+def is_totals_row(cells: list[str]) -> pl.Expr:
+    """Whether a row is a totals row (合计...), given its cell columns in file order."""
+    return pl.any_horizontal(
+        [pl.col(c).str.contains(_TOTALS) for c in cells[:_TOTAL_COLUMNS]]
+    ).fill_null(False)
 
 
 def _where(path: Path, row: dict[str, object]) -> str:
@@ -470,6 +493,64 @@ def _typed_column(df: pl.DataFrame, col: Column, scale: float = 1.0) -> pl.Serie
         if plain.null_count() == raw.null_count():
             return plain
     return df.select(_parse(col, scale)[0].alias(col.name)).to_series()
+
+
+def never_refused(col: Column) -> bool:
+    """Whether no cell of ``col`` can be refused: free text that may be empty (no type,
+    range, pattern or id check applies to it)."""
+    return (
+        col.kind == "text"
+        and col.nullable
+        and col.pattern is None
+        and col.low is None
+        and col.high is None
+        and not col.name.endswith(_ID_SUFFIXES)
+    )
+
+
+def may_be_refused(col: Column, name: str) -> list[pl.Expr] | None:
+    """Aggregations over the CSV text column ``name`` (as read, before stripping) that are
+    all false only if :func:`parse_raw` refuses none of its cells as ``col``.
+
+    Stricter than :func:`parse_raw` (true does not mean a cell is refused), never
+    looser: an enum must be canonical, a whole number must cast as it is, an id
+    must be unpadded (its lengths: :func:`shorter_ids`), other text must not start
+    with a space. Streaming aggregations: 30 million
+    cells are checked without being held. None for kinds not covered here.
+    """
+    raw = pl.col(name)
+    is_id = col.kind == "text" and col.name.endswith(_ID_SUFFIXES)
+    flags = [] if col.nullable else [raw.is_null().any()]
+    if col.kind == "enum":
+        flags.append((raw.is_not_null() & ~raw.is_in(sorted(set(col.values.values())))).any())
+    elif col.kind == "int":  # as the fast path of _typed_column reads it, or refused
+        value = raw.cast(pl.Int64, strict=False)
+        flags.append((raw.is_not_null() & value.is_null()).any())
+        if col.low is not None:
+            flags.append((value < col.low).any())
+        if col.high is not None:
+            flags.append((value > col.high).any())
+    elif col.kind != "text":
+        return None
+    if is_id:  # padded (checked once stripped) or in scientific notation, in one pass
+        flags.append(raw.str.contains(rf"^\s|\s$|{_SCIENTIFIC}").any())
+    elif col.kind == "text" and not col.nullable:  # blank once stripped
+        flags.append(raw.str.contains(r"^\s").any())
+    if col.pattern is not None:
+        flags.append((raw.is_not_null() & ~raw.str.contains(col.pattern)).any())
+    return flags
+
+
+def shorter_ids(col: Column, name: str) -> tuple[pl.Expr, pl.Expr] | None:
+    """For an id column (else None), two aggregations over the CSV text column ``name``:
+    whether its ids differ in length (cheap), and whether a digit-only id is shorter
+    than the longest; :func:`_id_checks` refuses no id by its width when either is false."""
+    if col.kind != "text" or not col.name.endswith(_ID_SUFFIXES):
+        return None
+    raw = pl.col(name)
+    size = raw.str.len_bytes()
+    digits = size.filter(raw.str.contains(r"^\d+$"))
+    return (size.min() < size.max()).fill_null(False), (digits.min() < size.max()).fill_null(False)
 
 
 def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Expr, str]]:

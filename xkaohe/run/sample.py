@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import polars as pl
 
 from xkaohe import __version__
 from xkaohe.draw.prn import PROTOCOL
-from xkaohe.draw.sampling import SamplePackage, draw_sample, inclusion_record
+from xkaohe.draw.sampling import SamplePackage, draw_sample, households_read, inclusion_record
 from xkaohe.errors import InputError, Problem, VerificationError
 from xkaohe.inputs import Frame
 from xkaohe.io.columns import load_column_map, parse_column_map
@@ -98,6 +99,13 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
     return [path for path, _, _ in books]
 
 
+def _households_drawn_from(
+    plan: Plan, seed: str, counties: list[str] | None
+) -> Callable[[Frame], pl.Series]:
+    """Which households the frame must hold whole for this draw (the rest are only checked)."""
+    return lambda frame: households_read(frame, plan, seed, counties)
+
+
 def run_sample(
     frame_dir: Path,
     plan_path: Path,
@@ -114,7 +122,9 @@ def run_sample(
     """
     plan = load_plan(plan_path)
     header_map = load_column_map(columns)
-    frame = load_frame(frame_dir, SAMPLING_COLUMNS, header_map)
+    frame = load_frame(
+        frame_dir, SAMPLING_COLUMNS, header_map, _households_drawn_from(plan, seed, counties)
+    )
     package = draw_sample(frame, plan, seed, counties)
     check_sample_package(package.tables())
     cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out, plan)
@@ -184,7 +194,10 @@ def verify_sample(directory: Path) -> list[str]:
     plan: Plan = load_plan(plan_path)
     recorded_map = cert.get("columns") or {}
     header_map = parse_column_map(recorded_map.get("map"), f"{where} (columns)")
-    package = draw_sample(load_frame(frame_dir, SAMPLING_COLUMNS, header_map), plan, seed, counties)
+    frame = load_frame(
+        frame_dir, SAMPLING_COLUMNS, header_map, _households_drawn_from(plan, seed, counties)
+    )
+    package = draw_sample(frame, plan, seed, counties)
     # Step 6 is re-derived with the draw (the CSVs compare it exactly); the
     # certificate must name the same method, R and generator.
     method, written = inclusion_record(plan), cert.get("inclusion") or {}
