@@ -62,7 +62,9 @@ def rows_of(counties: list[str] | None = None) -> Callable[[Frame], pl.Series]:
     return lambda frame: households_read(frame, PLAN, SEED, counties)
 
 
-def with_cells(tables: dict[str, pl.DataFrame], cells: dict[tuple[int, str], str | None]) -> dict:
+def with_cells(
+    tables: dict[str, pl.DataFrame], cells: dict[tuple[int, str], str | None]
+) -> dict[str, pl.DataFrame]:
     """The tables with some household cells replaced (row index, column) -> text."""
     hh = tables["households"].with_columns(pl.all().cast(pl.String))
     columns = {c: hh[c].to_list() for c in hh.columns}
