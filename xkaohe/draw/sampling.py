@@ -73,7 +73,22 @@ class SamplePackage:
         One pass over each table for all counties: filtering every table once
         per county costs seconds for the national sample's 832 counties.
         """
-        parts: dict[str, dict[str, pl.DataFrame]] = {code: {} for code in county_codes}
+        rows = self.county_rows(county_codes)
+        tables = self.tables()
+        return {
+            code: SamplePackage(
+                **{
+                    name: df.select(pl.all().gather(rows[code][name]))
+                    for name, df in tables.items()
+                }
+            )
+            for code in county_codes
+        }
+
+    def county_rows(self, county_codes: list[str]) -> dict[str, dict[str, pl.Series]]:
+        """Code -> table -> the positions of the rows :meth:`for_county` keeps, ascending."""
+        out: dict[str, dict[str, pl.Series]] = {code: {} for code in county_codes}
+        none = pl.Series("_i", [], dtype=pl.UInt32)
         for name, df in self.tables().items():
             rows = (
                 self._owners(name, df)
@@ -84,10 +99,8 @@ class SamplePackage:
             )
             for code in county_codes:
                 mine = rows.get((code,))
-                parts[code][name] = (
-                    df.head(0) if mine is None else df.select(pl.all().gather(mine["_i"]))
-                )
-        return {code: SamplePackage(**tables) for code, tables in parts.items()}
+                out[code][name] = none if mine is None else mine["_i"]
+        return out
 
     def _owners(self, name: str, df: pl.DataFrame) -> pl.DataFrame:
         """``_i, county_code``: each row of table ``name`` and the counties whose slice

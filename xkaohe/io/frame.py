@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -213,7 +214,11 @@ def _load_lean(
         return None
     if path is None or path.suffix.lower() != ".csv":
         return None
-    keys = _household_keys(path, wanted, columns)
+    # The file's SHA-256 (seconds for 3 GB) is taken beside the reading, on another core.
+    with ThreadPoolExecutor(1) as hasher:
+        digest = hasher.submit(sha256_file, path)
+        keys = _household_keys(path, wanted, columns)
+        sha256 = digest.result()
     if keys is None:
         return None
     tables: dict[str, pl.DataFrame] = {}
@@ -222,7 +227,7 @@ def _load_lean(
     for table in schemas.FRAME_TABLES:  # the others as read_tables reads them
         if table.name == spec.name:
             tables[table.name] = keys
-            files.append(TableFile(spec.name, path, sha256_file(path)))
+            files.append(TableFile(spec.name, path, sha256))
             continue
         out = inspect_table(directory, table, only=(only or {}).get(table.name), columns=columns)
         problems += out.problems

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
 from xkaohe.io.paths import inside, safe_name
 from xkaohe.io.plan_file import load_plan
 from xkaohe.io.sample_package import (
+    FIELD_LIST_TABLES,
     FIELD_LISTS,
     compare_csv,
     csv_bytes,
@@ -90,11 +92,17 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
         .join(frame.counties.select("county_code", "county_name"), on="county_code")
         .sort("county_code")
     )
-    parts = package.by_county(counties["county_code"].to_list())
+    # The sheets of every county at once (their columns are row by row), then each
+    # county's rows: the same sheets as per county, without 800 rounds of polars work.
+    every = field_list_sheets(package.tables(), names)
+    rows = package.county_rows(counties["county_code"].to_list())
     for code, name in counties.iter_rows():
-        part = parts[code].tables()
+        sheets = [
+            replace(sheet, table=sheet.table.select(pl.all().gather(rows[code][table])))
+            for table, sheet in zip(FIELD_LIST_TABLES, every, strict=True)
+        ]
         path = inside(out, out / FIELD_LISTS / f"{safe_name(f'{code}_{name}')}.xlsx")
-        books.append((path, field_list_sheets(part, names), f"{name}交叉考核抽样清单"))
+        books.append((path, sheets, f"{name}交叉考核抽样清单"))
     write_workbooks(books)
     return [path for path, _, _ in books]
 
