@@ -83,7 +83,7 @@ def phases(frame: str, out: str) -> None:
     plan = load_plan(PLAN)
     step("plan", t, c)
     t, c = time.perf_counter(), time.process_time()
-    loaded = load_frame(frame, SAMPLING_COLUMNS, NO_MAP)
+    loaded = load_frame(frame, SAMPLING_COLUMNS, NO_MAP, commands.households_for(plan, SEED, None))
     step("read frame", t, c)
     t, c = time.perf_counter(), time.process_time()
     package = commands.draw_sample(loaded, plan, SEED, None)

@@ -107,10 +107,11 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
     return [path for path, _, _ in books]
 
 
-def _households_drawn_from(
+def households_for(
     plan: Plan, seed: str, counties: list[str] | None
 ) -> Callable[[Frame], pl.Series]:
-    """Which households the frame must hold whole for this draw (the rest are only checked)."""
+    """For :func:`xkaohe.io.frame.load_frame`: which households the frame must hold whole for
+    this draw (the others are only checked)."""
     return lambda frame: households_read(frame, plan, seed, counties)
 
 
@@ -131,7 +132,7 @@ def run_sample(
     plan = load_plan(plan_path)
     header_map = load_column_map(columns)
     frame = load_frame(
-        frame_dir, SAMPLING_COLUMNS, header_map, _households_drawn_from(plan, seed, counties)
+        frame_dir, SAMPLING_COLUMNS, header_map, households_for(plan, seed, counties)
     )
     package = draw_sample(frame, plan, seed, counties)
     check_sample_package(package.tables())
@@ -203,7 +204,7 @@ def verify_sample(directory: Path) -> list[str]:
     recorded_map = cert.get("columns") or {}
     header_map = parse_column_map(recorded_map.get("map"), f"{where} (columns)")
     frame = load_frame(
-        frame_dir, SAMPLING_COLUMNS, header_map, _households_drawn_from(plan, seed, counties)
+        frame_dir, SAMPLING_COLUMNS, header_map, households_for(plan, seed, counties)
     )
     package = draw_sample(frame, plan, seed, counties)
     # Step 6 is re-derived with the draw (the CSVs compare it exactly); the
