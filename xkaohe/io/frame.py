@@ -26,6 +26,7 @@ from xkaohe.io.tables import (
     find_table,
     header_keys,
     inspect_table,
+    is_id_column,
     may_be_refused,
     never_refused,
     parse_raw,
@@ -278,40 +279,46 @@ def _household_keys(
         return None
     source = {c: raw_name[h] for c, h in head.mapped.items()}  # canonical -> the file's header
     cells = sorted(source.values(), key=names.index)  # what a whole read keeps, in file order
-    # Cells that are free text only need no look (a padded one is stripped when read).
-    # A totals word (合计...) has 计 in it: any 计 in the first columns reads whole.
-    checks = [
-        pl.all_horizontal([pl.col(c).is_null() for c in cells]).any(),
-        pl.any_horizontal([pl.col(c).str.contains("计", literal=True) for c in cells[:3]]).any(),
+    # One pass: each row's keys and whether any of its cells may be refused (free text
+    # needs no look: a padded cell is stripped when read); a totals word (合计...) has 计
+    # in it, so any 计 in the first columns reads whole.
+    suspect = [
+        pl.all_horizontal([pl.col(c).is_null() for c in cells]),
+        pl.any_horizontal([pl.col(c).str.contains("计", literal=True) for c in cells[:3]]),
     ]
-    widths = []  # ids of more than one length: whether a shorter one is refused
+    lengths = {}  # id column -> the byte length of each of its cells
     for col in wanted.columns:
         if col.name not in source or never_refused(col):
             continue
-        flags = may_be_refused(col, source[col.name])
-        if flags is None:
+        flag = may_be_refused(col, source[col.name])
+        if flag is None:
             return None
-        checks += flags
-        lengths = shorter_ids(col, source[col.name])
-        if lengths is not None:
-            widths.append(lengths)
-    keys = lazy.with_row_index(ROW, offset=2).select(
-        pl.col(ROW).cast(pl.Int64), *(pl.col(source[k]).alias(k) for k in HOUSEHOLD_KEYS)
+        suspect.append(flag)
+        if is_id_column(col):
+            lengths[col.name] = pl.col(source[col.name]).str.len_bytes().alias(f"_n_{col.name}")
+    query = lazy.with_row_index(ROW, offset=2).select(
+        pl.col(ROW).cast(pl.Int64),
+        *(pl.col(source[k]).alias(k) for k in HOUSEHOLD_KEYS),
+        pl.any_horizontal(suspect).fill_null(False).alias("_suspect"),
+        *(n for k, n in lengths.items() if k not in HOUSEHOLD_KEYS),
     )
     try:
-        query = lazy.select(
-            pl.any_horizontal(checks).alias("refused"),
-            *(varies.alias(f"w{i}") for i, (varies, _) in enumerate(widths)),
-        )
-        found = query.collect(engine="streaming").row(0)
-        if found[0]:
+        out = query.collect(engine="streaming")
+        if out["_suspect"].any():
             return None
-        again = [short for (_, short), varies in zip(widths, found[1:], strict=True) if varies]
-        if again and lazy.select(pl.any_horizontal(again)).collect(engine="streaming").item():
-            return None
-        out = keys.collect(engine="streaming")
+        # Ids of more than one length: is a digit-only one shorter (refused by its width)?
+        varied = []
+        for k in lengths:
+            size = out[k].str.len_bytes() if k in HOUSEHOLD_KEYS else out[f"_n_{k}"]
+            if size.min() != size.max():
+                varied.append(shorter_ids(source[k]))
+        if varied:
+            query = lazy.select(pl.any_horizontal(varied))
+            if query.collect(engine="streaming").item():
+                return None
     except pl.exceptions.PolarsError:  # e.g. bytes that are not UTF-8 further down
         return None
+    out = out.select(ROW, *HOUSEHOLD_KEYS)
     # A duplicate key (or two keys' hashes alike): the usual reading says which. Sorted
     # hashes, not a set of 30 million ids: a quarter of the memory, a tenth of the time.
     hashes = out["household_id"].hash().sort()

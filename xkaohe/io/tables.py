@@ -504,53 +504,54 @@ def never_refused(col: Column) -> bool:
         and col.pattern is None
         and col.low is None
         and col.high is None
-        and not col.name.endswith(_ID_SUFFIXES)
+        and not is_id_column(col)
     )
 
 
-def may_be_refused(col: Column, name: str) -> list[pl.Expr] | None:
-    """Aggregations over the CSV text column ``name`` (as read, before stripping) that are
-    all false only if :func:`parse_raw` refuses none of its cells as ``col``.
+def may_be_refused(col: Column, name: str) -> pl.Expr | None:
+    """Per row, whether :func:`parse_raw` may refuse the cell of the CSV text column ``name``
+    (as read, before stripping) as ``col``; None for kinds not covered here.
 
-    Stricter than :func:`parse_raw` (true does not mean a cell is refused), never
+    Stricter than :func:`parse_raw` (true does not mean the cell is refused), never
     looser: an enum must be canonical, a whole number must cast as it is, an id
-    must be unpadded (its lengths: :func:`shorter_ids`), other text must not start
-    with a space. Streaming aggregations: 30 million
-    cells are checked without being held. None for kinds not covered here.
+    must be unpadded (its widths: :func:`shorter_ids`), other text must not start
+    with a space. One boolean per row: 30 million cells are checked while streaming
+    through the file, without being held.
     """
     raw = pl.col(name)
-    is_id = col.kind == "text" and col.name.endswith(_ID_SUFFIXES)
-    flags = [] if col.nullable else [raw.is_null().any()]
+    flags = [] if col.nullable else [raw.is_null()]
     if col.kind == "enum":
-        flags.append((raw.is_not_null() & ~raw.is_in(sorted(set(col.values.values())))).any())
+        flags.append(raw.is_not_null() & ~raw.is_in(sorted(set(col.values.values()))))
     elif col.kind == "int":  # as the fast path of _typed_column reads it, or refused
         value = raw.cast(pl.Int64, strict=False)
-        flags.append((raw.is_not_null() & value.is_null()).any())
+        flags.append(raw.is_not_null() & value.is_null())
         if col.low is not None:
-            flags.append((value < col.low).any())
+            flags.append(value < col.low)
         if col.high is not None:
-            flags.append((value > col.high).any())
+            flags.append(value > col.high)
     elif col.kind != "text":
         return None
-    if is_id:  # padded (checked once stripped) or in scientific notation, in one pass
-        flags.append(raw.str.contains(rf"^\s|\s$|{_SCIENTIFIC}").any())
+    if is_id_column(col):  # padded (checked once stripped) or in scientific notation
+        flags.append(raw.str.contains(rf"^\s|\s$|{_SCIENTIFIC}"))
     elif col.kind == "text" and not col.nullable:  # blank once stripped
-        flags.append(raw.str.contains(r"^\s").any())
+        flags.append(raw.str.contains(r"^\s"))
     if col.pattern is not None:
-        flags.append((raw.is_not_null() & ~raw.str.contains(col.pattern)).any())
-    return flags
+        flags.append(raw.is_not_null() & ~raw.str.contains(col.pattern))
+    return pl.any_horizontal(flags).fill_null(False) if flags else pl.lit(False)
 
 
-def shorter_ids(col: Column, name: str) -> tuple[pl.Expr, pl.Expr] | None:
-    """For an id column (else None), two aggregations over the CSV text column ``name``:
-    whether its ids differ in length (cheap), and whether a digit-only id is shorter
-    than the longest; :func:`_id_checks` refuses no id by its width when either is false."""
-    if col.kind != "text" or not col.name.endswith(_ID_SUFFIXES):
-        return None
+def is_id_column(col: Column) -> bool:
+    """Whether ``col`` holds codes or ids (checked for damage a spreadsheet does)."""
+    return col.kind == "text" and col.name.endswith(_ID_SUFFIXES)
+
+
+def shorter_ids(name: str) -> pl.Expr:
+    """Whether some digit-only id of the CSV text column ``name`` is shorter than its
+    longest id (an aggregation); when not, :func:`_id_checks` refuses no id by its width
+    (and neither when all ids are of one length: no need to look then)."""
     raw = pl.col(name)
     size = raw.str.len_bytes()
-    digits = size.filter(raw.str.contains(r"^\d+$"))
-    return (size.min() < size.max()).fill_null(False), (digits.min() < size.max()).fill_null(False)
+    return (size.filter(raw.str.contains(r"^\d+$")).min() < size.max()).fill_null(False)
 
 
 def _id_checks(df: pl.DataFrame, col: Column, numeric: bool) -> list[tuple[pl.Expr, str]]:
