@@ -211,6 +211,16 @@ def test_chinese_headers_gb18030_and_bom(tables: dict[str, pl.DataFrame], tmp_pa
         assert_same_reading(tmp_path / folder)
 
 
+def test_gb18030_values_under_ascii_headers(
+    tables: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    write_tables(tmp_path / "f", tables)
+    text = tables["households"].write_csv()
+    (tmp_path / "f" / "households.csv").write_bytes(text.encode("gb18030"))
+    assert frame_io._household_keys(tmp_path / "f" / "households.csv", WANTED, NO_MAP) is None
+    assert_same_reading(tmp_path / "f")
+
+
 def test_a_spreadsheet_reads_whole(tables: dict[str, pl.DataFrame], tmp_path: Path) -> None:
     write_tables(tmp_path / "f", tables)
     (tmp_path / "f" / "households.csv").unlink()
