@@ -69,7 +69,7 @@ def phases(frame: str, out: str) -> None:
     from xkaohe.io.columns import NO_MAP
     from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
     from xkaohe.io.plan_file import load_plan
-    from xkaohe.run import commands
+    from xkaohe.run import sample as commands  # what ``xkaohe sample`` imports
     from xkaohe.schemas import check_sample_package
 
     steps: dict[str, tuple[float, float]] = {
@@ -83,7 +83,7 @@ def phases(frame: str, out: str) -> None:
     plan = load_plan(PLAN)
     step("plan", t, c)
     t, c = time.perf_counter(), time.process_time()
-    loaded = load_frame(frame, SAMPLING_COLUMNS, NO_MAP)
+    loaded = load_frame(frame, SAMPLING_COLUMNS, NO_MAP, commands.households_for(plan, SEED, None))
     step("read frame", t, c)
     t, c = time.perf_counter(), time.process_time()
     package = commands.draw_sample(loaded, plan, SEED, None)

@@ -1076,6 +1076,18 @@ def test_property_adding_a_village_leaves_other_counties_alone(
         assert_same_package(before.for_county(other), after.for_county(other))
 
 
+@PROPERTY
+@given(frames(min_counties=2))
+def test_property_by_county_is_for_county_of_each(frame: Frame) -> None:
+    """The one-pass split the field lists use gives each county's slice, rows in order."""
+    pkg = draw_sample(frame, PLAN, SEED)
+    codes = [*frame.counties["county_code"].to_list(), "no-such-county"]
+    parts = pkg.by_county(codes)
+    assert list(parts) == codes
+    for code in codes:
+        assert_same_package(parts[code], pkg.for_county(code))
+
+
 def test_different_seeds_differ() -> None:
     villages, hh = [], []
     for c in range(3):

@@ -78,7 +78,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from xkaohe.run.commands import run_sample
+    from xkaohe.run.sample import run_sample
 
     with _writing(args, Path(args.out)):
         package = run_sample(
@@ -100,7 +100,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify_sample(args: argparse.Namespace) -> int:
-    from xkaohe.run.commands import verify_sample
+    from xkaohe.run.sample import verify_sample
 
     for line in verify_sample(Path(args.directory)):
         print(line)

@@ -27,7 +27,7 @@ import polars as pl
 from xkaohe.draw.prn import prn_series
 from xkaohe.draw.walk import County, Rules, inclusion, method_record, walk
 from xkaohe.errors import InputError, Problem
-from xkaohe.inputs import Frame
+from xkaohe.inputs import ROW, Frame
 from xkaohe.plan import HouseholdQuota, InterviewQuota, Plan
 
 VILLAGE_TYPES = ("poor", "nonpoor_many_poor")
@@ -66,6 +66,62 @@ class SamplePackage:
             else:
                 out[name] = df.filter(pl.col("county_code") == county_code)
         return SamplePackage(**out)
+
+    def by_county(self, county_codes: list[str]) -> dict[str, SamplePackage]:
+        """:meth:`for_county` of each code, the same rows in the same order.
+
+        One pass over each table for all counties: filtering every table once
+        per county costs seconds for the national sample's 832 counties.
+        """
+        rows = self.county_rows(county_codes)
+        tables = self.tables()
+        return {
+            code: SamplePackage(
+                **{
+                    name: df.select(pl.all().gather(rows[code][name]))
+                    for name, df in tables.items()
+                }
+            )
+            for code in county_codes
+        }
+
+    def county_rows(self, county_codes: list[str]) -> dict[str, dict[str, pl.Series]]:
+        """Code -> table -> the positions of the rows :meth:`for_county` keeps, ascending."""
+        out: dict[str, dict[str, pl.Series]] = {code: {} for code in county_codes}
+        none = pl.Series("_i", [], dtype=pl.UInt32)
+        for name, df in self.tables().items():
+            rows = (
+                self._owners(name, df)
+                .filter(pl.col("county_code").is_in(county_codes))
+                .unique()
+                .sort("county_code", "_i")
+                .partition_by("county_code", as_dict=True, include_key=False)
+            )
+            for code in county_codes:
+                mine = rows.get((code,))
+                out[code][name] = none if mine is None else mine["_i"]
+        return out
+
+    def _owners(self, name: str, df: pl.DataFrame) -> pl.DataFrame:
+        """``_i, county_code``: each row of table ``name`` and the counties whose slice
+        holds it (the rules of :meth:`for_county`)."""
+        rows = df.with_row_index("_i")
+        if name == "project_households":
+            return rows.join(
+                self.projects.select("project_id", "county_code"), on="project_id"
+            ).select("_i", "county_code")
+        own = rows.filter(pl.col("county_code").is_not_null()).select("_i", "county_code")
+        if name != "interviewees":
+            return own
+        # city-level rows belong to every county whose own rows name that city
+        cities = df.filter(pl.col("county_code").is_not_null()).select("city_name", "county_code")
+        city_rows = (
+            rows.filter(pl.col("county_code").is_null())
+            .select("_i", "city_name")
+            .join(cities.unique(), on="city_name")
+            .select("_i", "county_code")
+        )
+        return pl.concat([own, city_rows])
 
 
 # ---------------------------------------------------------------- villages
@@ -264,6 +320,12 @@ def walk_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFra
     The walk is that of :func:`xkaohe.draw.walk.walk` with one replicate, the
     candidates' prn; ``walk_order`` is null for candidates not drawn.
     """
+    cands = _walked(candidates, plan)
+    return cands.join(inclusion_probabilities(cands, plan, seed), on="village_code", how="left")
+
+
+def _walked(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """Steps 3-5 (:func:`walk_villages` without step 6)."""
     cands = _candidates_by_code(candidates)
     prn = cands["prn"].to_numpy()
     rank = np.zeros(cands.height, np.int16)
@@ -287,8 +349,7 @@ def walk_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFra
         relaxed_township=pl.when(drawn).then(pl.col("relaxed_township")),
         substituted_for=pl.when(drawn & (filled != pl.col("village_type"))).then(filled),
     )
-    cands = cands.drop("_slot")
-    return cands.join(inclusion_probabilities(cands, plan, seed), on="village_code", how="left")
+    return cands.drop("_slot")
 
 
 def draw_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFrame:
@@ -709,14 +770,11 @@ def select_counties(frame: Frame, county_codes: list[str] | None) -> pl.DataFram
     return frame.counties.filter(pl.col("county_code").is_in(county_codes))
 
 
-def draw_sample(
-    frame: Frame, plan: Plan, seed: str, county_codes: list[str] | None = None
-) -> SamplePackage:
-    """Draw the whole sample package for the chosen counties (all by default)."""
+def _scoped(frame: Frame, county_codes: list[str] | None) -> Frame:
+    """The frame with only the chosen counties and their villages."""
     counties = select_counties(frame, county_codes)
-    codes = counties.select("county_code")
-    villages_in = frame.villages.join(codes, on="county_code", how="semi")
-    scoped = Frame(
+    villages_in = frame.villages.join(counties.select("county_code"), on="county_code", how="semi")
+    return Frame(
         counties,
         villages_in,
         frame.households,
@@ -724,6 +782,36 @@ def draw_sample(
         frame.project_beneficiaries,
         frame.files,
     )
+
+
+def households_read(
+    frame: Frame, plan: Plan, seed: str, county_codes: list[str] | None = None
+) -> pl.Series:
+    """The ``_row`` of every household :func:`draw_sample` may look at.
+
+    Those of the sampled villages (steps 1-5 of the village protocol; step 6
+    does not change them) and the beneficiaries of paired-cooperation
+    projects; ``frame.households`` needs only ``_row``, ``household_id`` and
+    ``village_code``. A draw from these rows alone is the draw from all of them.
+    """
+    scoped = _scoped(frame, county_codes)
+    drawn = _walked(village_candidates(scoped, plan, seed), plan).filter(
+        pl.col("walk_order").is_not_null()
+    )
+    paired = frame.projects.filter(pl.col("kind") == "paired_cooperation")
+    visited = frame.project_beneficiaries.join(paired, on="project_id", how="semi")
+    return frame.households.filter(
+        pl.col("village_code").is_in(drawn["village_code"].implode())
+        | pl.col("household_id").is_in(visited["household_id"].implode())
+    )[ROW]
+
+
+def draw_sample(
+    frame: Frame, plan: Plan, seed: str, county_codes: list[str] | None = None
+) -> SamplePackage:
+    """Draw the whole sample package for the chosen counties (all by default)."""
+    scoped = _scoped(frame, county_codes)
+    counties, villages_in = scoped.counties, scoped.villages
     walked = walk_villages(village_candidates(scoped, plan, seed), plan, seed)
     villages = _drawn(walked)
     # Every later step looks only at the sampled villages' households: filter the

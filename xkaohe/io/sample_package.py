@@ -108,6 +108,9 @@ _SHEETS: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
+FIELD_LIST_TABLES = tuple(_SHEETS)
+"""The package tables a field list prints, in the order of its sheets."""
+
 _LABELS = {
     "village_type": codes.VILLAGE_TYPE,
     "substituted_for": codes.VILLAGE_TYPE,

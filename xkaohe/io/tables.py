@@ -71,6 +71,7 @@ _MAX_PER_COLUMN = 20  # problems listed per column before "... and N more"
 _MAX_HEADERS_SHOWN = 30  # headers quoted when a column is missing
 _MEANT = 0.6  # how alike a stray header and an absent optional column are to name it
 _TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
+_TOTALS = r"^\s*({})\s*[:：]?\s*$".format("|".join(r"\s*".join(w) for w in TOTAL_WORDS))
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
 _WIDTH_SHARE = 0.9  # share of ids of one width for a shorter digit-only id to be refused
 _WIDTH_SAMPLE = 10_000  # ids looked at to learn whether a column's ids are digits
@@ -119,7 +120,7 @@ def find_table(directory: Path, name: str) -> Path | None:
 
 
 def read_csv_text(
-    path: Path, keep: Callable[[str], bool] | None = None
+    path: Path, keep: Callable[[str], bool] | None = None, rows: pl.Series | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
     """All cells as text: UTF-8 (with or without BOM) tried first, then GB18030; and every
     header of the file (read or not).
@@ -127,6 +128,8 @@ def read_csv_text(
     UTF-8 files are read by polars straight from disk (it rejects invalid
     UTF-8 in values; the header line is checked here), so a 3 GB extract is
     never held as a Python string. ``keep``: which headers to read (None: all).
+    ``rows``: only these rows (by ``_row``, the line a spreadsheet shows), and the
+    result has ``_row``; filtered while reading, so the others are never held.
     """
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
@@ -141,6 +144,8 @@ def read_csv_text(
             lazy = lazy.select(
                 [n for n, h in zip(lazy.collect_schema().names(), names, strict=True) if keep(h)]
             )
+        if rows is not None:
+            lazy = _only_rows(lazy, rows)
         return lazy.collect(engine="streaming"), names
     except UnicodeDecodeError:
         pass
@@ -160,7 +165,16 @@ def read_csv_text(
             )
         ) from None
     df = pl.read_csv(text.encode("utf-8"), infer_schema=False)
-    return df, [c.strip().lstrip("\ufeff") for c in df.columns]
+    names = [c.strip().lstrip("\ufeff") for c in df.columns]
+    if rows is not None:
+        df = _only_rows(df.lazy(), rows).collect()
+    return df, names
+
+
+def _only_rows(lazy: pl.LazyFrame, rows: pl.Series) -> pl.LazyFrame:
+    """The rows whose ``_row`` (header = 1) is in ``rows``, with that ``_row``."""
+    numbered = lazy.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+    return numbered.filter(pl.col(ROW).is_in(rows.cast(pl.Int64).implode()))
 
 
 # ---------------------------------------------------------------- raw reading
@@ -171,6 +185,7 @@ def read_source(
     known: Callable[[str], bool] | None = None,
     keep: Callable[[str], bool] | None = None,
     probe: Callable[[str], bool] | None = None,
+    rows: pl.Series | None = None,
 ) -> RawTable:
     """All cells as text (null for empty), headers stripped, plus ``_row``; empty and totals
     rows dropped (totals with a note).
@@ -178,14 +193,18 @@ def read_source(
     ``known``: which headers belong to the table (finds a workbook's header row
     and sheets); ``keep``: headers to read from a CSV (others are skipped while reading);
     ``probe``: a workbook's headers whose cells stored as numbers are listed (ids).
+    ``rows``: only these rows of a CSV (by ``_row``; :func:`read_csv_text`).
     """
     try:
         if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
             raw = read_workbook(path, known, probe)
         else:
-            df, names = read_csv_text(path, keep)
-            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-            df = df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+            df, names = read_csv_text(path, keep, rows)
+            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns if c != ROW})
+            if rows is None:
+                df = df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+            else:  # numbered while reading; first, as everywhere
+                df = df.select(ROW, pl.exclude(ROW))
             raw = RawTable(df, headers=tuple(names))
     except InputError:
         raise
@@ -212,10 +231,7 @@ def read_source(
     if cells:
         # Masks first, copies only when a row goes: a 30-million-row extract has none.
         empty = pl.all_horizontal([pl.col(c).is_null() for c in cells])
-        word = "|".join(r"\s*".join(w) for w in TOTAL_WORDS)
-        totals = pl.any_horizontal(
-            [pl.col(c).str.contains(rf"^\s*({word})\s*[:：]?\s*$") for c in cells[:_TOTAL_COLUMNS]]
-        ).fill_null(False)
+        totals = is_totals_row(cells)
         any_empty, any_totals = df.select(empty.any().alias("e"), totals.any().alias("t")).row(0)
         if any_empty:
             df = df.filter(~empty)
@@ -235,6 +251,13 @@ def in_sheet(file: str, sheet: object) -> str:
 def sheet_of(df: pl.DataFrame) -> pl.Expr:
     """The ``_sheet`` of each row (null when the table came from one sheet or a CSV)."""
     return pl.col(SHEET) if SHEET in df.columns else pl.lit(None, pl.String).alias(SHEET)
+
+
+def is_totals_row(cells: list[str]) -> pl.Expr:
+    """Whether a row is a totals row (合计...), given its cell columns in file order."""
+    return pl.any_horizontal(
+        [pl.col(c).str.contains(_TOTALS) for c in cells[:_TOTAL_COLUMNS]]
+    ).fill_null(False)
 
 
 def _where(path: Path, row: dict[str, object]) -> str:
@@ -508,9 +531,63 @@ def _typed_column(df: pl.DataFrame, col: Column, scale: float = 1.0) -> pl.Serie
     return df.select(_parse(col, scale)[0].alias(col.name)).to_series()
 
 
-def is_id(col: Column) -> bool:
-    """Whether a column holds codes or ids (text that a spreadsheet may turn into a number)."""
+def never_refused(col: Column) -> bool:
+    """Whether no cell of ``col`` can be refused: free text that may be empty (no type,
+    range, pattern or id check applies to it)."""
+    return (
+        col.kind == "text"
+        and col.nullable
+        and col.pattern is None
+        and col.low is None
+        and col.high is None
+        and not is_id_column(col)
+    )
+
+
+def may_be_refused(col: Column, name: str) -> pl.Expr | None:
+    """Per row, whether :func:`parse_raw` may refuse the cell of the CSV text column ``name``
+    (as read, before stripping) as ``col``; None for kinds not covered here.
+
+    Stricter than :func:`parse_raw` (true does not mean the cell is refused), never
+    looser: an enum must be canonical, a whole number must cast as it is, an id
+    must be unpadded (its widths: :func:`shorter_ids`), other text must not start
+    with a space. One boolean per row: 30 million cells are checked while streaming
+    through the file, without being held.
+    """
+    raw = pl.col(name)
+    flags = [] if col.nullable else [raw.is_null()]
+    if col.kind == "enum":
+        flags.append(raw.is_not_null() & ~raw.is_in(sorted(set(col.values.values()))))
+    elif col.kind == "int":  # as the fast path of _typed_column reads it, or refused
+        value = raw.cast(pl.Int64, strict=False)
+        flags.append(raw.is_not_null() & value.is_null())
+        if col.low is not None:
+            flags.append(value < col.low)
+        if col.high is not None:
+            flags.append(value > col.high)
+    elif col.kind != "text":
+        return None
+    if is_id_column(col):  # padded (checked once stripped) or in scientific notation
+        flags.append(raw.str.contains(rf"^\s|\s$|{_SCIENTIFIC}"))
+    elif col.kind == "text" and not col.nullable:  # blank once stripped
+        flags.append(raw.str.contains(r"^\s"))
+    if col.pattern is not None:
+        flags.append(raw.is_not_null() & ~raw.str.contains(col.pattern))
+    return pl.any_horizontal(flags).fill_null(False) if flags else pl.lit(False)
+
+
+def is_id_column(col: Column) -> bool:
+    """Whether ``col`` holds codes or ids (checked for damage a spreadsheet does)."""
     return col.kind == "text" and col.name.endswith(_ID_SUFFIXES)
+
+
+def shorter_ids(name: str) -> pl.Expr:
+    """Whether some digit-only id of the CSV text column ``name`` is shorter than its
+    longest id (an aggregation); when not, :func:`_id_checks` refuses no id by its width
+    (and neither when all ids are of one length: no need to look then)."""
+    raw = pl.col(name)
+    size = raw.str.len_bytes()
+    return (size.filter(raw.str.contains(r"^\d+$")).min() < size.max()).fill_null(False)
 
 
 def _number_mask(df: pl.DataFrame, raw: RawTable, header: str | None) -> pl.Series | None:
@@ -535,7 +612,7 @@ def _id_checks(
     ``numeric``: the whole column was stored as numbers; ``number_cells``: some of its
     cells were, among text ones (``_number`` marks them).
     """
-    if not is_id(col):
+    if not is_id_column(col):
         return []
     raw = pl.col(col.name)
     fix = "format the column as text in the spreadsheet and export again"
@@ -616,7 +693,7 @@ def parse_raw(raw: RawTable, spec: TableSpec, path: Path, columns: ColumnMap = N
         frame = {ROW: df[ROW], col.name: df[col.name], "_typed": typed}
         if SHEET in df.columns:
             frame[SHEET] = df[SHEET]
-        number = _number_mask(df, raw, out.mapped.get(col.name)) if is_id(col) else None
+        number = _number_mask(df, raw, out.mapped.get(col.name)) if is_id_column(col) else None
         if number is not None:
             frame["_number"] = number
         cells = pl.DataFrame(frame)
@@ -710,7 +787,7 @@ def inspect_table(
     every = header_keys(full, columns)  # the whole table's headers find a sheet's header row
     wanted = header_keys(spec, columns)
     try:
-        ids = {k for k, c in wanted.items() if is_id(spec.column(c))}
+        ids = {k for k, c in wanted.items() if is_id_column(spec.column(c))}
         raw = read_source(
             path,
             lambda h: header_key(h)[0] in every,

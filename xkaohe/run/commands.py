@@ -1,8 +1,9 @@
 """The commands' work: load inputs, compute, write outputs with a certificate.
 
-Over ~600 lines because it holds one short load -> compute -> write function per
-command (synth, sample, indicators, lottery, ingest and their verifiers); the rules are
-below it, in the stage packages.
+Near ~600 lines because it holds one short load -> compute -> write function per
+command (synth, indicators, lottery, ingest and their verifiers); the rules are
+below it, in the stage packages. The sample commands are in :mod:`xkaohe.run.sample`
+(re-exported here), so ``xkaohe sample`` does not import the analysis stack.
 
 Each function here is one step of the cycle in DESIGN.md and is what the CLI
 (and ``xkaohe demo``) calls. Logic lives in the modules they call; this file
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -49,8 +48,7 @@ from xkaohe.analyse.sample_plan import sample_plan
 from xkaohe.analyse.verdicts import county_verdicts, exit_standard
 from xkaohe.draw.lottery import PROTOCOL as LOTTERY_PROTOCOL
 from xkaohe.draw.lottery import build_certificate, draw_lottery
-from xkaohe.draw.prn import PROTOCOL
-from xkaohe.draw.sampling import SamplePackage, draw_sample, inclusion_record
+from xkaohe.draw.sampling import draw_sample
 from xkaohe.errors import InputError, Problem, VerificationError, XkaoheError
 from xkaohe.field.checks import check_field
 from xkaohe.field.ledger import (
@@ -70,7 +68,7 @@ from xkaohe.io.deliveries import recover, stage_delivery, write_deliveries
 from xkaohe.io.discipline import register_dir, write_register
 from xkaohe.io.field import load_field
 from xkaohe.io.files import read_json, sha256_file
-from xkaohe.io.frame import INDICATOR_COLUMNS, SAMPLING_COLUMNS, load_frame
+from xkaohe.io.frame import INDICATOR_COLUMNS, load_frame
 from xkaohe.io.ledger import LEDGER, Ledger, storage_error
 from xkaohe.io.lock import run_lock
 from xkaohe.io.lottery_files import (
@@ -80,206 +78,31 @@ from xkaohe.io.lottery_files import (
     write_lottery,
 )
 from xkaohe.io.lottery_files import read_certificate as read_lottery_certificate
-from xkaohe.io.paths import inside, safe_name
 from xkaohe.io.plan_file import load_plan, plan_hash
 from xkaohe.io.resources import default_plan
 from xkaohe.io.results import write_results
 from xkaohe.io.roster import load_roster
 from xkaohe.io.run import is_synthetic, mark_synthetic
 from xkaohe.io.sample_package import (
-    FIELD_LISTS,
-    compare_csv,
-    csv_bytes,
-    field_list_sheets,
     read_certificate,
     read_package,
-    write_package,
     write_tables,
 )
-from xkaohe.io.xlsx import write_workbooks
 from xkaohe.plan import Plan
 from xkaohe.report.lottery import team_list_sheets
 from xkaohe.results_spec import Result
 from xkaohe.run.discipline import check_register, keep_register
-from xkaohe.schemas import check_sample_package, normalise_counties
+
+# The sample commands live apart (a fast start); callers may still import them from here.
+from xkaohe.run.sample import run_sample as run_sample
+from xkaohe.run.sample import sample_certificate as sample_certificate
+from xkaohe.run.sample import verify_sample as verify_sample
+from xkaohe.run.sample import write_field_lists as write_field_lists
+from xkaohe.schemas import normalise_counties
 from xkaohe.synth.deliveries import delivery_files, synthesize_deliveries
 from xkaohe.synth.discipline import synthesize_incidents
 from xkaohe.synth.field import synthesize_field
 from xkaohe.synth.frame import SCALES, synthesize_frame, synthesize_roster
-
-
-def sample_certificate(
-    frame: Frame,
-    plan_path: Path,
-    seed: str,
-    counties: list[str] | None,
-    package: SamplePackage,
-    frame_dir: Path,
-    out: Path,
-    plan: Plan,
-) -> dict[str, Any]:
-    """What a reviewer needs to re-derive the draw, and hashes that show tampering."""
-    tables = package.tables()
-    return {
-        "protocol": PROTOCOL,
-        "inclusion": inclusion_record(plan),
-        "package_version": __version__,
-        "seed": seed,
-        "counties": counties or "all",
-        "plan": {"path": str(plan_path.resolve()), "sha256": sha256_file(plan_path)},
-        "frame": {
-            "directory": str(frame_dir.resolve()),
-            "directory_relative": _relative(frame_dir, out),
-            "files": {f.name: {"file": f.path.name, "sha256": f.sha256} for f in frame.files},
-        },
-        "row_counts": {name: df.height for name, df in tables.items()},
-        "outputs": {f"{name}.csv": _sha(csv_bytes(df)) for name, df in tables.items()},
-    }
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _relative(target: Path, start: Path) -> str:
-    return os.path.relpath(target.resolve(), start.resolve())
-
-
-def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[Path]:
-    """One printable xlsx per county (DESIGN.md: the field team's list), in parallel."""
-    drawn = pl.concat(
-        [df.select("village_code") for df in package.tables().values() if "village_code" in df]
-    ).unique()  # the names the lists print: a few hundred villages of the frame's 128,000
-    names = frame.villages.select("village_code", "village_name").join(
-        drawn, on="village_code", how="semi"
-    )
-    books = []
-    for code, name in (
-        package.villages.select("county_code")
-        .unique()
-        .join(frame.counties.select("county_code", "county_name"), on="county_code")
-        .sort("county_code")
-        .iter_rows()
-    ):
-        part = package.for_county(code).tables()
-        path = inside(out, out / FIELD_LISTS / f"{safe_name(f'{code}_{name}')}.xlsx")
-        books.append((path, field_list_sheets(part, names), f"{name}交叉考核抽样清单"))
-    write_workbooks(books)
-    return [path for path, _, _ in books]
-
-
-def run_sample(
-    frame_dir: Path,
-    plan_path: Path,
-    seed: str,
-    out: Path,
-    counties: list[str] | None = None,
-    field_lists: bool = True,
-    columns: Path | None = None,
-) -> SamplePackage:
-    """``xkaohe sample``: draw, write the package, the certificate and the field lists.
-
-    ``columns``: the user's header map file; its mapping is recorded in the
-    certificate, so ``verify-sample`` reads the frame the same way.
-    """
-    plan = load_plan(plan_path)
-    header_map = load_column_map(columns)
-    frame = load_frame(frame_dir, SAMPLING_COLUMNS, header_map)
-    package = draw_sample(frame, plan, seed, counties)
-    check_sample_package(package.tables())
-    cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out, plan)
-    if header_map.tables:
-        cert["columns"] = {"path": header_map.source, "map": header_map.as_dict()}
-    write_package(out, package.tables(), cert)
-    if field_lists:
-        write_field_lists(out, frame, package)
-    return package
-
-
-def _locate(recorded: dict[str, Any], key: str, rel_key: str, base: Path) -> Path:
-    path = Path(recorded[key])
-    if not path.exists() and rel_key in recorded:
-        path = (base / recorded[rel_key]).resolve()
-    return path
-
-
-def verify_sample(directory: Path) -> list[str]:
-    """``xkaohe verify-sample``: re-derive the sample; raise if anything differs.
-
-    Returns the lines of a short report when everything is identical.
-    """
-    cert = read_certificate(directory)
-    where = str(directory / "certificate.json")
-    try:
-        seed = str(cert["seed"])
-        plan_rec, frame_rec = cert["plan"], cert["frame"]
-        counties = None if cert["counties"] == "all" else list(cert["counties"])
-    except (KeyError, TypeError) as exc:
-        raise InputError(
-            Problem(
-                where,
-                None,
-                str(exc),
-                "a certificate written by xkaohe sample",
-                "a missing or malformed field",
-            )
-        ) from None
-    if cert.get("protocol") != PROTOCOL:
-        raise VerificationError(
-            Problem(where, None, "protocol", PROTOCOL, repr(cert.get("protocol")))
-        )
-    differences: list[str] = []
-    plan_path = Path(plan_rec["path"])
-    if not plan_path.exists():
-        raise InputError(
-            Problem(
-                where,
-                None,
-                "plan.path",
-                "the plan file used for the draw",
-                f"{plan_path}, which does not exist",
-            )
-        )
-    if sha256_file(plan_path) != plan_rec["sha256"]:
-        differences.append(f"plan file {plan_path} changed since the draw (SHA-256 differs)")
-    frame_dir = _locate(frame_rec, "directory", "directory_relative", directory)
-    for rec in frame_rec["files"].values():
-        path = frame_dir / rec["file"]
-        if not path.exists():
-            differences.append(f"frame file {path} is missing")
-        elif sha256_file(path) != rec["sha256"]:
-            differences.append(f"frame file {path} changed since the draw (SHA-256 differs)")
-    if differences:
-        raise VerificationError("; ".join(differences))
-    plan: Plan = load_plan(plan_path)
-    recorded_map = cert.get("columns") or {}
-    header_map = parse_column_map(recorded_map.get("map"), f"{where} (columns)")
-    package = draw_sample(load_frame(frame_dir, SAMPLING_COLUMNS, header_map), plan, seed, counties)
-    # Step 6 is re-derived with the draw (the CSVs compare it exactly); the
-    # certificate must name the same method, R and generator.
-    method, written = inclusion_record(plan), cert.get("inclusion") or {}
-    for key in ("method", "replicates", "generator"):
-        if written.get(key) != method[key]:
-            differences.append(
-                f"{where}: inclusion.{key}: expected {method[key]!r}; found {written.get(key)!r}"
-            )
-    for name, df in package.tables().items():
-        difference = compare_csv(directory / f"{name}.csv", df)
-        if difference:
-            differences.append(difference)
-    recorded = cert.get("outputs", {})
-    for name, df in package.tables().items():
-        if recorded.get(f"{name}.csv") not in (None, _sha(csv_bytes(df))):
-            differences.append(f"certificate's hash of {name}.csv does not match the draw")
-    if differences:
-        raise VerificationError("\n".join(differences))
-    return [
-        f"sample in {directory} re-derived and identical",
-        f"protocol {PROTOCOL}, seed {seed!r}, {len(package.tables())} tables, "
-        f"{package.villages.height} villages, {package.households.height} households",
-        f"inclusion probabilities {method['method']}, R = {method['replicates']}, "
-        f"{method['generator']} (numpy {method['numpy']}; drawn with {written.get('numpy')})",
-    ]
 
 
 def run_synth(
