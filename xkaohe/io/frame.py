@@ -30,7 +30,13 @@ SAMPLING_COLUMNS: dict[str, frozenset[str]] = {
     ),
     "project_beneficiaries": frozenset(schemas.PROJECT_BENEFICIARIES.key),
 }
-INDICATOR_COLUMNS: dict[str, frozenset[str]] = SAMPLING_COLUMNS
+INDICATOR_COLUMNS: dict[str, frozenset[str]] = SAMPLING_COLUMNS | {
+    # the counts behind the weights and the exit standard, and who helps whom; not the
+    # villager groups, names or phones (a third of a national extract's text)
+    "households": frozenset(
+        {"household_id", "village_code", "status", "household_size", "helper_id"}
+    ),
+}
 """What ``xkaohe indicators`` reads of the frame (its projects come from the sample)."""
 
 
@@ -146,14 +152,19 @@ def load_frame(
     directory: str | Path,
     only: dict[str, frozenset[str]] | None = None,
     columns: ColumnMap = NO_MAP,
+    hashed: bool = True,
 ) -> Frame:
     """Read and validate the five frame tables of ``directory``.
 
     ``only`` names, per table, the columns the caller needs (see
     :data:`SAMPLING_COLUMNS`); by default every column, extras included, is kept.
-    ``columns``: the user's header map (:mod:`xkaohe.io.columns`).
+    ``columns``: the user's header map (:mod:`xkaohe.io.columns`). ``hashed``:
+    False when the caller records no hash of the files (``files`` then carry
+    none; hashing a national extract costs seconds).
     """
-    tables, files = read_tables(directory, schemas.FRAME_TABLES, "frame", only, columns)
+    tables, files = read_tables(
+        directory, schemas.FRAME_TABLES, "frame", only, columns, hashed=hashed
+    )
     tables["counties"] = schemas.normalise_counties(tables["counties"])
     frame = Frame(**tables, files=files)
     problems = check_frame(frame, {f.name: str(f.path) for f in files})

@@ -606,12 +606,14 @@ def inspect_table(
     required: bool = True,
     only: frozenset[str] | None = None,
     columns: ColumnMap = NO_MAP,
+    hashed: bool = True,
 ) -> TableRead:
     """Find, read and type one table, with how it mapped; problems are returned, not raised.
 
     ``only``: the canonical columns a caller needs; the others (and extra
     columns) are neither read nor checked — a column a command does not use
-    never blocks it, and a national extract fits in memory.
+    never blocks it, and a national extract fits in memory. ``hashed``: False
+    leaves ``info.sha256`` None (the caller records no hash).
     """
     full = spec
     if only is not None:
@@ -645,7 +647,7 @@ def inspect_table(
             problems=exc.problems or [Problem(str(path), None, None, "a readable table", str(exc))],
         )
     out = parse_raw(raw, spec, path, columns)
-    out.info = TableFile(spec.name, path, sha256_file(path))
+    out.info = TableFile(spec.name, path, sha256_file(path) if hashed else None)
     return out
 
 
@@ -668,8 +670,13 @@ def read_tables(
     what: str,
     only: dict[str, frozenset[str]] | None = None,
     columns: ColumnMap = NO_MAP,
+    *,
+    hashed: bool = True,
 ) -> tuple[dict[str, pl.DataFrame], tuple[TableFile, ...]]:
-    """Read every table of ``specs`` from ``directory``; raise all problems together."""
+    """Read every table of ``specs`` from ``directory``; raise all problems together.
+
+    ``hashed``: False leaves every file's ``sha256`` None (see :func:`inspect_table`).
+    """
     d = Path(directory)
     if not d.is_dir():
         raise InputError(Problem(str(d), None, None, f"a {what} directory", "no such directory"))
@@ -677,7 +684,9 @@ def read_tables(
     files: list[TableFile] = []
     problems: list[Problem] = []
     for spec in specs:
-        out = inspect_table(d, spec, only=(only or {}).get(spec.name), columns=columns)
+        out = inspect_table(
+            d, spec, only=(only or {}).get(spec.name), columns=columns, hashed=hashed
+        )
         problems += out.problems
         if out.df is not None and out.info is not None:
             tables[spec.name] = out.df
