@@ -26,7 +26,8 @@ from xkaohe.privacy import KnownNames
 def _column(directory: Path, spec: schemas.TableSpec, columns: frozenset[str]) -> pl.DataFrame:
     if not directory.is_dir():
         return pl.DataFrame()
-    df, _, problems = read_table(directory, spec, required=False, only=columns)
+    # names are looked up, never certified: no hash (a national extract costs seconds)
+    df, _, problems = read_table(directory, spec, required=False, only=columns, hashed=False)
     if problems:
         raise InputError(problems)
     return pl.DataFrame() if df is None else df
@@ -50,7 +51,9 @@ def read_known_names(run: Path, county_codes: list[str] | None = None) -> list[s
     list[str]
         Distinct names, sorted (a run without a frame or roster gives fewer or none).
     """
-    heads = _column(run / "frame", schemas.HOUSEHOLDS, frozenset({"head_name", "village_code"}))
+    # the village only to pick counties: one column less to read of 30 million households
+    wanted = {"head_name"} if county_codes is None else {"head_name", "village_code"}
+    heads = _column(run / "frame", schemas.HOUSEHOLDS, frozenset(wanted))
     if county_codes is not None and heads.height:
         villages = _column(run / "frame", schemas.VILLAGES, frozenset({"county_code"}))
         mine = villages.filter(pl.col("county_code").is_in(county_codes))["village_code"]

@@ -658,9 +658,12 @@ def read_table(
     required: bool = True,
     only: frozenset[str] | None = None,
     columns: ColumnMap = NO_MAP,
+    hashed: bool = True,
 ) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
     """Find, read and type one table; problems returned, not raised (:func:`inspect_table`)."""
-    out = inspect_table(directory, spec, required=required, only=only, columns=columns)
+    out = inspect_table(
+        directory, spec, required=required, only=only, columns=columns, hashed=hashed
+    )
     return (out.df if out.info is not None else None), out.info, out.problems
 
 
