@@ -140,11 +140,12 @@ OUTPUT_COLUMNS = (
 _TOL = 1e-12  # an estimate this close to 0 or 1 is treated as exactly 0 or 1
 _SHOW = 5  # offending values quoted per problem
 # Domains per svy call. svy's ratio also builds the covariance of every pair of
-# domains, so one call over 832 counties costs ~1.5 s where 13 calls of 64 cost
-# ~0.15 s. Each domain is its own stratum, so its variance sums only its own
-# villages (the other strata add exact zeros): a batch gives the same bits
-# (tests/test_estimate.py, test_batched_variance_is_bitwise_the_same).
-_DOMAINS_PER_CALL = 64
+# domains, so one call over 832 counties costs ~1.3 s where 26 calls of 32 cost
+# ~0.13 s (fewer, larger calls cost more again). Each domain is its own stratum,
+# so its variance sums only its own villages (the other strata add exact zeros):
+# a batch gives the same bits (tests/test_estimate.py,
+# test_batched_variance_is_bitwise_the_same).
+_DOMAINS_PER_CALL = 32
 
 FloatArray = npt.NDArray[np.float64]
 
