@@ -364,6 +364,11 @@ def compute_results(
     verdicts = county_verdicts(indicators, counties, plan)
     items = item_rates(households, plan)
     projects = sample["projects"]
+    # Who helps each surveyed household: the cross-checks and the claims' evidence look
+    # only at surveyed households, so the 30 million frame rows shrink to them once.
+    assignments = frame.households.select("helper_id", "household_id").filter(
+        pl.col("household_id").is_in(households["household_id"].implode())
+    )
     sources = {f.name: f.path.name for f in field.files}
     checks = cross_check(
         households,
@@ -371,7 +376,7 @@ def compute_results(
         projects,
         checked.project_checks,
         plan,
-        assignments=frame.households.select("helper_id", "household_id"),
+        assignments=assignments,
         sources=sources,
     )
     claims = all_claims(checked.claims, checked.interviews, counties, sources)
@@ -384,7 +389,7 @@ def compute_results(
         .join(checked.project_checks.select("project_id", "result", ROW), on="project_id"),
         plan,
         sources,
-        assignments=frame.households.select("helper_id", "household_id"),
+        assignments=assignments,
     )
     claim_checks = check_claims(claims, evidence, plan)
     cases = identification(households, frame.project_beneficiaries, sources)
