@@ -71,6 +71,8 @@ _TOTAL_COLUMNS = 3  # leading columns looked at for a totals label
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
 _WIDTH_SHARE = 0.9  # share of ids of one width for a shorter digit-only id to be refused
 _WIDTH_SAMPLE = 10_000  # ids looked at to learn whether a column's ids are digits
+_REPEATS = 50  # how often the first rows must repeat each value, on average, for a cell
+# check to run over the column's distinct values (see _any_cell)
 _ID_SUFFIXES = ("_code", "_id", "id_number")  # text columns holding codes and ids
 _SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+]?\d+$"
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000  # Excel day numbers 1954-10-03 .. 2119-01-08
@@ -192,26 +194,20 @@ def read_source(
     cells = [c for c in df.columns if c not in (ROW, SHEET)]
     # Strip only the columns that have padding: a copy of a 30-million-row
     # column costs seconds and gigabytes.
-    padded = (
-        df.select([pl.col(c).str.contains(r"^\s|\s$").any().alias(c) for c in cells]).row(0)
-        if cells
-        else ()
-    )
-    stripped = [
-        _blank_to_null(pl.col(c).str.strip_chars()).alias(c)
-        for c, pad in zip(cells, padded, strict=True)
-        if pad
-    ]
+    padded = _any_cell(df, {c: pl.col(c).str.contains(r"^\s|\s$") for c in cells})
+    stripped = [_blank_to_null(pl.col(c).str.strip_chars()).alias(c) for c in cells if padded[c]]
     df = df.with_columns(stripped)
     notes = list(raw.notes)
     if cells:
         # Masks first, copies only when a row goes: a 30-million-row extract has none.
         empty = pl.all_horizontal([pl.col(c).is_null() for c in cells])
         word = "|".join(r"\s*".join(w) for w in TOTAL_WORDS)
-        totals = pl.any_horizontal(
-            [pl.col(c).str.contains(rf"^\s*({word})\s*[:：]?\s*$") for c in cells[:_TOTAL_COLUMNS]]
-        ).fill_null(False)
-        any_empty, any_totals = df.select(empty.any().alias("e"), totals.any().alias("t")).row(0)
+        label = {
+            c: pl.col(c).str.contains(rf"^\s*({word})\s*[:：]?\s*$") for c in cells[:_TOTAL_COLUMNS]
+        }
+        totals = pl.any_horizontal(list(label.values())).fill_null(False)
+        any_empty = bool(df.select(empty.any()).item())
+        any_totals = any(_any_cell(df, label).values())  # a totals row has such a cell
         if any_empty:
             df = df.filter(~empty)
         skipped = df.filter(totals) if any_totals else df.head(0)
@@ -220,6 +216,24 @@ def read_source(
             notes.append(f"{where}: a totals row ({'/'.join(TOTAL_WORDS)}); skipped")
             df = df.filter(~totals)
     return RawTable(df, tuple(notes), raw.numeric, raw.headers)
+
+
+def _any_cell(df: pl.DataFrame, checks: dict[str, pl.Expr]) -> dict[str, bool]:
+    """Per column: whether any of its cells meets its check (a function of the cell alone).
+
+    A column that repeats its values (a code, a status, a size: 30 million
+    households have 128,000 village codes) is checked over its distinct values,
+    at a fraction of the cost; one whose first rows hardly repeat (an id, a name)
+    row by row, since finding millions of distinct values costs more than that.
+    """
+    out = {}
+    for c, check in checks.items():
+        values = df[c]
+        head = values.head(_WIDTH_SAMPLE)
+        if values.len() > _WIDTH_SAMPLE and head.n_unique() * _REPEATS <= head.len():
+            values = values.unique()
+        out[c] = bool(values.to_frame().select(check.any()).item())
+    return out
 
 
 def _where(path: Path, row: dict[str, object]) -> str:
