@@ -30,13 +30,7 @@ SAMPLING_COLUMNS: dict[str, frozenset[str]] = {
     ),
     "project_beneficiaries": frozenset(schemas.PROJECT_BENEFICIARIES.key),
 }
-INDICATOR_COLUMNS: dict[str, frozenset[str]] = SAMPLING_COLUMNS | {
-    # the counts behind the weights and the exit standard, and who helps whom; not the
-    # villager groups, names or phones (a third of a national extract's text)
-    "households": frozenset(
-        {"household_id", "village_code", "status", "household_size", "helper_id"}
-    ),
-}
+INDICATOR_COLUMNS: dict[str, frozenset[str]] = SAMPLING_COLUMNS
 """What ``xkaohe indicators`` reads of the frame (its projects come from the sample)."""
 
 
