@@ -51,9 +51,7 @@ def read_known_names(run: Path, county_codes: list[str] | None = None) -> list[s
     list[str]
         Distinct names, sorted (a run without a frame or roster gives fewer or none).
     """
-    # the village only to pick counties: one column less to read of 30 million households
-    wanted = {"head_name"} if county_codes is None else {"head_name", "village_code"}
-    heads = _column(run / "frame", schemas.HOUSEHOLDS, frozenset(wanted))
+    heads = _column(run / "frame", schemas.HOUSEHOLDS, frozenset({"head_name", "village_code"}))
     if county_codes is not None and heads.height:
         villages = _column(run / "frame", schemas.VILLAGES, frozenset({"county_code"}))
         mine = villages.filter(pl.col("county_code").is_in(county_codes))["village_code"]
