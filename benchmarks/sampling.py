@@ -1,6 +1,7 @@
 """Benchmark: ``xkaohe sample`` and ``xkaohe indicators`` end to end, province and national.
 
 Usage: python benchmarks/sampling.py [--scales province national] [--no-indicators] [--phases]
+       [--only sample|indicators] [--sample DIR] [--results DIR]
 
 For each scale a synthetic frame, roster and field week are written under
 benchmarks/out/<scale>/ (once; reused when present). Then, each as its own
@@ -13,6 +14,12 @@ process, timed from process start to exit with its peak memory (max RSS):
 3. ``--phases``: the sample again in one process, timed by phase (imports,
    plan, reading the frame, drawing with the inclusion probabilities, the
    output contract, writing the package, the field lists), wall and CPU.
+
+``--only indicators`` skips the sample and times ``xkaohe indicators`` on the
+sample package a previous run wrote (``--only sample``: the reverse). The sample
+package and the results store go to benchmarks/out/<scale>/bench-sample and
+bench-results unless ``--sample``/``--results`` name other folders (with several
+scales, each scale's name is appended).
 
 Also printed: the CPU seconds of each command (a busy shared machine inflates
 wall time, not CPU time) and the load average. Asserts nothing. Targets
@@ -104,36 +111,55 @@ def phases(frame: str, out: str) -> None:
     print(json.dumps(steps))
 
 
+def sample_command(xkaohe: str, scale: str, frame: Path, sample: Path, size: float) -> None:
+    """Time ``xkaohe sample`` with the field lists, and print it."""
+    s = timed(
+        xkaohe,
+        "sample",
+        "--frame",
+        str(frame),
+        "--plan",
+        str(PLAN),
+        "--seed",
+        SEED,
+        "--out",
+        str(sample),
+    )
+    lists = len(list((sample / "field_lists").glob("*.xlsx")))
+    print(
+        f"[{scale}] frame {size:,.0f} MB CSV; xkaohe sample end to end with {lists} field "
+        f"lists: {s['wall']:.1f} s (CPU {s['cpu']:.1f} s), peak {s['peak_mb']:,.0f} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", nargs="+", default=["province", "national"])
     parser.add_argument("--no-indicators", action="store_true")
     parser.add_argument("--phases", action="store_true")
+    parser.add_argument("--only", choices=("sample", "indicators"), default=None)
+    parser.add_argument("--sample", type=Path, default=None)
+    parser.add_argument("--results", type=Path, default=None)
     args = parser.parse_args()
+
+    def folder(given: Path | None, base: Path, default: str, scale: str) -> Path:
+        if given is None:
+            return base / default
+        return given if len(args.scales) == 1 else given / scale
+
     xkaohe = str(BIN / "xkaohe")
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
     for scale in args.scales:
         base = ensure_frame(scale)
-        frame, sample, results = base / "frame", base / "bench-sample", base / "bench-results"
+        frame = base / "frame"
+        sample = folder(args.sample, base, "bench-sample", scale)
+        results = folder(args.results, base, "bench-results", scale)
         size = sum(p.stat().st_size for p in frame.glob("*.csv")) / 2**20
-        s = timed(
-            xkaohe,
-            "sample",
-            "--frame",
-            str(frame),
-            "--plan",
-            str(PLAN),
-            "--seed",
-            SEED,
-            "--out",
-            str(sample),
-        )
-        lists = len(list((sample / "field_lists").glob("*.xlsx")))
-        print(
-            f"[{scale}] frame {size:,.0f} MB CSV; xkaohe sample end to end with {lists} field "
-            f"lists: {s['wall']:.1f} s (CPU {s['cpu']:.1f} s), peak {s['peak_mb']:,.0f} MB"
-        )
-        if not args.no_indicators:
+        if args.only != "indicators":
+            sample_command(xkaohe, scale, frame, sample, size)
+        elif not (sample / "certificate.json").is_file():
+            sys.exit(f"{sample} holds no sample package: run without --only indicators first")
+        if not args.no_indicators and args.only != "sample":
             i = timed(
                 xkaohe,
                 "indicators",
@@ -152,7 +178,7 @@ def main() -> None:
                 f"[{scale}] xkaohe indicators end to end: {i['wall']:.1f} s "
                 f"(CPU {i['cpu']:.1f} s), peak {i['peak_mb']:,.0f} MB"
             )
-        if args.phases:
+        if args.phases and args.only != "indicators":
             done = subprocess.run(
                 [sys.executable, __file__, "--child", str(frame), str(base / "bench-phases")],
                 capture_output=True,

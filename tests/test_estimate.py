@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from scipy import special
 
+from xkaohe.analyse import estimate
 from xkaohe.analyse.estimate import (
     METHODS,
     clopper_pearson,
@@ -578,3 +579,25 @@ def test_weights_feed_the_intervals() -> None:
     )
     assert r["est"] == pytest.approx((5 + 16) / (46 / 0.5 + 12 / 0.25))
     assert np.isfinite(r["se"]) and r["n_psu"] == 2
+
+
+def test_batched_variance_is_bitwise_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # svy is called for a batch of domains at a time (its covariance of every pair of
+    # domains is quadratic in their number); each domain is its own stratum, so the
+    # batches must give exactly the bits of one call over all domains.
+    rng = np.random.default_rng(16)
+    rows = 6000
+    df = pl.DataFrame(
+        {
+            "county_code": [f"c{i:03d}" for i in rng.integers(0, 150, rows)],
+            "village_code": [f"v{i}" for i in rng.integers(0, 6, rows)],
+            "w": rng.uniform(1.0, 90.0, rows),
+            "x": rng.integers(0, 6, rows).astype(float),
+        }
+    ).with_columns(y=(pl.col("x") * pl.Series(rng.uniform(0, 1, rows))).floor())
+    kwargs = {"numerator": "y", "denominator": "x", "weight": "w"}
+    batched = ratio_intervals(df, **kwargs)
+    assert batched.height > 2 * estimate._DOMAINS_PER_CALL  # several batches
+    monkeypatch.setattr(estimate, "_DOMAINS_PER_CALL", 10**9)
+    whole = ratio_intervals(df, **kwargs)
+    assert batched.equals(whole, null_equal=True)

@@ -151,3 +151,21 @@ def test_totals_row_only_when_the_word_stands_alone(tmp_path: Path) -> None:
     assert read.problems == [] and read.df is not None
     assert read.df["city_name"].to_list() == ["合计市"]
     assert any("row 3: a totals row" in n for n in read.notes)
+
+
+def test_a_repeating_column_is_checked_over_its_distinct_values(tmp_path: Path) -> None:
+    # Past 10,000 rows a column that repeats its values (here the village) is checked
+    # for padding and totals labels over its distinct values: one padded cell and one
+    # totals row deep in a long table must still be found, as row by row.
+    rows = [f"34012100100{i % 4}{i:04d},34012100100{i % 4},1组,not_exited,3" for i in range(12_000)]
+    rows[11_002] = rows[11_002].replace(",340121001002,", ", 340121001002 ,")
+    rows.insert(11_500, "合计,合计,,,36000")
+    header = "household_id,village_code,villager_group,status,household_size"
+    (tmp_path / "households.csv").write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    only = frozenset({"household_id", "village_code", "status", "household_size"})
+    read = inspect_table(tmp_path, schemas.HOUSEHOLDS, only=only)
+    assert read.problems == [] and read.df is not None
+    assert read.df.height == 12_000
+    assert read.df["village_code"][11_002] == "340121001002"  # stripped
+    assert read.df["village_code"].n_unique() == 4
+    assert any("row 11502: a totals row" in n for n in read.notes)

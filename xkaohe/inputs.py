@@ -23,11 +23,12 @@ ROW = "_row"
 
 @dataclass(frozen=True)
 class TableFile:
-    """Which file a table came from, and its hash (for certificates)."""
+    """Which file a table came from, and its hash (for certificates; None: not hashed,
+    the command that read it records no hash)."""
 
     name: str
     path: Path
-    sha256: str
+    sha256: str | None
 
 
 @dataclass(frozen=True)

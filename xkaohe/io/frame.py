@@ -183,6 +183,7 @@ def load_frame(
     only: dict[str, frozenset[str]] | None = None,
     columns: ColumnMap = NO_MAP,
     households_rows: Callable[[Frame], pl.Series] | None = None,
+    hashed: bool = True,
 ) -> Frame:
     """Read and validate the five frame tables of ``directory``.
 
@@ -199,12 +200,17 @@ def load_frame(
     report or to change (a refused cell, a padded id, an empty or totals row), or
     the table is not a UTF-8 CSV, the table is read whole instead: the same
     messages, the same rows.
+
+    ``hashed``: False when the caller records no hash of the files (``files`` then carry
+    none; hashing a national extract costs seconds).
     """
     if households_rows is not None:
         lean = _load_lean(Path(directory), only, columns, households_rows)
         if lean is not None:
             return lean
-    tables, files = read_tables(directory, schemas.FRAME_TABLES, "frame", only, columns)
+    tables, files = read_tables(
+        directory, schemas.FRAME_TABLES, "frame", only, columns, hashed=hashed
+    )
     tables["counties"] = schemas.normalise_counties(tables["counties"])
     frame = Frame(**tables, files=files)
     problems = check_frame(frame, {f.name: str(f.path) for f in files})

@@ -26,7 +26,8 @@ from xkaohe.privacy import KnownNames
 def _column(directory: Path, spec: schemas.TableSpec, columns: frozenset[str]) -> pl.DataFrame:
     if not directory.is_dir():
         return pl.DataFrame()
-    df, _, problems = read_table(directory, spec, required=False, only=columns)
+    # names are looked up, never certified: no hash (a national extract costs seconds)
+    df, _, problems = read_table(directory, spec, required=False, only=columns, hashed=False)
     if problems:
         raise InputError(problems)
     return pl.DataFrame() if df is None else df

@@ -75,6 +75,8 @@ _TOTALS = r"^\s*({})\s*[:：]?\s*$".format("|".join(r"\s*".join(w) for w in TOTA
 _EXCEL_DIGITS = 15  # a spreadsheet number keeps this many significant digits
 _WIDTH_SHARE = 0.9  # share of ids of one width for a shorter digit-only id to be refused
 _WIDTH_SAMPLE = 10_000  # ids looked at to learn whether a column's ids are digits
+_REPEATS = 50  # how often the first rows must repeat each value, on average, for a cell
+# check to run over the column's distinct values (see _any_cell)
 _ID_SUFFIXES = ("_code", "_id", "id_number")  # text columns holding codes and ids
 _SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+]?\d+$"
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000  # Excel day numbers 1954-10-03 .. 2119-01-08
@@ -216,23 +218,17 @@ def read_source(
     cells = [c for c in df.columns if c not in (ROW, SHEET)]
     # Strip only the columns that have padding: a copy of a 30-million-row
     # column costs seconds and gigabytes.
-    padded = (
-        df.select([pl.col(c).str.contains(r"^\s|\s$").any().alias(c) for c in cells]).row(0)
-        if cells
-        else ()
-    )
-    stripped = [
-        _blank_to_null(pl.col(c).str.strip_chars()).alias(c)
-        for c, pad in zip(cells, padded, strict=True)
-        if pad
-    ]
+    padded = _any_cell(df, {c: pl.col(c).str.contains(r"^\s|\s$") for c in cells})
+    stripped = [_blank_to_null(pl.col(c).str.strip_chars()).alias(c) for c in cells if padded[c]]
     df = df.with_columns(stripped)
     notes = list(raw.notes)
     if cells:
         # Masks first, copies only when a row goes: a 30-million-row extract has none.
         empty = pl.all_horizontal([pl.col(c).is_null() for c in cells])
-        totals = is_totals_row(cells)
-        any_empty, any_totals = df.select(empty.any().alias("e"), totals.any().alias("t")).row(0)
+        label = totals_labels(cells)
+        totals = pl.any_horizontal(list(label.values())).fill_null(False)
+        any_empty = bool(df.select(empty.any()).item())
+        any_totals = any(_any_cell(df, label).values())  # a totals row has such a cell
         if any_empty:
             df = df.filter(~empty)
         skipped = df.filter(totals) if any_totals else df.head(0)
@@ -253,11 +249,32 @@ def sheet_of(df: pl.DataFrame) -> pl.Expr:
     return pl.col(SHEET) if SHEET in df.columns else pl.lit(None, pl.String).alias(SHEET)
 
 
+def totals_labels(cells: list[str]) -> dict[str, pl.Expr]:
+    """Per leading cell column (file order): whether its cell is a totals label (合计...)."""
+    return {c: pl.col(c).str.contains(_TOTALS) for c in cells[:_TOTAL_COLUMNS]}
+
+
 def is_totals_row(cells: list[str]) -> pl.Expr:
-    """Whether a row is a totals row (合计...), given its cell columns in file order."""
-    return pl.any_horizontal(
-        [pl.col(c).str.contains(_TOTALS) for c in cells[:_TOTAL_COLUMNS]]
-    ).fill_null(False)
+    """Whether a row is a totals row: one of its leading cells is a totals label."""
+    return pl.any_horizontal(list(totals_labels(cells).values())).fill_null(False)
+
+
+def _any_cell(df: pl.DataFrame, checks: dict[str, pl.Expr]) -> dict[str, bool]:
+    """Per column: whether any of its cells meets its check (a function of the cell alone).
+
+    A column that repeats its values (a code, a status, a size: 30 million
+    households have 128,000 village codes) is checked over its distinct values,
+    at a fraction of the cost; one whose first rows hardly repeat (an id, a name)
+    row by row, since finding millions of distinct values costs more than that.
+    """
+    out = {}
+    for c, check in checks.items():
+        values = df[c]
+        head = values.head(_WIDTH_SAMPLE)
+        if values.len() > _WIDTH_SAMPLE and head.n_unique() * _REPEATS <= head.len():
+            values = values.unique()
+        out[c] = bool(values.to_frame().select(check.any()).item())
+    return out
 
 
 def _where(path: Path, row: dict[str, object]) -> str:
@@ -616,13 +633,18 @@ def _id_checks(
         return []
     raw = pl.col(col.name)
     fix = "format the column as text in the spreadsheet and export again"
-    checks = [
-        (
-            raw.str.contains(_SCIENTIFIC),
-            f"an id written out in full (the export lost data: the spreadsheet turned the id "
-            f"into a number in scientific notation and dropped digits; {fix})",
+    present = df[col.name].drop_nulls()
+    checks = []
+    # A check no cell can fail is left out (a third of the pattern's cost on 30 million
+    # ids): an id without an e is not in scientific notation.
+    if present.str.contains_any(["e", "E"]).any():
+        checks.append(
+            (
+                raw.str.contains(_SCIENTIFIC),
+                f"an id written out in full (the export lost data: the spreadsheet turned the "
+                f"id into a number in scientific notation and dropped digits; {fix})",
+            )
         )
-    ]
     if numeric:
         checks.append(
             (
@@ -644,13 +666,17 @@ def _id_checks(
         )
     # The usual width of the column's digit-only ids (lengths counted as integers, never
     # copying 30 million strings); shorter digit-only ids lost their leading zeros.
-    present = df[col.name].drop_nulls()
     sample = present.head(_WIDTH_SAMPLE)
     if sample.len() and sample.str.contains(r"^\d+$").mean() >= 0.5:  # type: ignore[operator]
         width, count = present.str.len_bytes().value_counts(sort=True).row(0)
         # Only where nearly every id has that width: a field table may mix registered
         # households' ids with shorter ones of general households, legitimately.
-        if width >= 4 and count >= _WIDTH_SHARE * present.len():
+        # (and only when some id is shorter: otherwise no cell can fail the check)
+        if (
+            width >= 4
+            and count >= _WIDTH_SHARE * present.len()
+            and (present.str.len_chars() < width).any()
+        ):
             checks.append(
                 (
                     raw.str.contains(r"^\d+$") & (raw.str.len_chars() < width),
@@ -760,12 +786,14 @@ def inspect_table(
     required: bool = True,
     only: frozenset[str] | None = None,
     columns: ColumnMap = NO_MAP,
+    hashed: bool = True,
 ) -> TableRead:
     """Find, read and type one table, with how it mapped; problems are returned, not raised.
 
     ``only``: the canonical columns a caller needs; the others (and extra
     columns) are neither read nor checked — a column a command does not use
-    never blocks it, and a national extract fits in memory.
+    never blocks it, and a national extract fits in memory. ``hashed``: False
+    leaves ``info.sha256`` None (the caller records no hash).
     """
     full = spec
     if only is not None:
@@ -801,7 +829,7 @@ def inspect_table(
             problems=exc.problems or [Problem(str(path), None, None, "a readable table", str(exc))],
         )
     out = parse_raw(raw, spec, path, columns)
-    out.info = TableFile(spec.name, path, sha256_file(path))
+    out.info = TableFile(spec.name, path, sha256_file(path) if hashed else None)
     return out
 
 
@@ -812,9 +840,12 @@ def read_table(
     required: bool = True,
     only: frozenset[str] | None = None,
     columns: ColumnMap = NO_MAP,
+    hashed: bool = True,
 ) -> tuple[pl.DataFrame | None, TableFile | None, list[Problem]]:
     """Find, read and type one table; problems returned, not raised (:func:`inspect_table`)."""
-    out = inspect_table(directory, spec, required=required, only=only, columns=columns)
+    out = inspect_table(
+        directory, spec, required=required, only=only, columns=columns, hashed=hashed
+    )
     return (out.df if out.info is not None else None), out.info, out.problems
 
 
@@ -824,8 +855,13 @@ def read_tables(
     what: str,
     only: dict[str, frozenset[str]] | None = None,
     columns: ColumnMap = NO_MAP,
+    *,
+    hashed: bool = True,
 ) -> tuple[dict[str, pl.DataFrame], tuple[TableFile, ...]]:
-    """Read every table of ``specs`` from ``directory``; raise all problems together."""
+    """Read every table of ``specs`` from ``directory``; raise all problems together.
+
+    ``hashed``: False leaves every file's ``sha256`` None (see :func:`inspect_table`).
+    """
     d = Path(directory)
     if not d.is_dir():
         raise InputError(Problem(str(d), None, None, f"a {what} directory", "no such directory"))
@@ -833,7 +869,9 @@ def read_tables(
     files: list[TableFile] = []
     problems: list[Problem] = []
     for spec in specs:
-        out = inspect_table(d, spec, only=(only or {}).get(spec.name), columns=columns)
+        out = inspect_table(
+            d, spec, only=(only or {}).get(spec.name), columns=columns, hashed=hashed
+        )
         problems += out.problems
         if out.df is not None and out.info is not None:
             tables[spec.name] = out.df

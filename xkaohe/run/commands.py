@@ -17,6 +17,7 @@ import datetime as dt
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,8 @@ def compute_results(
     sampled = villages.select("village_code")
     counts = count_frame(
         frame.villages.join(sampled, on="village_code", how="semi"),
-        frame.households.join(sampled, on="village_code", how="semi"),
+        # a filter, not a semi join: the join took gigabytes on 30 million households
+        frame.households.filter(pl.col("village_code").is_in(sampled["village_code"].implode())),
     )
     households = weighted(households, villages, counts).join(
         counties.select("county_code", "city_name"), on="county_code", how="left"
@@ -188,6 +190,11 @@ def compute_results(
     verdicts = county_verdicts(indicators, counties, plan)
     items = item_rates(households, plan)
     projects = sample["projects"]
+    # Who helps each surveyed household: the cross-checks and the claims' evidence look
+    # only at surveyed households, so the 30 million frame rows shrink to them once.
+    assignments = frame.households.select("helper_id", "household_id").filter(
+        pl.col("household_id").is_in(households["household_id"].implode())
+    )
     sources = {f.name: f.path.name for f in field.files}
     checks = cross_check(
         households,
@@ -195,7 +202,7 @@ def compute_results(
         projects,
         checked.project_checks,
         plan,
-        assignments=frame.households.select("helper_id", "household_id"),
+        assignments=assignments,
         sources=sources,
     )
     claims = all_claims(checked.claims, checked.interviews, counties, sources)
@@ -208,7 +215,7 @@ def compute_results(
         .join(checked.project_checks.select("project_id", "result", ROW), on="project_id"),
         plan,
         sources,
-        assignments=frame.households.select("helper_id", "household_id"),
+        assignments=assignments,
     )
     frame_files = {f.name: f.path.name for f in frame.files}
     sampled_checks = (
@@ -294,6 +301,10 @@ def choose_as_of(
     return today, "run date"
 
 
+HOUSEHOLDS_USED = ("household_id", "village_code", "status", "household_size", "helper_id")
+"""The frame's household columns the results are computed from (all are checked)."""
+
+
 def run_indicators(
     frame_dir: Path,
     sample_dir: Path,
@@ -311,7 +322,11 @@ def run_indicators(
 
     plan = load_plan(plan_path)
     header_map = load_column_map(columns)
-    frame = load_frame(frame_dir, INDICATOR_COLUMNS, header_map)
+    # the results record no hash of the frame (the sample certificate holds them)
+    frame = load_frame(frame_dir, INDICATOR_COLUMNS, header_map, hashed=False)
+    # Checked whole, computed from a few: the villager groups, names and phones of 30
+    # million households (gigabytes) are let go before the computation.
+    frame = replace(frame, households=frame.households.select(HOUSEHOLDS_USED))
     sample = read_package(sample_dir)
     field, ledger_head = field_returns(field_dir, out.parent, header_map)
     register = check_register(register_dir(field_dir), out.parent, frame.counties, plan)

@@ -34,7 +34,7 @@ class Register:
     """A checked register, ready to be kept."""
 
     folder: Path
-    source: dict[str, str] | None  # file and sha256 of the incidents table, for the manifest
+    source: dict[str, str | None] | None  # file and sha256 of the incidents table, for the manifest
     tables: dict[str, pl.DataFrame]
 
 
