@@ -14,6 +14,7 @@ each shows the assumptions it relies on.
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -32,6 +33,7 @@ from xkaohe.io.sample_package import read_package
 from xkaohe.plan import Plan, parse_plan
 from xkaohe.report.assumptions import RELIES_ON, assumptions_table
 from xkaohe.report.design import rule_text
+from xkaohe.report.kit import load_county_sample
 from xkaohe.results_spec import Result
 from xkaohe.run.batch import JobResult
 from xkaohe.run.commands import verify_sample
@@ -175,6 +177,23 @@ def test_the_stored_plan_follows_each_countys_rule(cycle: tuple[Path, Plan]) -> 
             assert got == want, code
     general = stored.filter(pl.col("kind") == "general")
     assert set(general["planned"]) == {plan.sampling.households.general_per_village}
+
+
+def test_the_sampling_report_reads_the_plan_before_any_results(
+    cycle: tuple[Path, Plan], tmp_path: Path
+) -> None:
+    """Before the field week there is no results store; the county sampling report's
+    planned counts are then the rule applied to the county, the same rows
+    ``xkaohe indicators`` stores later."""
+    run, _ = cycle
+    early = tmp_path / "run"
+    for part in ("frame", "sample"):
+        shutil.copytree(run / part, early / part)
+    for row in read_package(run / "sample")["villages"].unique("county_code").iter_rows(named=True):
+        code = row["county_code"]
+        stored = load_county_sample(run, code).planned
+        assert stored.height > 0
+        assert load_county_sample(early, code).planned.equals(stored), code
 
 
 # -------------------------------------------------------------- the plan model

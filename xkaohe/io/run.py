@@ -53,6 +53,17 @@ def read_villages(frame_dir: Path) -> pl.DataFrame:
     return remembered("villages", _table_files(frame_dir, "villages"), load).clone()
 
 
+def read_household_statuses(frame_dir: Path) -> pl.DataFrame:
+    """``village_code, status`` of the frame's households (read once while unchanged)."""
+
+    def load() -> pl.DataFrame:
+        only = {"households": frozenset({"village_code", "status"})}
+        tables, _ = read_tables(frame_dir, (schemas.HOUSEHOLDS,), "frame", only, hashed=False)
+        return tables["households"].select("village_code", "status")
+
+    return remembered("statuses", _table_files(frame_dir, "households"), load).clone()
+
+
 def _table_files(frame_dir: Path, name: str) -> list[Path]:
     """The folder (a file added or removed changes it) and the files that may hold ``name``."""
     return [frame_dir, *sorted(frame_dir.glob(f"{name}.*"))] if frame_dir.is_dir() else []

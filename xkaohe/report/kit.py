@@ -36,14 +36,20 @@ import polars as pl
 
 from xkaohe import codes
 from xkaohe.analyse.indicators import RATES
+from xkaohe.analyse.sample_plan import sample_plan
 from xkaohe.draw.sampling import SamplePackage
 from xkaohe.errors import InputError, Problem
 from xkaohe.io.files import read_json
 from xkaohe.io.lottery_files import read_lottery
 from xkaohe.io.people import known_names
 from xkaohe.io.plan_file import load_plan
-from xkaohe.io.results import read_manifest, read_result, run_plan
-from xkaohe.io.run import is_synthetic, read_counties, read_village_names
+from xkaohe.io.results import read_manifest, read_result, results_dir, run_plan
+from xkaohe.io.run import (
+    is_synthetic,
+    read_counties,
+    read_household_statuses,
+    read_village_names,
+)
 from xkaohe.io.sample_package import read_package
 from xkaohe.plan import CountyCategory, Plan
 from xkaohe.privacy import mask_frame
@@ -630,14 +636,31 @@ def load_county_sample(run: Path, county_code: str | int = "") -> CountySample:
             )
     mine["households"] = mask_frame(mine["households"], columns=())
     mine["project_households"] = mask_frame(mine["project_households"], columns=())
+    plan = load_plan(certificate["plan"]["path"])
     return CountySample(
         county=row.row(0, named=True),
         tables=mine,
         certificate=certificate,
-        plan=load_plan(certificate["plan"]["path"]),
+        plan=plan,
         synthetic=is_synthetic(run),
-        planned=read_result(run, Result.SAMPLE_PLAN, county_code=code),
+        planned=_planned(run, row, mine["villages"], plan),
     )
+
+
+def _planned(run: Path, county: pl.DataFrame, villages: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """The county's rows of ``sample_plan``.
+
+    The sampling report is read as soon as the sample is drawn (五(七), before the
+    field week), when the run has no results store yet: then the same rule
+    (:func:`xkaohe.analyse.sample_plan.sample_plan`) is applied to this county's
+    frame rows, which is what ``xkaohe indicators`` will store.
+    """
+    code = str(county["county_code"][0])
+    if (results_dir(run) / f"{Result.SAMPLE_PLAN}.parquet").exists():
+        return read_result(run, Result.SAMPLE_PLAN, county_code=code)
+    mine = villages.select("village_code")
+    statuses = read_household_statuses(run / "frame").join(mine, on="village_code", how="semi")
+    return sample_plan(county, villages.select("county_code", "village_code"), statuses, plan)
 
 
 def of_type(cat: CountyCategory) -> pl.Expr:
