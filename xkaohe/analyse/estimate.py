@@ -1,5 +1,8 @@
 """Design weights and design-based 95% intervals for a county's rates (DESIGN.md, "Indicators").
 
+Just over ~600 lines, a hundred of them this docstring: weights, variance and the
+interval are one method, stated and referenced here once and tested together.
+
 Each county is a stratum and its own estimation domain; villages are the primary
 sampling units (PSUs), drawn with the approximate inclusion probabilities of
 the protocol (``inclusion_prob``); households are drawn within villages. Every
