@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,3 +180,23 @@ def test_all_is_honest(module: str) -> None:
     assert len(names) == len(set(names)), f"{module}.__all__ repeats a name"
     missing = [n for n in names if not hasattr(loaded, n)]
     assert not missing, f"{module}.__all__ lists names it does not define: {missing}"
+
+
+LONG = 600  # issue 9: no module over ~600 lines without a reason written at its top
+_REASON = re.compile(r"(over|about|of) ~?[\d,]+ lines|600 lines", re.IGNORECASE)
+
+
+def test_a_long_module_says_why_at_its_top() -> None:
+    """A module over LONG lines says why in its docstring (the opening 30 lines)."""
+    silent = []
+    for name, path in MODULES.items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if len(lines) > LONG and not _REASON.search("\n".join(lines[:30])):
+            silent.append(f"{name} ({len(lines)} lines)")
+    assert not silent, f"over {LONG} lines with no reason at the top: {silent}"
+
+
+def test_the_reason_rule_sees_a_silent_long_module() -> None:
+    assert _REASON.search("Over ~600 lines because it is data")
+    assert _REASON.search("Why one module of ~1,100 lines: the protocol")
+    assert not _REASON.search('"""What the county report shows."""')
