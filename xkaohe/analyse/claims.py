@@ -1,6 +1,6 @@
 """What cadres say against what households show, at every level (issue 13).
 
-Why one module of ~800 lines: claims, their evidence, interview coverage,
+Why one module of ~840 lines: claims, their evidence, interview coverage,
 identification cases and the self-assessment view all read the one long claims
 table and the same evidence rows and references (its sections are the seams).
 

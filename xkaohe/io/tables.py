@@ -1,6 +1,8 @@
 """Read one input table (CSV, XLSX or XLS) into canonical, typed columns.
 
-Over ~600 lines because headers, values and tables are one reading rule set;
+Why one module of ~880 lines: headers, values and tables are one reading rule set,
+and the streaming checks that :mod:`xkaohe.io.frame` runs over 30 million households
+(:func:`may_be_refused`) must stay beside the rules they mirror, or the two drift;
 spreadsheet layout is :mod:`xkaohe.io.workbooks`.
 
 The rules are DESIGN.md's "Frame directory" reading rules, shared by the

@@ -15,8 +15,9 @@ Everything is read from the whole results store
 states and the counties' detection limits as stored, labels from
 :mod:`xkaohe.codes`.
 
-Over ~600 lines because the report has twelve sections, each a few small
-shapers; splitting them across modules would scatter one notebook's content.
+Why one module of ~1,300 lines: the report has twelve sections, each a few small
+shapers, in the notebook's order; one notebook, one module (issue 9), so a reviewer
+finds a section's code by its number here instead of across several files.
 """
 
 from __future__ import annotations
