@@ -14,9 +14,9 @@ Nothing here decides: every status, verdict, review state and
 classification is read from the results store (:func:`xkaohe.report.kit.load_results`
 loads the county's slice, masked) and worded through :mod:`xkaohe.codes`.
 The problem, project, discrepancy and experience tables are shared with the
-pairing, city and provincial reports, which import them from here — the
-reason this module is ~850 lines: one notebook, one module (issue 9), and the
-shared tables in one place rather than a second module every report imports.
+pairing, city and provincial reports, which import them from here. Why one
+module of ~850 lines: one notebook, one module (issue 9), and the shared tables
+in one place rather than in a second module every report imports.
 """
 
 from __future__ import annotations
