@@ -32,7 +32,6 @@ from xkaohe.io.tables import (
     find_table,
     header_keys,
     in_sheet,
-    inspect_table,
     is_id_column,
     may_be_refused,
     never_refused,
@@ -245,23 +244,13 @@ def _load_lean(
         sha256 = digest.result()
     if keys is None:
         return None
-    tables: dict[str, pl.DataFrame] = {}
-    files: list[TableFile] = []
-    problems: list[Problem] = []
-    for table in schemas.FRAME_TABLES:  # the others as read_tables reads them
-        if table.name == spec.name:
-            tables[table.name] = keys
-            files.append(TableFile(spec.name, path, sha256))
-            continue
-        out = inspect_table(directory, table, only=(only or {}).get(table.name), columns=columns)
-        problems += out.problems
-        if out.df is not None and out.info is not None:
-            tables[table.name] = out.df
-            files.append(out.info)
-    if problems:
-        raise InputError(problems)
+    others = tuple(t for t in schemas.FRAME_TABLES if t.name != spec.name)
+    tables, read_files = read_tables(directory, others, "frame", only, columns)
+    tables[spec.name] = keys
+    by_name = {f.name: f for f in (*read_files, TableFile(spec.name, path, sha256))}
+    files = tuple(by_name[t.name] for t in schemas.FRAME_TABLES)  # the certificate's order
     tables["counties"] = schemas.normalise_counties(tables["counties"])
-    frame = Frame(**tables, files=tuple(files))
+    frame = Frame(**tables, files=files)
     problems = check_frame(frame, {f.name: str(f.path) for f in files})
     if problems:
         raise InputError(problems)
@@ -270,7 +259,7 @@ def _load_lean(
     read = _read_rows(path, wanted, columns, rows)
     if read is None or read.df is None:
         return None
-    return Frame(**{**tables, spec.name: read.df}, files=tuple(files))
+    return Frame(**{**tables, spec.name: read.df}, files=files)
 
 
 def _household_keys(
