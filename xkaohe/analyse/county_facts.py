@@ -112,61 +112,28 @@ def register_evidence(
             continue
         if rule.column == "persons":
             label = "、".join(HOUSEHOLD_STATUS.label(x) for x in rule.statuses)
-            per = (
-                hh.filter(pl.col("status").is_in(list(rule.statuses)))
-                .group_by("county_code")
-                .agg(
-                    number=pl.col("household_size").cast(pl.Float64).sum(),
-                    _n=pl.len(),
-                )
-                .select(
-                    "county_code",
-                    "number",
-                    pl.format(
-                        f"{names['households']}（建档立卡数据）{label}共{{}}户{{}}人",
-                        "_n",
-                        pl.col("number").cast(pl.Int64),
-                    ).alias("reference"),
-                    pl.col("county_code").alias("unit_id"),
-                )
+            per = _county_total(
+                hh.filter(pl.col("status").is_in(list(rule.statuses))),
+                pl.col("household_size").cast(pl.Float64).sum(),
+                pl.len(),
+                f"{names['households']}（建档立卡数据）{label}共{{}}户{{}}人",
             )
         elif rule.column == "funds_yuan":
-            per = (
-                projects.group_by("county_code")
-                .agg(number=pl.col("funds_yuan").cast(pl.Float64).sum(), _n=pl.len())
-                .select(
-                    "county_code",
-                    "number",
-                    pl.format(
-                        f"{names['projects']}（项目库）登记项目{{}}个，资金合计{{}}元",
-                        "_n",
-                        pl.col("number").round(0).cast(pl.Int64),
-                    ).alias("reference"),
-                    pl.col("county_code").alias("unit_id"),
-                )
+            per = _county_total(
+                projects,
+                pl.col("funds_yuan").cast(pl.Float64).sum(),
+                pl.len(),
+                f"{names['projects']}（项目库）登记项目{{}}个，资金合计{{}}元",
             )
         elif rule.column == "projects_done":
             per = _projects_done(projects, pc, names)
         else:  # poor_villages_exited
             poor = pl.col("is_poor_village").fill_null(False)
-            per = (
-                villages.group_by("county_code")
-                .agg(
-                    number=(poor & pl.col("poor_village_exited").fill_null(False))
-                    .sum()
-                    .cast(pl.Float64),
-                    _poor=poor.sum(),
-                )
-                .select(
-                    "county_code",
-                    "number",
-                    pl.format(
-                        f"{names['villages']}（建档立卡数据）贫困村{{}}个，已出列{{}}个",
-                        "_poor",
-                        pl.col("number").cast(pl.Int64),
-                    ).alias("reference"),
-                    pl.col("county_code").alias("unit_id"),
-                )
+            per = _county_total(
+                villages,
+                (poor & pl.col("poor_village_exited").fill_null(False)).sum().cast(pl.Float64),
+                poor.sum(),
+                f"{names['villages']}（建档立卡数据）贫困村{{}}个，已出列{{}}个",
             )
         parts.append(
             base.join(per, on="county_code", how="left").select(
@@ -186,6 +153,28 @@ def register_evidence(
         )
     empty = pl.DataFrame(schema=EVIDENCE_SCHEMA)
     return pl.concat([empty, *[p.cast(EVIDENCE_SCHEMA) for p in parts]])  # type: ignore[arg-type]
+
+
+def _county_total(
+    df: pl.DataFrame, number: pl.Expr, count: pl.Expr, reference: str
+) -> pl.DataFrame:
+    """Per county: a register figure (``number``) and the reference that cites it.
+
+    ``reference`` has two places: ``count`` (the rows behind it), then the figure as
+    a whole number.
+    """
+    return (
+        df.group_by("county_code")
+        .agg(number=number, _n=count)
+        .select(
+            "county_code",
+            "number",
+            pl.format(reference, "_n", pl.col("number").round(0).cast(pl.Int64)).alias(
+                "reference"
+            ),
+            pl.col("county_code").alias("unit_id"),
+        )
+    )
 
 
 def _projects_done(
