@@ -78,7 +78,7 @@ def child_pi(frame_dir: str) -> dict[str, object]:
 
 
 def child_sample(frame_dir: str) -> dict[str, object]:
-    from xkaohe.run.commands import run_sample
+    from xkaohe.run.sample import run_sample
 
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()

@@ -101,7 +101,8 @@ def main() -> None:
     args = parser.parse_args()
     run = args.run or HERE / "out" / f"run-{args.scale}"
     if not (run / "sample" / "certificate.json").exists():
-        from xkaohe.run.commands import run_sample, run_synth
+        from xkaohe.run.commands import run_synth
+        from xkaohe.run.sample import run_sample
 
         t = time.perf_counter()
         run_synth(run, args.scale, "benchmark")

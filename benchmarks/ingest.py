@@ -72,7 +72,8 @@ def main() -> None:
         return
     run = HERE / "out" / f"ledger-{args.scale}"
     if not (run / "lottery" / "certificate.json").exists():
-        from xkaohe.run.commands import run_lottery, run_sample, run_synth
+        from xkaohe.run.commands import run_lottery, run_synth
+        from xkaohe.run.sample import run_sample
 
         print(f"building the synthetic run in {run} ...", flush=True)
         run_synth(run, args.scale, "bench", PLAN)

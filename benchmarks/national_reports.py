@@ -45,7 +45,8 @@ SEED = "benchmark"  # the seed the synthetic national field week was drawn with
 
 def prepare() -> Path:
     """The national run: frame and field linked from benchmarks/out/national, sample, results."""
-    from xkaohe.run.commands import run_indicators, run_sample, run_synth
+    from xkaohe.run.commands import run_indicators, run_synth
+    from xkaohe.run.sample import run_sample
 
     if not (NATIONAL / "field" / "household_survey.csv").exists():
         t = time.perf_counter()

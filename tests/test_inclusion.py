@@ -37,7 +37,7 @@ from xkaohe.errors import VerificationError
 from xkaohe.inputs import Frame
 from xkaohe.io.plan_file import load_plan
 from xkaohe.plan import Plan, parse_plan
-from xkaohe.run.commands import run_sample, verify_sample
+from xkaohe.run.sample import run_sample, verify_sample
 
 PLAN_PATH = Path(__file__).parent.parent / "params" / "plan-2019.yaml"
 PLAN = load_plan(PLAN_PATH)

@@ -36,10 +36,10 @@ from xkaohe.run.commands import (
     run_indicators,
     run_ingest,
     run_lottery,
-    run_sample,
     run_synth,
     run_verify_ledger,
 )
+from xkaohe.run.sample import run_sample
 from xkaohe.synth.deliveries import jpeg_bytes
 
 FIXED = dt.datetime(2019, 11, 24, 21, 0, tzinfo=dt.UTC)

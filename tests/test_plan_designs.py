@@ -36,7 +36,7 @@ from xkaohe.report.design import rule_text
 from xkaohe.report.kit import load_county_sample
 from xkaohe.results_spec import Result
 from xkaohe.run.batch import JobResult
-from xkaohe.run.commands import verify_sample
+from xkaohe.run.sample import verify_sample
 from xkaohe.run.stages import prepare_demo_run, render_reports, report_jobs
 
 PARAMS = Path(__file__).resolve().parent.parent / "params"

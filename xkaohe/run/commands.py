@@ -95,10 +95,6 @@ from xkaohe.results_spec import Result
 from xkaohe.run.discipline import check_register, keep_register
 
 # The sample commands live apart (a fast start); callers may still import them from here.
-from xkaohe.run.sample import run_sample as run_sample
-from xkaohe.run.sample import sample_certificate as sample_certificate
-from xkaohe.run.sample import verify_sample as verify_sample
-from xkaohe.run.sample import write_field_lists as write_field_lists
 from xkaohe.schemas import normalise_counties
 from xkaohe.synth.deliveries import delivery_files, synthesize_deliveries
 from xkaohe.synth.discipline import synthesize_incidents

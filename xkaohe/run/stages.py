@@ -68,10 +68,10 @@ from xkaohe.run.commands import (
     note_ledger_use,
     run_indicators,
     run_lottery,
-    run_sample,
     run_synth,
 )
 from xkaohe.run.feedback_files import write_feedback
+from xkaohe.run.sample import run_sample
 from xkaohe.run.signoff import (
     ReportRef,
     demo_signoff,
