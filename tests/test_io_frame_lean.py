@@ -1,7 +1,8 @@
 """Reading a frame for a draw that needs only some households whole (io.frame, issue 16).
 
-``load_frame(..., households_rows=...)`` checks every household a few columns at
-a time and keeps only the rows the draw reads. Its contract: the same messages
+``load_frame(..., households_wanted=...)`` reads the other tables first, then
+checks every household in one streaming pass and keeps only the rows the draw
+reads. Its contract: the same messages
 as reading the table whole, and the same rows, for any input; clean extracts
 take the lean way (30 million households never in memory whole).
 """
@@ -18,7 +19,7 @@ from polars.testing import assert_frame_equal
 from xkaohe import schemas
 from xkaohe.draw.sampling import draw_sample, households_read
 from xkaohe.errors import InputError
-from xkaohe.inputs import Frame
+from xkaohe.inputs import Frame, HouseholdsWanted
 from xkaohe.io import frame as frame_io
 from xkaohe.io.columns import NO_MAP
 from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
@@ -58,8 +59,18 @@ def tables() -> dict[str, pl.DataFrame]:
     }
 
 
-def rows_of(counties: list[str] | None = None) -> Callable[[Frame], pl.Series]:
+def rows_of(counties: list[str] | None = None) -> Callable[[Frame], HouseholdsWanted]:
     return lambda frame: households_read(frame, PLAN, SEED, counties)
+
+
+def streams(path: Path) -> bool:
+    """Whether one pass over the households CSV finds it clean (no whole reading)."""
+    source = frame_io._households_source(path, WANTED, NO_MAP)
+    nothing = pl.Series([], dtype=pl.String)
+    wanted = HouseholdsWanted(nothing, nothing)
+    return source is not None and (
+        frame_io._stream_households(path, source, wanted, nothing) is not None
+    )
 
 
 def with_cells(
@@ -80,14 +91,12 @@ def assert_same_reading(directory: Path, counties: list[str] | None = None) -> F
         wanted = households_read(whole, PLAN, SEED, counties)
     except InputError as exc:
         with pytest.raises(InputError) as lean_exc:
-            load_frame(directory, SAMPLING_COLUMNS, households_rows=rows_of(counties))
+            load_frame(directory, SAMPLING_COLUMNS, households_wanted=rows_of(counties))
         assert lean_exc.value.problems == exc.problems
         assert str(lean_exc.value) == str(exc)
         return None
-    lean = load_frame(directory, SAMPLING_COLUMNS, households_rows=rows_of(counties))
-    assert_frame_equal(
-        lean.households, whole.households.filter(pl.col("_row").is_in(wanted.implode()))
-    )
+    lean = load_frame(directory, SAMPLING_COLUMNS, households_wanted=rows_of(counties))
+    assert_frame_equal(lean.households, whole.households.filter(wanted.rows()))
     for name in ("counties", "villages", "projects", "project_beneficiaries"):
         assert_frame_equal(getattr(lean, name), getattr(whole, name))
     assert lean.files == whole.files
@@ -98,8 +107,7 @@ def test_clean_extract_reads_lean_and_draws_the_same_sample(
     tables: dict[str, pl.DataFrame], tmp_path: Path
 ) -> None:
     write_tables(tmp_path / "f", tables)
-    keys = frame_io._household_keys(tmp_path / "f" / "households.csv", WANTED, NO_MAP)
-    assert keys is not None and keys.height == tables["households"].height
+    assert streams(tmp_path / "f" / "households.csv")
     lean = assert_same_reading(tmp_path / "f")
     assert lean is not None and lean.households.height < tables["households"].height
     whole = load_frame(tmp_path / "f", SAMPLING_COLUMNS)
@@ -120,7 +128,7 @@ def test_no_households(tables: dict[str, pl.DataFrame], tmp_path: Path) -> None:
 def test_unknown_county_is_the_same_error(tables: dict[str, pl.DataFrame], tmp_path: Path) -> None:
     write_tables(tmp_path / "f", tables)
     with pytest.raises(InputError, match="--county"):
-        load_frame(tmp_path / "f", SAMPLING_COLUMNS, households_rows=rows_of(["no-such"]))
+        load_frame(tmp_path / "f", SAMPLING_COLUMNS, households_wanted=rows_of(["no-such"]))
 
 
 @pytest.mark.parametrize(
@@ -186,8 +194,7 @@ def test_any_cell_gives_the_same_messages_or_rows(
     lean: bool,
 ) -> None:
     write_tables(tmp_path / "f", with_cells(tables, cells))
-    keys = frame_io._household_keys(tmp_path / "f" / "households.csv", WANTED, NO_MAP)
-    assert (keys is not None) == lean
+    assert streams(tmp_path / "f" / "households.csv") == lean
     assert_same_reading(tmp_path / "f")
 
 
@@ -217,7 +224,7 @@ def test_gb18030_values_under_ascii_headers(
     write_tables(tmp_path / "f", tables)
     text = tables["households"].write_csv()
     (tmp_path / "f" / "households.csv").write_bytes(text.encode("gb18030"))
-    assert frame_io._household_keys(tmp_path / "f" / "households.csv", WANTED, NO_MAP) is None
+    assert not streams(tmp_path / "f" / "households.csv")
     assert_same_reading(tmp_path / "f")
 
 
@@ -226,3 +233,48 @@ def test_a_spreadsheet_reads_whole(tables: dict[str, pl.DataFrame], tmp_path: Pa
     (tmp_path / "f" / "households.csv").unlink()
     write_workbook(tmp_path / "f" / "households.xlsx", [Sheet("households", tables["households"])])
     assert_same_reading(tmp_path / "f")
+
+
+def test_a_beneficiary_who_is_no_household_is_the_same_error(
+    tables: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    b = tables["project_beneficiaries"]
+    stray = b.head(1).with_columns(household_id=pl.lit("999999999999999999"))
+    write_tables(tmp_path / "f", {**tables, "project_beneficiaries": pl.concat([b, stray])})
+    assert_same_reading(tmp_path / "f")
+
+
+@pytest.mark.parametrize("households_too", [False, True], ids=["households-clean", "both"])
+def test_other_tables_problems_wait_for_the_households(
+    tables: dict[str, pl.DataFrame], tmp_path: Path, households_too: bool
+) -> None:
+    """A cross-table problem of another table is raised as the whole reading raises it:
+    alone when the households are clean; when they are not, their cells' problems come
+    first (cells are checked before tables are compared)."""
+    projects = tables["projects"].with_columns(
+        county_code=pl.when(pl.int_range(pl.len()) == 2)
+        .then(pl.lit("000000"))
+        .otherwise(pl.col("county_code"))
+    )
+    cells = {(3, "status"): "unknown"} if households_too else {}
+    write_tables(tmp_path / "f", with_cells({**tables, "projects": projects}, cells))
+    assert_same_reading(tmp_path / "f")
+    with pytest.raises(InputError) as exc:
+        load_frame(tmp_path / "f", SAMPLING_COLUMNS, households_wanted=rows_of())
+    assert ("households.csv" in str(exc.value)) == households_too
+    assert ("projects.csv" in str(exc.value)) != households_too
+
+
+def test_an_unreadable_other_table_with_bad_households_is_the_whole_reading(
+    tables: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    write_tables(tmp_path / "f", with_cells(tables, {(4, "household_size"): "三"}))
+    (tmp_path / "f" / "villages.csv").write_text("nothing,useful\n1,2\n", encoding="utf-8")
+    assert_same_reading(tmp_path / "f")
+
+
+def test_unknown_county_with_bad_households_is_the_whole_reading(
+    tables: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    write_tables(tmp_path / "f", with_cells(tables, {(4, "household_size"): "三"}))
+    assert_same_reading(tmp_path / "f", ["no-such"])

@@ -32,6 +32,20 @@ class TableFile:
 
 
 @dataclass(frozen=True)
+class HouseholdsWanted:
+    """The households a caller needs whole: every household of ``villages``, and ``ids``."""
+
+    villages: pl.Series
+    ids: pl.Series
+
+    def rows(self, village: str = "village_code", household: str = "household_id") -> pl.Expr:
+        """Whether a household is wanted, by its columns ``village`` and ``household``."""
+        return pl.col(village).is_in(self.villages.implode()) | pl.col(household).is_in(
+            self.ids.implode()
+        )
+
+
+@dataclass(frozen=True)
 class Frame:
     """The five frame tables, typed and canonical, with the files they came from."""
 

@@ -29,7 +29,7 @@ import polars as pl
 from xkaohe.draw.prn import prn_series
 from xkaohe.draw.walk import County, Rules, inclusion, method_record, walk
 from xkaohe.errors import InputError, Problem
-from xkaohe.inputs import ROW, Frame
+from xkaohe.inputs import Frame, HouseholdsWanted
 from xkaohe.plan import HouseholdQuota, InterviewQuota, Plan
 
 VILLAGE_TYPES = ("poor", "nonpoor_many_poor")
@@ -788,13 +788,14 @@ def _scoped(frame: Frame, county_codes: list[str] | None) -> Frame:
 
 def households_read(
     frame: Frame, plan: Plan, seed: str, county_codes: list[str] | None = None
-) -> pl.Series:
-    """The ``_row`` of every household :func:`draw_sample` may look at.
+) -> HouseholdsWanted:
+    """The households :func:`draw_sample` may look at, from the other four tables alone.
 
     Those of the sampled villages (steps 1-5 of the village protocol; step 6
     does not change them) and the beneficiaries of paired-cooperation
-    projects; ``frame.households`` needs only ``_row``, ``household_id`` and
-    ``village_code``. A draw from these rows alone is the draw from all of them.
+    projects; ``frame.households`` is not looked at (a lean reading of the frame
+    asks before it reads them). A draw from these households alone is the draw
+    from all of them.
     """
     scoped = _scoped(frame, county_codes)
     drawn = _walked(village_candidates(scoped, plan, seed), plan).filter(
@@ -802,10 +803,7 @@ def households_read(
     )
     paired = frame.projects.filter(pl.col("kind") == "paired_cooperation")
     visited = frame.project_beneficiaries.join(paired, on="project_id", how="semi")
-    return frame.households.filter(
-        pl.col("village_code").is_in(drawn["village_code"].implode())
-        | pl.col("household_id").is_in(visited["household_id"].implode())
-    )[ROW]
+    return HouseholdsWanted(drawn["village_code"], visited["household_id"].unique())
 
 
 def draw_sample(

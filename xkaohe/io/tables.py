@@ -124,7 +124,7 @@ def find_table(directory: Path, name: str) -> Path | None:
 
 
 def read_csv_text(
-    path: Path, keep: Callable[[str], bool] | None = None, rows: pl.Series | None = None
+    path: Path, keep: Callable[[str], bool] | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
     """All cells as text: UTF-8 (with or without BOM) tried first, then GB18030; and every
     header of the file (read or not).
@@ -132,8 +132,6 @@ def read_csv_text(
     UTF-8 files are read by polars straight from disk (it rejects invalid
     UTF-8 in values; the header line is checked here), so a 3 GB extract is
     never held as a Python string. ``keep``: which headers to read (None: all).
-    ``rows``: only these rows (by ``_row``, the line a spreadsheet shows), and the
-    result has ``_row``; filtered while reading, so the others are never held.
     """
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
@@ -148,8 +146,6 @@ def read_csv_text(
             lazy = lazy.select(
                 [n for n, h in zip(lazy.collect_schema().names(), names, strict=True) if keep(h)]
             )
-        if rows is not None:
-            lazy = _only_rows(lazy, rows)
         return lazy.collect(engine="streaming"), names
     except UnicodeDecodeError:
         pass
@@ -170,15 +166,7 @@ def read_csv_text(
         ) from None
     df = pl.read_csv(text.encode("utf-8"), infer_schema=False)
     names = [c.strip().lstrip("\ufeff") for c in df.columns]
-    if rows is not None:
-        df = _only_rows(df.lazy(), rows).collect()
     return df, names
-
-
-def _only_rows(lazy: pl.LazyFrame, rows: pl.Series) -> pl.LazyFrame:
-    """The rows whose ``_row`` (header = 1) is in ``rows``, with that ``_row``."""
-    numbered = lazy.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
-    return numbered.filter(pl.col(ROW).is_in(rows.cast(pl.Int64).implode()))
 
 
 # ---------------------------------------------------------------- raw reading
@@ -189,7 +177,6 @@ def read_source(
     known: Callable[[str], bool] | None = None,
     keep: Callable[[str], bool] | None = None,
     probe: Callable[[str], bool] | None = None,
-    rows: pl.Series | None = None,
 ) -> RawTable:
     """All cells as text (null for empty), headers stripped, plus ``_row``; empty and totals
     rows dropped (totals with a note).
@@ -197,18 +184,14 @@ def read_source(
     ``known``: which headers belong to the table (finds a workbook's header row
     and sheets); ``keep``: headers to read from a CSV (others are skipped while reading);
     ``probe``: a workbook's headers whose cells stored as numbers are listed (ids).
-    ``rows``: only these rows of a CSV (by ``_row``; :func:`read_csv_text`).
     """
     try:
         if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
             raw = read_workbook(path, known, probe)
         else:
-            df, names = read_csv_text(path, keep, rows)
-            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns if c != ROW})
-            if rows is None:
-                df = df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
-            else:  # numbered while reading; first, as everywhere
-                df = df.select(ROW, pl.exclude(ROW))
+            df, names = read_csv_text(path, keep)
+            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
+            df = df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
             raw = RawTable(df, headers=tuple(names))
     except InputError:
         raise
@@ -216,6 +199,12 @@ def read_source(
         text = str(exc).strip()
         first = text.splitlines()[0][:200] if text else type(exc).__name__
         raise InputError(Problem(str(path), None, None, "a readable table", first)) from None
+    return tidy_raw(raw, path)
+
+
+def tidy_raw(raw: RawTable, path: Path) -> RawTable:
+    """``raw`` with padded cells stripped (blank ones null), and empty and totals rows dropped
+    (totals with a note)."""
     df = raw.df
     cells = [c for c in df.columns if c not in (ROW, SHEET)]
     # Strip only the columns that have padding: a copy of a 30-million-row

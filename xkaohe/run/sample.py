@@ -20,7 +20,7 @@ from xkaohe import __version__
 from xkaohe.draw.prn import PROTOCOL
 from xkaohe.draw.sampling import SamplePackage, draw_sample, households_read, inclusion_record
 from xkaohe.errors import InputError, Problem, VerificationError
-from xkaohe.inputs import Frame
+from xkaohe.inputs import Frame, HouseholdsWanted
 from xkaohe.io.columns import load_column_map, parse_column_map
 from xkaohe.io.files import sha256_file
 from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
@@ -109,7 +109,7 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
 
 def households_for(
     plan: Plan, seed: str, counties: list[str] | None
-) -> Callable[[Frame], pl.Series]:
+) -> Callable[[Frame], HouseholdsWanted]:
     """For :func:`xkaohe.io.frame.load_frame`: which households the frame must hold whole for
     this draw (the others are only checked)."""
     return lambda frame: households_read(frame, plan, seed, counties)
