@@ -365,7 +365,7 @@ def _stream_households(
     # columns reads whole. The village code's checks run over its distinct values
     # (128,000 of them for 30 million households), which the pass collects anyway.
     row_checks = [pl.all_horizontal([pl.col(c).is_null() for c in cells])]
-    value_checks = []
+    value_checks: list[pl.Expr] = []
     for c in cells[:3]:
         totals = pl.col(c).str.contains("计", literal=True)
         (value_checks if c == village else row_checks).append(totals)
