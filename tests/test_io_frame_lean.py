@@ -9,6 +9,7 @@ take the lean way (30 million households never in memory whole).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from xkaohe import schemas
-from xkaohe.draw.sampling import draw_sample, households_read
+from xkaohe.draw.sampling import Draw, draw_sample, households_read
 from xkaohe.errors import InputError
 from xkaohe.inputs import Frame, HouseholdsWanted
 from xkaohe.io import frame as frame_io
@@ -113,6 +114,25 @@ def test_clean_extract_reads_lean_and_draws_the_same_sample(
     whole = load_frame(tmp_path / "f", SAMPLING_COLUMNS)
     for name, df in draw_sample(whole, PLAN, SEED).tables().items():
         assert_frame_equal(draw_sample(lean, PLAN, SEED).tables()[name], df, check_exact=True)
+
+
+def test_a_draw_begun_before_the_households_is_the_same_draw(
+    tables: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    """``xkaohe sample`` starts step 6 once the villages are read; the package is the same."""
+    write_tables(tmp_path / "f", tables)
+    whole = load_frame(tmp_path / "f", SAMPLING_COLUMNS)
+    expected = draw_sample(whole, PLAN, SEED).tables()
+    draw = Draw(PLAN, SEED)
+    lean = load_frame(tmp_path / "f", SAMPLING_COLUMNS, households_wanted=draw.households_wanted)
+    assert draw._step6(lean) is not None  # begun with the villages, used for the draw
+    for name, df in draw.sample(lean).tables().items():
+        assert_frame_equal(df, expected[name], check_exact=True)
+    # Another frame's villages: step 6 is not reused, the draw is that frame's own.
+    fewer = dataclasses.replace(whole, villages=whole.villages.head(whole.villages.height - 3))
+    assert draw._step6(fewer) is None
+    for name, df in draw.sample(fewer).tables().items():
+        assert_frame_equal(df, draw_sample(fewer, PLAN, SEED).tables()[name], check_exact=True)
 
 
 def test_some_counties(tables: dict[str, pl.DataFrame], tmp_path: Path) -> None:

@@ -20,8 +20,11 @@ the draw and R times with PCG64 uniforms for the probabilities.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -32,6 +35,7 @@ from xkaohe.errors import InputError, Problem
 from xkaohe.inputs import Frame, HouseholdsWanted
 from xkaohe.plan import HouseholdQuota, InterviewQuota, Plan
 
+T = TypeVar("T")
 VILLAGE_TYPES = ("poor", "nonpoor_many_poor")
 
 
@@ -316,14 +320,19 @@ def inclusion_record(plan: Plan) -> dict[str, object]:
     return method_record(plan.sampling.villages.inclusion_replicates)
 
 
-def walk_villages(candidates: pl.DataFrame, plan: Plan, seed: str) -> pl.DataFrame:
+def walk_villages(
+    candidates: pl.DataFrame, plan: Plan, seed: str, inclusion: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Steps 3-6: every candidate with its walk outcome and inclusion probability.
 
     The walk is that of :func:`xkaohe.draw.walk.walk` with one replicate, the
     candidates' prn; ``walk_order`` is null for candidates not drawn.
+    ``inclusion``: step 6 of these candidates when already computed (:class:`Draw`).
     """
     cands = _walked(candidates, plan)
-    return cands.join(inclusion_probabilities(cands, plan, seed), on="village_code", how="left")
+    if inclusion is None:
+        inclusion = inclusion_probabilities(cands, plan, seed)
+    return cands.join(inclusion, on="village_code", how="left")
 
 
 def _walked(candidates: pl.DataFrame, plan: Plan) -> pl.DataFrame:
@@ -797,22 +806,31 @@ def households_read(
     asks before it reads them). A draw from these households alone is the draw
     from all of them.
     """
-    scoped = _scoped(frame, county_codes)
-    drawn = _walked(village_candidates(scoped, plan, seed), plan).filter(
-        pl.col("walk_order").is_not_null()
-    )
+    walked = _walked(village_candidates(_scoped(frame, county_codes), plan, seed), plan)
+    return _households_of(frame, walked)
+
+
+def _households_of(frame: Frame, walked: pl.DataFrame) -> HouseholdsWanted:
+    drawn = walked.filter(pl.col("walk_order").is_not_null())
     paired = frame.projects.filter(pl.col("kind") == "paired_cooperation")
     visited = frame.project_beneficiaries.join(paired, on="project_id", how="semi")
     return HouseholdsWanted(drawn["village_code"], visited["household_id"].unique())
 
 
 def draw_sample(
-    frame: Frame, plan: Plan, seed: str, county_codes: list[str] | None = None
+    frame: Frame,
+    plan: Plan,
+    seed: str,
+    county_codes: list[str] | None = None,
+    inclusion: pl.DataFrame | None = None,
 ) -> SamplePackage:
-    """Draw the whole sample package for the chosen counties (all by default)."""
+    """Draw the whole sample package for the chosen counties (all by default).
+
+    ``inclusion``: step 6 of this frame's candidates when already computed (:class:`Draw`).
+    """
     scoped = _scoped(frame, county_codes)
     counties, villages_in = scoped.counties, scoped.villages
-    walked = walk_villages(village_candidates(scoped, plan, seed), plan, seed)
+    walked = walk_villages(village_candidates(scoped, plan, seed), plan, seed, inclusion)
     villages = _drawn(walked)
     # Every later step looks only at the sampled villages' households: filter the
     # (possibly 30-million-row) registry once instead of joining it again and again.
@@ -850,6 +868,60 @@ def draw_sample(
         general_quota=general,
         village_candidates=candidate_table(walked),
     )
+
+
+class Draw:
+    """One draw (plan, seed, counties), begun before the frame's households are read.
+
+    :meth:`households_wanted` is what :func:`xkaohe.io.frame.load_frame` asks once the
+    other four tables are read: it says which households the draw needs and starts
+    step 6 (the Monte Carlo walks, the draw's largest cost, which need only the
+    villages) in the background, so it runs while the households file streams in;
+    :meth:`sample` then draws with it. The package is that of :func:`draw_sample`.
+    """
+
+    def __init__(self, plan: Plan, seed: str, county_codes: list[str] | None = None) -> None:
+        self.plan, self.seed, self.county_codes = plan, seed, county_codes
+        self._started: tuple[Frame, Future[pl.DataFrame]] | None = None
+
+    def households_wanted(self, frame: Frame) -> HouseholdsWanted:
+        """The households the draw needs (:func:`households_read`); starts step 6."""
+        scoped = _scoped(frame, self.county_codes)
+        walked = _walked(village_candidates(scoped, self.plan, self.seed), self.plan)
+        if self._step6(frame) is None:
+            step6 = _in_background(inclusion_probabilities, walked, self.plan, self.seed)
+            self._started = (frame, step6)
+        return _households_of(frame, walked)
+
+    def sample(self, frame: Frame) -> SamplePackage:
+        """:func:`draw_sample` of ``frame``, with step 6 as started (when for these villages)."""
+        started = self._step6(frame)
+        inclusion = started.result() if started is not None else None
+        return draw_sample(frame, self.plan, self.seed, self.county_codes, inclusion)
+
+    def _step6(self, frame: Frame) -> Future[pl.DataFrame] | None:
+        """Step 6 as started for ``frame``'s counties and villages (the only tables it reads)."""
+        if self._started is None:
+            return None
+        begun, future = self._started
+        same = begun.counties.equals(frame.counties) and begun.villages.equals(frame.villages)
+        return future if same else None
+
+
+def _in_background(function: Callable[..., T], *args: object) -> Future[T]:
+    """``function(*args)`` on a daemon thread: a run that stops on a user's error does not
+    wait for it to finish."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(function(*args))
+            except BaseException as exc:  # handed to whoever asks for the result
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="step-6", daemon=True).start()
+    return future
 
 
 def candidate_table(walked: pl.DataFrame) -> pl.DataFrame:

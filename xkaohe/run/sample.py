@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,9 @@ import polars as pl
 
 from xkaohe import __version__
 from xkaohe.draw.prn import PROTOCOL
-from xkaohe.draw.sampling import SamplePackage, draw_sample, households_read, inclusion_record
+from xkaohe.draw.sampling import Draw, SamplePackage, inclusion_record
 from xkaohe.errors import InputError, Problem, VerificationError
-from xkaohe.inputs import Frame, HouseholdsWanted
+from xkaohe.inputs import Frame
 from xkaohe.io.columns import load_column_map, parse_column_map
 from xkaohe.io.files import sha256_file
 from xkaohe.io.frame import SAMPLING_COLUMNS, load_frame
@@ -107,14 +106,6 @@ def write_field_lists(out: Path, frame: Frame, package: SamplePackage) -> list[P
     return [path for path, _, _ in books]
 
 
-def households_for(
-    plan: Plan, seed: str, counties: list[str] | None
-) -> Callable[[Frame], HouseholdsWanted]:
-    """For :func:`xkaohe.io.frame.load_frame`: which households the frame must hold whole for
-    this draw (the others are only checked)."""
-    return lambda frame: households_read(frame, plan, seed, counties)
-
-
 def run_sample(
     frame_dir: Path,
     plan_path: Path,
@@ -131,10 +122,9 @@ def run_sample(
     """
     plan = load_plan(plan_path)
     header_map = load_column_map(columns)
-    frame = load_frame(
-        frame_dir, SAMPLING_COLUMNS, header_map, households_for(plan, seed, counties)
-    )
-    package = draw_sample(frame, plan, seed, counties)
+    draw = Draw(plan, seed, counties)  # begun as soon as the villages are read
+    frame = load_frame(frame_dir, SAMPLING_COLUMNS, header_map, draw.households_wanted)
+    package = draw.sample(frame)
     check_sample_package(package.tables())
     cert = sample_certificate(frame, plan_path, seed, counties, package, frame_dir, out, plan)
     if header_map.tables:
@@ -203,10 +193,9 @@ def verify_sample(directory: Path) -> list[str]:
     plan: Plan = load_plan(plan_path)
     recorded_map = cert.get("columns") or {}
     header_map = parse_column_map(recorded_map.get("map"), f"{where} (columns)")
-    frame = load_frame(
-        frame_dir, SAMPLING_COLUMNS, header_map, households_for(plan, seed, counties)
-    )
-    package = draw_sample(frame, plan, seed, counties)
+    draw = Draw(plan, seed, counties)
+    frame = load_frame(frame_dir, SAMPLING_COLUMNS, header_map, draw.households_wanted)
+    package = draw.sample(frame)
     # Step 6 is re-derived with the draw (the CSVs compare it exactly); the
     # certificate must name the same method, R and generator.
     method, written = inclusion_record(plan), cert.get("inclusion") or {}
