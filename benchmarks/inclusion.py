@@ -175,17 +175,17 @@ def main() -> None:
 
     print("scale | counties | candidates | max per county | R | threads | s | cpu s | peak MB")
     for scale in args.scales:
-        r = run_child("pi", str(ensure_frame(scale)))
+        r = run_child("pi", str(ensure_frame(scale) / "frame"))
         print(
             f"{scale} | {r['counties']} | {r['candidates']:,} | {r['max_candidates']} | "
             f"{r['replicates']:,} | {r['workers']} | {r['seconds']:.2f} | "
             f"{r['cpu_seconds']:.2f} | {r['peak_mb']:,.0f}"
         )
     if not args.no_sample and "province" in args.scales:
-        r = run_child("sample", str(ensure_frame("province")))
+        r = run_child("sample", str(ensure_frame("province") / "frame"))
         print(f"xkaohe sample, province, end to end: {r['seconds']:.2f} s, {r['peak_mb']:,.0f} MB")
     if args.seeds:
-        r = run_child("agree", str(ensure_frame("small")), str(args.seeds))
+        r = run_child("agree", str(ensure_frame("small") / "frame"), str(args.seeds))
         print(
             f"agreement with the real walk over {args.seeds:,} seeds, small province "
             f"({r['counties']} counties, {r['candidates']} candidates):"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +348,18 @@ def test_blocks_of_replicates_are_the_one_array(monkeypatch: pytest.MonkeyPatch)
     whole = inclusion_probabilities(cands, PLAN, SEED)
     monkeypatch.setattr(walk_module, "_BLOCK", 97)
     assert inclusion_probabilities(cands, PLAN, SEED).equals(whole)
+
+
+def test_a_threads_buffer_carries_nothing_from_one_county_to_the_next() -> None:
+    """Step 6 draws each county's uniforms into one buffer per thread, reused."""
+    frame = pi_frame()
+    a, d = (as_county(county_candidates(frame, c)) for c in ("A", "D"))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a new thread: a new buffer
+        alone = pool.submit(walk_module.inclusion, *a, 500, SEED, "A").result()
+    walk_module.inclusion(*d, 500, SEED, "D")  # a larger county first, in this thread
+    after = walk_module.inclusion(*a, 500, SEED, "A")
+    assert np.array_equal(alone[0], after[0])
+    assert np.array_equal(alone[1], after[1])
 
 
 def test_probabilities_do_not_depend_on_row_order_or_other_counties() -> None:

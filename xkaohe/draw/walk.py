@@ -21,6 +21,7 @@ Biometrika 93(2): 269-278: ``(times selected + 1) / (R + 1)``, never 0.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -41,8 +42,9 @@ _ROUNDS = (16, 48)
 # Uniforms per block of replicates: bounds memory; the numbers are those of one
 # (R, C) array because PCG64 fills an array row by row, one draw per double.
 _BLOCK = 1 << 22
-# Sorts after every packed key (keys are in (0, 1): their bits are below 2**62).
-_PAD = np.iinfo(np.int64).max
+# The largest int64: padding sorts after every packed key (keys are in (0, 1):
+# their bits are below 2**62).
+_MAX = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -99,84 +101,109 @@ def walk(u: Floats, county: County, rules: Rules) -> Walk:
     rank = np.zeros(shape, np.int16)
     slot = np.full(shape, -1, np.int8)
     relaxed = np.zeros(shape, np.bool_)
-    for rows, pos, out in _resolved(u, county, rules):
-        i, j = np.nonzero(out.rank)
-        r, c = rows[i], pos[i, j]
-        rank[r, c], slot[r, c], relaxed[r, c] = out.rank[i, j], out.slot[i, j], out.relaxed[i, j]
+    for rows, pos, taken, done in _resolved(u / county.weights, county, rules):
+        i, j = np.divmod(taken.at, pos.shape[1])
+        keep = done[i]
+        r, c = rows[i[keep]], pos[i[keep], j[keep]]
+        rank[r, c], slot[r, c] = taken.rank[keep], taken.slot[keep]
+        relaxed[r, c] = taken.relaxed[keep]
     return Walk(rank, slot, relaxed)
 
 
+@dataclass(frozen=True)
+class _Taken:
+    """The villages one round of the walk accepted, one entry each.
+
+    ``at``: row * k + position, a flat index into the round's (rows, k)
+    positions; ``rank``, ``slot`` and ``relaxed`` as in :class:`Walk`. A list
+    rather than (rows, k) arrays: a row accepts a handful of its k positions,
+    and step 6 only counts them.
+    """
+
+    at: Ints
+    rank: npt.NDArray[np.int16]
+    slot: npt.NDArray[np.int8]
+    relaxed: npt.NDArray[np.bool_]
+
+
 def _resolved(
-    u: Floats, county: County, rules: Rules
-) -> Iterator[tuple[Ints, npt.NDArray[np.intp], Walk]]:
-    """Finished walks, as (replicates, their walk positions, outcome by position).
+    keys: Floats, county: County, rules: Rules
+) -> Iterator[tuple[Ints, npt.NDArray[np.intp], _Taken, npt.NDArray[np.bool_]]]:
+    """Each round's walks, as (replicates, their walk positions, villages accepted, finished).
 
     Each round walks the replicates left over by the one before over their
     keys below a cut expected to hold ``k`` of them; the last round walks
-    all candidates. A position holding -1 is padding (no candidate).
+    all candidates. A position holding ``n`` is padding (no candidate). Only the
+    rows marked finished hold their final outcome; the others are walked
+    again by a later round.
     """
-    n_rep, n = u.shape
+    n_rep, n = keys.shape
     rows = np.arange(n_rep)
     for k in [*(size for size in _ROUNDS if size + size // 2 < n), n]:
         if rows.size == 0:
             return
-        pos, exact = _first_positions(u if rows.size == n_rep else u[rows], county.weights, k)
-        out, done_at = _walk_positions(pos, county, rules, final=k == n)
+        pos, exact = _first_positions(keys if rows.size == n_rep else keys[rows], county.weights, k)
+        taken, done_at = _walk_positions(pos, county, rules, final=k == n)
         if k == n:
-            yield rows, pos, out
+            yield rows, pos, taken, np.ones(rows.size, np.bool_)
             return
-        ok = done_at <= exact
-        yield rows[ok], pos[ok], Walk(out.rank[ok], out.slot[ok], out.relaxed[ok])
-        rows = rows[~ok]
+        done = done_at <= exact
+        yield rows, pos, taken, done
+        rows = rows[~done]
 
 
-def _first_positions(u: Floats, weights: Floats, k: int) -> tuple[npt.NDArray[np.intp], Ints]:
+def _first_positions(keys: Floats, weights: Floats, k: int) -> tuple[npt.NDArray[np.intp], Ints]:
     """Each row's candidates in walk order, as far as known, and how many are certainly in place.
 
-    The key of column c is ``u[:, c] / weights[c]`` (step 3). With ``k`` = all
+    ``keys[:, c]`` is ``u[:, c] / weights[c]`` (step 3). With ``k`` = all
     columns: a stable sort, ties by column (village_code). Otherwise the keys
     below a cut ``q`` that about ``k`` keys of a row fall under (a key is below
     ``q`` with probability ``min(1, q w)``), sorted, padded to ``1.5 k`` with
-    -1: all of a row's keys below ``q`` are there, so its first ``count``
-    positions are exact. A row with more than ``1.5 k`` of them, or with tied
-    keys, gets exact = 0 and waits for a later round.
+    ``n`` (no candidate; n = the number of columns): all of a row's keys below
+    ``q`` are there, so its first ``count`` positions are exact. A row with
+    more than ``1.5 k`` of them, or with tied keys, gets exact = 0 and waits
+    for a later round.
 
     The sort runs on one int64 per key: a positive double's bits order like
     the double; the lowest bits are replaced by the column, so keys equal in
     the rest count as tied (exact = 0) and are left to the stable sort.
     """
-    n_rep, n = u.shape
+    n_rep, n = keys.shape
     if k >= n:
-        keys = u / weights
         return np.argsort(keys, axis=1, kind="stable"), np.full(n_rep, n, np.int64)
     q = k / float(np.sum(weights))
     if q * float(np.max(weights)) > 1:  # some key is always below: share the rest
         q = _cut(weights, k)
-    # Divide only near the cut: u / w < q implies u < q w (1 + 2**-52), so
-    # this finds every key below q (and a few more, dropped once divided).
-    flat = np.flatnonzero(u < q * weights * (1 + 2.0**-40))
-    col = flat % n
-    keys = u.reshape(-1)[flat] / weights[col]
-    below = keys < q
-    flat, col, keys = flat[below], col[below], keys[below]
+    flat = np.flatnonzero(keys < q)
     row = flat // n
+    col = flat - row * n
     count = np.bincount(row, minlength=n_rep)
     within = np.arange(flat.size) - np.repeat(np.cumsum(count) - count, count)
     # A row with more than `width` keys below q is not exact: its extra keys
     # may overwrite its last place.
     width = k + k // 2
     at = row * width + np.minimum(within, width - 1)
-    bits = max(1, (n - 1).bit_length())
-    packed = np.full(n_rep * width, _PAD)
-    packed[at] = ((keys.view(np.int64) >> bits) << bits) | col
-    packed = packed.reshape(n_rep, width)
+    bits = n.bit_length()  # columns and the padding n fit below 2**bits
+    # Padding: above every key (keys are below 1, padding near 2**63), distinct
+    # in the bits above the column's so it never counts as a tie, and reading
+    # as column n.
+    top = _MAX >> bits
+    pad = ((np.arange(top - width + 1, top + 1, dtype=np.int64)) << bits) | n
+    packed = np.empty((n_rep, width), np.int64)
+    packed[:] = pad
+    key_bits = np.take(keys.reshape(-1).view(np.int64), flat)
+    packed.reshape(-1)[at] = ((key_bits >> bits) << bits) | col
     packed.sort(axis=1)
-    pos = (packed & ((1 << bits) - 1)).astype(np.intp)
-    pos[packed == _PAD] = -1
-    high = packed >> bits
     exact = np.where(count <= width, count, 0)
-    exact[((high[:, 1:] == high[:, :-1]) & (packed[:, 1:] != _PAD)).any(axis=1)] = 0
-    return pos, exact
+    # Neighbours equal above the column's bits (xor below 2**bits) are tied
+    # keys this sort cannot order. Checked over the flat array, contiguous and
+    # so faster: a pair across two rows can only send the first of them (a
+    # row without padding) to a later round.
+    flat_packed = packed.reshape(-1)
+    tied = (flat_packed[1:] ^ flat_packed[:-1]) < (1 << bits)
+    if tied.any():
+        exact[np.flatnonzero(tied) // width] = 0
+    return packed & ((1 << bits) - 1), exact
 
 
 def _cut(weights: Floats, k: int) -> float:
@@ -193,75 +220,107 @@ def _cut(weights: Floats, k: int) -> float:
 
 def _walk_positions(
     pos: npt.NDArray[np.intp], county: County, rules: Rules, final: bool
-) -> tuple[Walk, Ints]:
+) -> tuple[_Taken, Ints]:
     """Steps 3 (and, when ``final``, 4-5) over the candidates in ``pos``, row by row.
 
-    Returns the outcome by position and, per row, the number of positions step 3
+    Returns the villages accepted and, per row, the number of positions step 3
     looked at before every quota was full (``k + 1`` when it never was).
     """
     n_rep, k = pos.shape
     quota = rules.quota
-    # Padding (-1) gets the type without a quota: step 3 never accepts it.
-    ptype = np.where(pos >= 0, county.types[pos], np.int8(quota.shape[0] - 1))
-    ptown = county.towns[pos]
     filled = np.zeros((n_rep, quota.shape[0]), np.int16)
     used = np.zeros((n_rep, int(county.towns.max(initial=-1)) + 1), np.bool_)
     count = np.zeros(n_rep, np.int16)
-    out = Walk(
-        np.zeros((n_rep, k), np.int16),
-        np.full((n_rep, k), -1, np.int8),
-        np.zeros((n_rep, k), np.bool_),
-    )
     never = k + 1
     done_at = np.full(n_rep, never, np.int64)
-    state = _State(ptype, ptown, filled, used, count, out)
     # Step 3: one walk over all candidates; a village is accepted while its
     # type's quota is open and (distinct townships) its township is unused.
     # The hot loop: flat indices into the state, one walk position at a time.
+    # A position's type and township are looked up only when a row reaches it
+    # (most rows finish within a few of their k positions). Padding (n) reads
+    # the entry after the last candidate: the type without a quota, which step
+    # 3 never accepts.
+    types = np.append(county.types, np.int8(quota.shape[0] - 1))
+    towns = np.append(county.towns, np.int32(0))
     total = int(quota.sum())  # step 3 fills open slots only: all full <=> count == total
     if total == 0:
         done_at[:] = 0
     n_types, n_towns = filled.shape[1], used.shape[1]
-    filled_f, used_f = filled.reshape(-1), used.reshape(-1)
-    rank_f, slot_f = out.rank.reshape(-1), out.slot.reshape(-1)
-    type_by_pos, town_by_pos = np.ascontiguousarray(ptype.T), np.ascontiguousarray(ptown.T)
+    filled_f, used_f, pos_f = filled.reshape(-1), used.reshape(-1), pos.reshape(-1)
+    # Each position's acceptances: (row * k + position, rank, slot).
+    accepted: list[tuple[Ints, npt.NDArray[np.int16], npt.NDArray[np.int8]]] = [
+        (np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int8))
+    ]
     act = np.flatnonzero(done_at == never)
     for j in range(k):
         if act.size == 0:
             break
-        t = type_by_pos[j, act]
+        at = act * k + j
+        cand = pos_f[at]
+        t = types[cand]
         at_type = act * n_types + t
-        at_town = act * n_towns + town_by_pos[j, act]
-        ok = filled_f[at_type] < quota[t]
+        at_town = act * n_towns + towns[cand]
+        fits = filled_f[at_type] < quota[t]
         if rules.distinct:
-            ok &= ~used_f[at_town]
-        if not ok.any():
+            fits &= ~used_f[at_town]
+        # The accepted rows as indices into act: numpy selects by an index
+        # array several times faster than by a boolean mask, and ok selects
+        # five times.
+        ok = np.flatnonzero(fits)
+        if ok.size == 0:
             continue
         a = act[ok]
         filled_f[at_type[ok]] += 1
         used_f[at_town[ok]] = True
         count[a] += 1
-        rank_f[a * k + j] = count[a]
-        slot_f[a * k + j] = t[ok]
-        done = count[a] == total
+        rank = count[a]
+        accepted.append((at[ok], rank, t[ok]))
+        done = rank == total
         if done.any():
             done_at[a[done]] = j + 1
-            act = act[done_at[act] == never]
-    if final:
-        # Step 4: each type still short, regardless of township.
-        for t in range(rules.types):
-            state.relaxed_walk(t, t, True, quota)
-        # Step 5: substitution from the other types, distinct townships first.
-        for t in range(rules.types):
-            for other in range(rules.types):
-                if other == t:
-                    continue
-                if rules.distinct:
-                    state.distinct_walk(t, other, quota)
-                else:
-                    state.relaxed_walk(t, other, False, quota)
-                state.relaxed_walk(t, other, True, quota)
-    return out, done_at
+            act = act[np.flatnonzero(done_at[act] == never)]
+    at_all = np.concatenate([at for at, _, _ in accepted])
+    step3 = _Taken(
+        at_all,
+        np.concatenate([rank for _, rank, _ in accepted]),
+        np.concatenate([slot for _, _, slot in accepted]),
+        np.zeros(at_all.size, np.bool_),
+    )
+    if not final:
+        return step3, done_at
+    # Steps 4-5 (the last round only, a few rows) walk the positions again:
+    # there the outcome is kept by position.
+    out = Walk(
+        np.zeros((n_rep, k), np.int16),
+        np.full((n_rep, k), -1, np.int8),
+        np.zeros((n_rep, k), np.bool_),
+    )
+    out.rank.reshape(-1)[step3.at] = step3.rank
+    out.slot.reshape(-1)[step3.at] = step3.slot
+    state = _State(county.types[pos], county.towns[pos], filled, used, count, out)
+    # Step 4: each type still short, regardless of township.
+    for t in range(rules.types):
+        state.relaxed_walk(t, t, True, quota)
+    # Step 5: substitution from the other types, distinct townships first.
+    for t in range(rules.types):
+        for other in range(rules.types):
+            if other == t:
+                continue
+            if rules.distinct:
+                state.distinct_walk(t, other, quota)
+            else:
+                state.relaxed_walk(t, other, False, quota)
+            state.relaxed_walk(t, other, True, quota)
+    at_all = np.flatnonzero(out.rank)
+    return (
+        _Taken(
+            at_all,
+            out.rank.reshape(-1)[at_all],
+            out.slot.reshape(-1)[at_all],
+            out.relaxed.reshape(-1)[at_all],
+        ),
+        done_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -337,13 +396,36 @@ def inclusion(
     n = county.size
     rng = np.random.Generator(np.random.PCG64(pi_seed(seed, county_code)))
     times = np.zeros(n, np.int64)
-    block = max(1, _BLOCK // max(n, 1))
+    block = max(1, min(_BLOCK // max(n, 1), replicates))
+    buffer = _buffer(block * n)
     for start in range(0, replicates, block):
-        u = rng.random((min(block, replicates - start), n))
-        for _, pos, out in _resolved(u, county, rules):
-            times += np.bincount(pos[out.rank > 0], minlength=n)
+        rows = min(block, replicates - start)
+        # The block's uniforms, then in place its keys u / w (step 3): the same
+        # numbers as a fresh array, one pass over them for the division.
+        keys = buffer[: rows * n].reshape(rows, n)
+        rng.random(out=keys)
+        np.divide(keys, county.weights, out=keys)
+        for _, pos, taken, done in _resolved(keys, county, rules):
+            at = taken.at[np.flatnonzero(done[taken.at // pos.shape[1]])]
+            times += np.bincount(pos.reshape(-1)[at], minlength=n)
     p = (times + 1) / (replicates + 1)
     return p, np.sqrt(p * (1 - p) / replicates)
+
+
+# Each thread keeps its uniforms' buffer from one county to the next: a fresh
+# (R, C) array per county (16 MB for 100 candidates) is often fresh memory from
+# the kernel, and its page faults cost 0.4-1.1 s of system time over the
+# national step 6 (0.2-0.5 s with the buffer kept).
+_buffers = threading.local()
+
+
+def _buffer(size: int) -> Floats:
+    """``size`` doubles of this thread's buffer, grown when too small (one block's worth)."""
+    buffer: Floats | None = getattr(_buffers, "doubles", None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(size)
+        _buffers.doubles = buffer
+    return buffer[:size]
 
 
 def method_record(replicates: int) -> dict[str, object]:
