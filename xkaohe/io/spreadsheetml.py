@@ -210,18 +210,19 @@ def _cells(column: int, values: list[Any], style: int, strings: _SharedStrings) 
     ref, blank = f'<c r="{_column(column)}', f'" s="{style}"/>'
     text, number = f'" s="{style}" t="s"><v>', f'" s="{style}"><v>'
     table, add = strings.table, strings.add
-    out = []
+    out, texts = [], 0
     for row, value in enumerate(values, 2):
         if value is None:
             out.append(f"{ref}{row}{blank}")
         elif isinstance(value, str):
             n = table.get(value)
             out.append(f"{ref}{row}{text}{add(value) if n is None else n}</v></c>")
+            texts += 1
         elif math.isfinite(value):
             out.append(f"{ref}{row}{number}{value:.16G}</v></c>")
         else:
             raise ValueError(f"cell {_column(column)}{row}: a number cannot be {value}")
-    strings.count += sum(isinstance(value, str) for value in values)
+    strings.count += texts
     return out
 
 
@@ -252,7 +253,7 @@ class _SharedStrings:
 
     def add(self, value: str) -> int:
         """The number of a value not in :attr:`table` yet."""
-        text = _cut(value)
+        text = _cut(value) if len(value) > _CELL_TEXT // 2 else value
         if text is not value and text in self.table:  # two long texts cut to one
             n = self.table[text]
         else:
@@ -496,8 +497,6 @@ def _attribute(text: str) -> str:
 
 def _cut(text: str) -> str:
     """``text`` cut to what a cell holds, counted in UTF-16 units (an emoji counts 2)."""
-    if len(text) <= _CELL_TEXT // 2:
-        return text
     units = 0
     for n, char in enumerate(text):
         units += 2 if ord(char) > 0xFFFF else 1

@@ -9,11 +9,13 @@ What a workbook shows is decided here (cell values, widths, tab names, page
 header and footer); :mod:`xkaohe.io.spreadsheetml` writes the file's parts.
 
 Speed (issue 16): the national sample has 832 field lists. They are written in
-this process: each workbook's XML is built here while writer threads deflate
-the ones before it (zlib lets go of the interpreter while it compresses, so
-that runs on another core) and write them to disk, each file synced before it
-takes its name. No process is started: a fresh one spent ~0.5 s importing
-before it wrote anything, and one core builds a field list in ~1.5 ms.
+this process: each workbook's XML is built here (~1.2 ms a field list) while
+writer threads deflate the ones before it (~0.8 ms; zlib lets go of the
+interpreter while it compresses, so that can run on the other core) and write
+them to disk, each file synced before it takes its name. No process is
+started: a spawned one spends ~0.5 s importing before it writes anything, and
+on this two-core machine two of them took more CPU and no less time
+(``benchmarks/field_lists.py``).
 """
 
 from __future__ import annotations
