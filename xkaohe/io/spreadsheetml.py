@@ -65,8 +65,31 @@ class Grid:
     footer: str  # and at its foot
 
 
+def xlsx_bytes(grids: list[Grid], title: str, author: str, created: dt.datetime) -> bytes:
+    """The xlsx file of ``grids``; the first sheet is the one shown when it opens."""
+    styles = _styles_used(grids)
+    strings = _SharedStrings()
+    sheets = [_sheet(grid, n == 0, styles, strings) for n, grid in enumerate(grids)]
+    names = _defined_names(grids)
+    texts = bool(strings.texts)
+    return _zip(
+        [  # in xlsxwriter's order; parts that repeat from workbook to workbook deflated once
+            ("[Content_Types].xml", _once(_content_types(len(grids), texts))),
+            ("_rels/.rels", _once(_ROOT_RELS)),
+            ("xl/_rels/workbook.xml.rels", _once(_workbook_rels(len(grids), texts))),
+            *((f"xl/worksheets/sheet{n}.xml", _deflate(xml)) for n, xml in enumerate(sheets, 1)),
+            ("xl/workbook.xml", _deflate(_workbook(grids, names))),
+            *[("xl/sharedStrings.xml", _deflate(strings.xml()))] * texts,
+            ("xl/styles.xml", _once(_styles(styles))),
+            ("xl/theme/theme1.xml", _once(_THEME)),
+            ("docProps/core.xml", _deflate(_core(title, author, created))),
+            ("docProps/app.xml", _deflate(_app(grids, names))),
+        ]
+    )
+
+
 @dataclass(frozen=True)
-class Packed:
+class _Packed:
     """A part deflated: what the zip holds of it."""
 
     crc: int
@@ -74,39 +97,15 @@ class Packed:
     data: bytes
 
 
-Part = tuple[str, "str | Packed"]
-"""A part of the file: its name in the zip, and its XML or that XML deflated already."""
+def _deflate(xml: str | bytes) -> _Packed:
+    raw = xml.encode() if isinstance(xml, str) else xml
+    return _Packed(zlib.crc32(raw), len(raw), zlib.compress(raw, wbits=-15))
 
 
-def xlsx_bytes(grids: list[Grid], title: str, author: str, created: dt.datetime) -> bytes:
-    """The xlsx file of ``grids``; the first sheet is the one shown when it opens."""
-    return zipped(xlsx_parts(grids, title, author, created))
-
-
-def xlsx_parts(grids: list[Grid], title: str, author: str, created: dt.datetime) -> list[Part]:
-    """The parts of :func:`xlsx_bytes`, in the order they are zipped.
-
-    Parts that repeat from workbook to workbook (the theme, the styles) come
-    deflated already; :func:`zipped` deflates the others, so a thread can do it
-    while this one builds the next workbook.
-    """
-    styles = _styles_used(grids)
-    strings = _SharedStrings()
-    sheets = [_sheet(grid, n == 0, styles, strings) for n, grid in enumerate(grids)]
-    names = _defined_names(grids)
-    texts = bool(strings.texts)
-    return [
-        ("[Content_Types].xml", _once(_content_types(len(grids), texts))),
-        ("_rels/.rels", _once(_ROOT_RELS)),
-        ("xl/_rels/workbook.xml.rels", _once(_workbook_rels(len(grids), texts))),
-        *((f"xl/worksheets/sheet{n}.xml", xml) for n, xml in enumerate(sheets, 1)),
-        ("xl/workbook.xml", _workbook(grids, names)),
-        *[("xl/sharedStrings.xml", strings.xml())] * texts,
-        ("xl/styles.xml", _once(_styles(styles))),
-        ("xl/theme/theme1.xml", _once(_THEME)),
-        ("docProps/core.xml", _core(title, author, created)),
-        ("docProps/app.xml", _app(grids, names)),
-    ]
+@functools.lru_cache(maxsize=64)
+def _once(raw: bytes) -> _Packed:
+    """:func:`_deflate` of a part that repeats from workbook to workbook."""
+    return _deflate(raw)
 
 
 _LOCAL = struct.Struct("<4s5H3L2H")  # PKWARE APPNOTE.TXT 4.3.7
@@ -115,11 +114,11 @@ _END = struct.Struct("<4s4H2LH")  # 4.3.16
 _DOS_DATE = 33  # 1980-01-01 (at 00:00): the date Excel gives the parts
 
 
-def zipped(parts: list[Part]) -> bytes:
+def _zip(parts: list[tuple[str, _Packed]]) -> bytes:
     """The zip of ``parts``, in order: deflated, made on Unix, read-write for the owner."""
     out, directory, offset = [], [], 0
-    for name, xml in parts:
-        part, path = _deflate(xml) if isinstance(xml, str) else xml, name.encode()
+    for name, part in parts:
+        path = name.encode()
         fields = (8, 0, _DOS_DATE, part.crc, len(part.data), part.size, len(path), 0)
         out += [_LOCAL.pack(b"PK\3\4", 20, 0, *fields), path, part.data]
         central = _CENTRAL.pack(b"PK\1\2", 20, 3, 20, 0, 0, *fields, 0, 0, 0, 0o600 << 16, offset)
@@ -128,17 +127,6 @@ def zipped(parts: list[Part]) -> bytes:
     listing = b"".join(directory)
     end = _END.pack(b"PK\5\6", 0, 0, len(parts), len(parts), len(listing), offset, 0)
     return b"".join([*out, listing, end])
-
-
-def _deflate(xml: str | bytes) -> Packed:
-    raw = xml.encode() if isinstance(xml, str) else xml
-    return Packed(zlib.crc32(raw), len(raw), zlib.compress(raw, wbits=-15))
-
-
-@functools.lru_cache(maxsize=64)
-def _once(raw: bytes) -> Packed:
-    """:func:`_deflate` of a part that repeats from workbook to workbook."""
-    return _deflate(raw)
 
 
 # ---------------------------------------------------------------- sheets

@@ -8,14 +8,14 @@ fixed, so the same tables give byte-identical files.
 What a workbook shows is decided here (cell values, widths, tab names, page
 header and footer); :mod:`xkaohe.io.spreadsheetml` writes the file's parts.
 
-Speed (issue 16): the national sample has 832 field lists. They are written in
-this process: each workbook's XML is built here (~1.2 ms a field list) while
-writer threads deflate the ones before it (~0.8 ms; zlib lets go of the
-interpreter while it compresses, so that can run on the other core) and write
-them to disk, each file synced before it takes its name. No process is
-started: a spawned one spends ~0.5 s importing before it writes anything, and
-on this two-core machine two of them took more CPU and no less time
-(``benchmarks/field_lists.py``).
+Speed (issue 16): the national sample has 832 field lists, about 2 ms each
+(1.2 ms of XML, 0.8 ms to deflate it). They are written in this process, and a
+writer thread puts each on disk (synced before it takes its name) while the
+next is built. No process is started: a spawned one spends ~0.5 s importing
+before it writes anything, and on the two-core machine two of them took a
+third more CPU for no less time (more on a busy machine); deflating in threads
+took more time, not less (each thread waits for the interpreter lock between
+zlib's calls). See ``benchmarks/field_lists.py``.
 """
 
 from __future__ import annotations
@@ -32,12 +32,11 @@ from typing import Any
 import polars as pl
 
 from xkaohe.io.files import write_bytes
-from xkaohe.io.spreadsheetml import Grid, Part, xlsx_parts, zipped
+from xkaohe.io.spreadsheetml import Grid, xlsx_bytes
 
 _FIXED_TIME = dt.datetime(2019, 1, 1)  # workbook metadata: no hidden clock in the file
 _AUTHOR = "xkaohe"
-_WRITERS = 2  # threads deflating and writing built workbooks (one may wait for the disk)
-_IN_FLIGHT = 8  # built workbooks waiting for a writer (bounds their memory)
+_IN_FLIGHT = 8  # built workbooks waiting for the writer thread (bounds their memory)
 _INVALID = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
 
@@ -119,29 +118,21 @@ def write_workbook(path: Path, sheets: list[Sheet], title: str = "") -> None:
 def write_workbooks(books: list[tuple[Path, list[Sheet], str]]) -> None:
     """:func:`write_workbook` for each (path, sheets, title); the same files, sooner."""
     pending: deque[Future[None]] = deque()
-    with ThreadPoolExecutor(_WRITERS) as writers:
+    with ThreadPoolExecutor(1) as writer:
         for path, sheets, title in books:
             if len(pending) >= _IN_FLIGHT:
                 pending.popleft().result()
-            pending.append(writers.submit(_write_parts, path, _parts(sheets, title)))
+            pending.append(writer.submit(write_bytes, path, workbook_bytes(sheets, title)))
         for done in pending:
             done.result()  # a failed write raises here
 
 
-def _write_parts(path: Path, parts: list[Part]) -> None:
-    write_bytes(path, zipped(parts))
-
-
 def workbook_bytes(sheets: list[Sheet], title: str = "") -> bytes:
     """The xlsx file of ``sheets``, as :func:`write_workbook` writes it."""
-    return zipped(_parts(sheets, title))
-
-
-def _parts(sheets: list[Sheet], title: str) -> list[Part]:
     sheets = sheets or [Sheet("Sheet1", pl.DataFrame())]  # a workbook has a sheet
     tabs = unique_tab_names([s.title for s in sheets])
     grids = [_grid(sheet, tab, title) for sheet, tab in zip(sheets, tabs, strict=True)]
-    return xlsx_parts(grids, title, _AUTHOR, _FIXED_TIME)
+    return xlsx_bytes(grids, title, _AUTHOR, _FIXED_TIME)
 
 
 def _grid(sheet: Sheet, tab: str, title: str) -> Grid:
