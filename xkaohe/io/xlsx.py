@@ -5,36 +5,37 @@ frozen header row, A4 fitted to the page width, header row and a page title
 repeated on every printed page, page numbers. The workbook's metadata date is
 fixed, so the same tables give byte-identical files.
 
-Speed (issue 16): each workbook is assembled in memory (xlsxwriter's default
-writes every part to a temporary file first: 16 files created and removed a
-workbook, most of its time on a busy disk), and :func:`write_workbooks` writes
-many workbooks in a few processes (xlsxwriter is pure Python: one core writes
-some tens of field lists a second; the national sample has 832). A workbook's
-bytes go to disk from a writer thread, so waiting for the disk (each file is
-synced before it takes its name) overlaps building the next workbook.
+What a workbook shows is decided here (cell values, widths, tab names, page
+header and footer); :mod:`xkaohe.io.spreadsheetml` writes the file's parts.
+
+Speed (issue 16): the national sample has 832 field lists, about 2 ms each
+(1.2 ms of XML, 0.8 ms to deflate it). They are written in this process, and a
+writer thread puts each on disk (synced before it takes its name) while the
+next is built. No process is started: a spawned one spends ~0.5 s importing
+before it writes anything, and on the two-core machine two of them took a
+third more CPU for no less time (more on a busy machine); deflating in threads
+took more time, not less (each thread waits for the interpreter lock between
+zlib's calls). See ``benchmarks/field_lists.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
-import multiprocessing
-import os
 import unicodedata
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
-import xlsxwriter
 
 from xkaohe.io.files import write_bytes
+from xkaohe.io.spreadsheetml import Grid, xlsx_bytes
 
 _FIXED_TIME = dt.datetime(2019, 1, 1)  # workbook metadata: no hidden clock in the file
-PARALLEL_FROM = 200  # workbooks; fewer are written here: a spawned writer takes ~0.5 s to start
+_AUTHOR = "xkaohe"
 _IN_FLIGHT = 8  # built workbooks waiting for the writer thread (bounds their memory)
 _INVALID = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
@@ -59,18 +60,31 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _column_width(header: str, values: pl.Series) -> float:
-    sample = [str(v) for v in values.head(500).to_list() if v is not None]
-    widest = max([display_width(header), *(display_width(v) for v in sample)])
-    return float(min(max(widest + 2, 6), 48))
+def _column_width(header: str, values: list[Any], text: bool) -> int:
+    """Characters a column needs: its widest value among the first 500 rows (as Python
+    prints it: a boolean as True), and 2 to spare. ``text``: the values are strings or None."""
+    sample = set(values[:500]) if text else {str(v) for v in values[:500] if v is not None}
+    sample.discard(None)
+    widest = max(display_width(header), max(map(display_width, sample), default=0))
+    return min(max(widest + 2, 6), 48)
 
 
 def _tab_base(title: str) -> str:
     """A legal tab name for ``title``: Excel refuses []:*?/\\, control characters, a leading
-    or trailing apostrophe, more than 31 characters and the reserved name History."""
+    or trailing apostrophe, more than 31 characters (UTF-16 units) and the reserved name
+    History."""
     base = "".join(c if c.isprintable() else "_" for c in title.translate(_INVALID))
-    base = base[:31].strip("'") or "Sheet"
+    base = _first_units(base, 31).strip("'") or "Sheet"
     return base + "_" if base.lower() == "history" else base
+
+
+def _first_units(text: str, units: int) -> str:
+    """The start of ``text`` that fits in ``units`` UTF-16 units, as Excel counts a tab name's
+    length (a character beyond U+FFFF, such as an emoji, counts 2)."""
+    text = text[:units]
+    while len(text.encode("utf-16-le")) > 2 * units:
+        text = text[:-1]
+    return text
 
 
 def _page_text(text: str, room: int) -> str:
@@ -91,7 +105,7 @@ def unique_tab_names(titles: list[str]) -> list[str]:
         name, n = base, 2
         while name.lower() in {o.lower() for o in out}:
             suffix = f"({n})"
-            name, n = base[: 31 - len(suffix)].rstrip("'") + suffix, n + 1
+            name, n = _first_units(base, 31 - len(suffix)).rstrip("'") + suffix, n + 1
         out.append(name)
     return out
 
@@ -101,31 +115,8 @@ def write_workbook(path: Path, sheets: list[Sheet], title: str = "") -> None:
     write_bytes(path, workbook_bytes(sheets, title))
 
 
-def write_workbooks(books: list[tuple[Path, list[Sheet], str]], processes: int = 0) -> None:
-    """:func:`write_workbook` for each (path, sheets, title); same files, in parallel.
-
-    ``processes``: 0 for the machine's cores (at most 4); from
-    :data:`PARALLEL_FROM` workbooks on they are written by that many fresh
-    processes (spawned: no copy of a large frame, no fork under polars' threads; a
-    spawned process imports the caller's main module, so a script needs the usual
-    ``if __name__ == "__main__":`` guard, or its workbooks are written here instead).
-    """
-    n = min(processes or (os.cpu_count() or 1), 4, len(books))
-    if n > 1 and len(books) >= PARALLEL_FROM:
-        size = max(1, len(books) // (n * 4))
-        batches = [books[i : i + size] for i in range(0, len(books), size)]
-        try:
-            with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for _ in pool.map(_write_batch, batches):
-                    pass
-            return
-        except BrokenProcessPool:  # e.g. a script without ``if __name__ == "__main__":``
-            pass  # written here instead (the same files; atomic writes left no halves)
-    _write_batch(books)
-
-
-def _write_batch(books: list[tuple[Path, list[Sheet], str]]) -> None:
-    """Build each workbook here and hand its bytes to a writer thread (disk waits overlap)."""
+def write_workbooks(books: list[tuple[Path, list[Sheet], str]]) -> None:
+    """:func:`write_workbook` for each (path, sheets, title); the same files, sooner."""
     pending: deque[Future[None]] = deque()
     with ThreadPoolExecutor(1) as writer:
         for path, sheets, title in books:
@@ -138,45 +129,39 @@ def _write_batch(books: list[tuple[Path, list[Sheet], str]]) -> None:
 
 def workbook_bytes(sheets: list[Sheet], title: str = "") -> bytes:
     """The xlsx file of ``sheets``, as :func:`write_workbook` writes it."""
-    options = {"strings_to_numbers": False, "strings_to_urls": False, "in_memory": True}
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, options)
-    wb.set_properties({"title": title, "created": _FIXED_TIME, "author": "xkaohe"})
-    head = wb.add_format(
-        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"}
+    sheets = sheets or [Sheet("Sheet1", pl.DataFrame())]  # a workbook has a sheet
+    tabs = unique_tab_names([s.title for s in sheets])
+    grids = [_grid(sheet, tab, title) for sheet, tab in zip(sheets, tabs, strict=True)]
+    return xlsx_bytes(grids, title, _AUTHOR, _FIXED_TIME)
+
+
+def _grid(sheet: Sheet, tab: str, title: str) -> Grid:
+    """``sheet`` as plain values: ids and codes stay text, booleans print as 是/否."""
+    df = sheet.table
+    columns, widths = [], []
+    for name, series in zip(df.columns, df.get_columns(), strict=True):
+        values, text = series.to_list(), series.dtype == pl.String
+        widths.append(_column_width(name, values, text))
+        plain = text or series.dtype.is_integer() or series.dtype.is_float()
+        columns.append(values if plain else [_cell(v) for v in values])
+    heading = sheet.heading or (f"{title} — {sheet.title}" if title else sheet.title)
+    foot = _page_text(sheet.footer, 220)
+    return Grid(
+        tab=tab,
+        headers=df.columns,
+        columns=columns,
+        widths=widths,
+        percent=[name in sheet.percent for name in df.columns],
+        landscape=sheet.landscape,
+        header=f"&C&12{_page_text(heading, 240)}",
+        footer=f"&L{foot}&R第 &P 页，共 &N 页" if foot else "&C第 &P 页，共 &N 页",
     )
-    cell = wb.add_format({"border": 1, "valign": "vcenter"})
-    pct = wb.add_format({"border": 1, "valign": "vcenter", "num_format": "0.0%"})
-    for sheet, tab in zip(sheets, unique_tab_names([s.title for s in sheets]), strict=True):
-        ws = wb.add_worksheet(tab)
-        df = sheet.table
-        ws.write_row(0, 0, df.columns, head)
-        for c, name in enumerate(df.columns):
-            fmt = pct if name in sheet.percent else cell
-            for r, value in enumerate(df[name].to_list(), start=1):
-                if value is None:
-                    ws.write_blank(r, c, None, fmt)
-                elif isinstance(value, bool):
-                    ws.write_string(r, c, "是" if value else "否", fmt)
-                elif isinstance(value, int | float):
-                    ws.write_number(r, c, value, fmt)
-                else:
-                    ws.write_string(r, c, str(value), fmt)
-            ws.set_column(c, c, _column_width(name, df[name]))
-        ws.freeze_panes(1, 0)
-        if sheet.landscape:
-            ws.set_landscape()
-        else:
-            ws.set_portrait()
-        ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
-        ws.center_horizontally()
-        heading = sheet.heading or (f"{title} — {sheet.title}" if title else sheet.title)
-        ws.set_header(f"&C&12{_page_text(heading, 240)}")
-        foot = _page_text(sheet.footer, 220)
-        ws.set_footer(f"&L{foot}&R第 &P 页，共 &N 页" if foot else "&C第 &P 页，共 &N 页")
-        if df.height:
-            ws.autofilter(0, 0, df.height, max(len(df.columns) - 1, 0))
-    wb.close()
-    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A value of a column that is not text or numbers, as the cell shows it."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if value is None or isinstance(value, int | float):
+        return value
+    return str(value)
