@@ -58,10 +58,18 @@ FOCUS_COLUMNS: dict[str, type[pl.DataType]] = {
 
 
 def _register_households(households: pl.DataFrame, villages: pl.DataFrame) -> pl.DataFrame:
+    """Per village and status: ``households`` and ``persons`` of the registry, with the
+    village's ``county_code``. Counted first and joined after: 30 million households
+    become some 600,000 rows before the join copies anything."""
     require_columns(households, "households", ("village_code", "status", "household_size"))
     require_columns(villages, "villages", ("village_code", "county_code"))
-    return households.select("village_code", "status", "household_size").join(
-        villages.select("village_code", "county_code"), on="village_code", how="inner"
+    return (
+        households.group_by("village_code", "status")
+        .agg(
+            households=pl.len().cast(pl.Int64),
+            persons=pl.col("household_size").cast(pl.Int64).sum(),
+        )
+        .join(villages.select("village_code", "county_code"), on="village_code", how="inner")
     )
 
 
@@ -114,8 +122,8 @@ def register_evidence(
             label = "、".join(HOUSEHOLD_STATUS.label(x) for x in rule.statuses)
             per = _county_total(
                 hh.filter(pl.col("status").is_in(list(rule.statuses))),
-                pl.col("household_size").cast(pl.Float64).sum(),
-                pl.len(),
+                pl.col("persons").sum().cast(pl.Float64),
+                pl.col("households").sum(),
                 f"{names['households']}（建档立卡数据）{label}共{{}}户{{}}人",
             )
         elif rule.column == "funds_yuan":
@@ -169,9 +177,7 @@ def _county_total(
         .select(
             "county_code",
             "number",
-            pl.format(reference, "_n", pl.col("number").round(0).cast(pl.Int64)).alias(
-                "reference"
-            ),
+            pl.format(reference, "_n", pl.col("number").round(0).cast(pl.Int64)).alias("reference"),
             pl.col("county_code").alias("unit_id"),
         )
     )
@@ -266,10 +272,9 @@ def reduction_pace(
     exited = list(achieved_rule.statuses) if achieved_rule is not None else []
     remaining = list(plan.indicators.exit_standard.remaining_statuses)
     hh = _register_households(households, villages)
-    size = pl.col("household_size").cast(pl.Int64)
     persons = hh.group_by("county_code").agg(
-        achieved_persons=size.filter(pl.col("status").is_in(exited)).sum(),
-        remaining_persons=size.filter(pl.col("status").is_in(remaining)).sum(),
+        achieved_persons=pl.col("persons").filter(pl.col("status").is_in(exited)).sum(),
+        remaining_persons=pl.col("persons").filter(pl.col("status").is_in(remaining)).sum(),
     )
     county_claims = checks.filter(
         (pl.col("level") == "county") & pl.col("household_id").is_null()
