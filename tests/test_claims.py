@@ -637,3 +637,27 @@ def test_reduction_pace(
     assert out["years_left"] == PLAN.claims.finish_year - PLAN.timeline.field_start.year == 1
     assert (out["pace"] is None) if pace is None else out["pace"] == pytest.approx(pace)
     assert out["target_met"] == met and out["on_time"] == on_time
+
+
+def test_comparisons_read_the_run_s_names_once(
+    small_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm kernel renders report after report: the names that mask the claims' text
+    (every household head of the frame: 30 million nationally) are read once, not per
+    report, while the files stay the same."""
+    from xkaohe.io import memo, people
+    from xkaohe.report import compare
+
+    memo.forget()
+    reads: list[Path] = []
+    real = people.read_known_names
+
+    def counted(run: Path, county_codes: list[str] | None = None) -> list[str]:
+        reads.append(run)
+        return real(run, county_codes)
+
+    monkeypatch.setattr(people, "read_known_names", counted)
+    counties = compare.load_comparison(small_run).counties["county_code"].to_list()
+    for code in counties[:3]:
+        compare.load_comparison(small_run, code)
+    assert len(reads) == 1
