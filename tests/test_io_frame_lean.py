@@ -69,9 +69,7 @@ def streams(path: Path) -> bool:
     source = frame_io._households_source(path, WANTED, NO_MAP)
     nothing = pl.Series([], dtype=pl.String)
     wanted = HouseholdsWanted(nothing, nothing)
-    return source is not None and (
-        frame_io._stream_households(path, source, wanted, nothing) is not None
-    )
+    return source is not None and (frame_io._stream_households(source, wanted, nothing) is not None)
 
 
 def with_cells(

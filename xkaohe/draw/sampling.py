@@ -1,9 +1,10 @@
 """Draw every county's sample by the protocol "prn-order-v1" (plan 五(七), 五(三)-(五)).
 
-Why one module of ~880 lines: it follows the protocol's sections in order (villages,
+Why one module of ~950 lines: it follows the protocol's sections in order (villages,
 households, villager groups, projects, assistance cadres, step 6's probabilities), each
 short, and a reviewer checks it against DESIGN.md's numbered steps top to bottom;
-split, the steps would lose their order. The village walk itself is
+split, the steps would lose their order. :class:`Draw` closes it: the same steps,
+begun before the households are read (step 6 beside the reading). The village walk itself is
 :mod:`xkaohe.draw.walk`, the lottery's rules :mod:`xkaohe.draw.lottery_rules`.
 
 The protocol is normative and written out in DESIGN.md; this module follows

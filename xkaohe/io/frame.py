@@ -284,7 +284,7 @@ def _load_lean(
     # The file's SHA-256 (seconds for 3 GB) is taken beside the reading, on another core.
     with ThreadPoolExecutor(1) as hasher:
         digest = hasher.submit(sha256_file, path)
-        streamed = _stream_households(path, source, wanted, beneficiaries)
+        streamed = _stream_households(source, wanted, beneficiaries)
         sha256 = digest.result()
     if streamed is None:
         return None
@@ -353,7 +353,7 @@ def _households_source(path: Path, wanted: schemas.TableSpec, columns: ColumnMap
 
 
 def _stream_households(
-    path: Path, source: _Source, wanted: HouseholdsWanted, beneficiaries: pl.Series
+    source: _Source, wanted: HouseholdsWanted, beneficiaries: pl.Series
 ) -> _Streamed | None:
     """One pass over every household: all its cells checked, the wanted rows kept; None
     unless the table would read without a problem, a padded cell, an empty or a totals
